@@ -45,18 +45,24 @@ const (
 
 // Directories and files.
 const (
-	KubernetesDir        = "/etc/kubernetes"
-	ManifestsSubDirName  = "manifests"
-	TempDirName          = "tmp"
-	DefaultCertDir       = "/etc/kubernetes/pki"
-	DefaultEtcdDataDir   = "/var/lib/etcd"
-	KubeletRunDir        = "/var/lib/kubelet"
-	KubeletPKIDir        = "/var/lib/kubelet/pki"
-	DefaultCACertPath    = "/etc/kubernetes/pki/ca.crt"
-	CNIConfDir           = "/etc/cni/net.d"
-	PodLogsDir           = "/var/log/pods"
-	KubeletLogFile       = "/var/log/kubeadmin-kubelet.log"
-	KubeletPidFile       = "/run/kubeadmin-kubelet.pid"
+	KubernetesDir       = "/etc/kubernetes"
+	ManifestsSubDirName = "manifests"
+	TempDirName         = "tmp"
+	DefaultCertDir      = "/etc/kubernetes/pki"
+	DefaultEtcdDataDir  = "/var/lib/etcd"
+	KubeletRunDir       = "/var/lib/kubelet"
+	KubeletPKIDir       = "/var/lib/kubelet/pki"
+	DefaultCACertPath   = "/etc/kubernetes/pki/ca.crt"
+	CNIConfDir          = "/etc/cni/net.d"
+	PodLogsDir          = "/var/log/pods"
+	// KubeletLogFile receives the output of the supervised node agent where
+	// systemd does not run. Test nodes bind-mount /var/log/kubeadmin.
+	KubeletLogFile = "/var/log/kubeadmin/kubelet.log"
+	// KubeletPidFile holds the PID of the node agent's supervisor. Test
+	// nodes bind-mount /run/kubeadmin.
+	KubeletPidFile = "/run/kubeadmin/kubelet.pid"
+	// KubeletUnitFile is the systemd unit written where systemd runs.
+	KubeletUnitFile      = "/etc/systemd/system/kubelet.service"
 	InitDryRunDirPrefix  = "kubeadm-init-dryrun"
 	JoinDryRunDirPrefix  = "kubeadm-join-dryrun"
 	InitDryRunDirEnv     = "KUBEADM_INIT_DRYRUN_DIR"
@@ -201,4 +207,135 @@ const (
 	SystemNodeCriticalPriority                = 2000001000
 	KubeSystemNamespace                       = "kube-system"
 	KubePublicNamespace                       = "kube-public"
+)
+
+// Health polling.
+const (
+	// HealthPollInterval is how often wait-control-plane polls the kubelet
+	// and component health endpoints. kubeadm uses 500ms; a shorter interval
+	// costs nothing on loopback and makes init return sooner.
+	HealthPollInterval = 100 * time.Millisecond
+	// KubeletHealthzURL is the node agent's health endpoint.
+	KubeletHealthzURL = "http://127.0.0.1:10248/healthz"
+)
+
+// Preflight.
+const (
+	// PreflightCRITimeout bounds each container runtime call of the
+	// preflight checks, dial included, so that a runtime that accepts the
+	// connection but never answers cannot hang init.
+	PreflightCRITimeout = 5 * time.Second
+	// PreflightHostnameLookupTimeout bounds the Hostname check's name
+	// lookup: on a machine without a reachable DNS server a lookup that is
+	// not answered by /etc/hosts would otherwise take about 10 s.
+	PreflightHostnameLookupTimeout = 2 * time.Second
+	// ContainerdConfigFile is containerd's configuration file, named in the
+	// hints of the CRI checks.
+	ContainerdConfigFile = "/etc/containerd/config.toml"
+)
+
+// Names of the RBAC objects, Secrets and addon objects that kubeadm creates
+// in the cluster (kubeadm-reference.md §10), used by package clusterobjects.
+const (
+	// NodesKubeadmConfigRoleName lets nodes and bootstrap tokens read the
+	// kubeadm-config ConfigMap.
+	NodesKubeadmConfigRoleName = "kubeadm:nodes-kubeadm-config"
+	// KubeletConfigRoleName lets nodes and bootstrap tokens read the
+	// kubelet-config ConfigMap.
+	KubeletConfigRoleName = "kubeadm:kubelet-config"
+	// KubeadmCertsRoleName lets bootstrap tokens read the kubeadm-certs Secret.
+	KubeadmCertsRoleName = "kubeadm:kubeadm-certs"
+	// GetNodesClusterRoleName lets bootstrap tokens get Nodes (join checks
+	// for a Ready node of the same name).
+	GetNodesClusterRoleName = "kubeadm:get-nodes"
+	// NodeKubeletBootstrapCRB binds bootstrap tokens to NodeBootstrapperClusterRole.
+	NodeKubeletBootstrapCRB = "kubeadm:kubelet-bootstrap"
+	// NodeBootstrapperClusterRole is the built-in role that may post CSRs.
+	NodeBootstrapperClusterRole = "system:node-bootstrapper"
+	// NodeAutoApproveBootstrapCRB lets the csrapprover approve CSRs of
+	// bootstrap tokens.
+	NodeAutoApproveBootstrapCRB = "kubeadm:node-autoapprove-bootstrap"
+	// CSRAutoApprovalClusterRole is the built-in role for first node client CSRs.
+	CSRAutoApprovalClusterRole = "system:certificates.k8s.io:certificatesigningrequests:nodeclient"
+	// NodeAutoApproveCertRotationCRB lets the csrapprover approve renewals.
+	NodeAutoApproveCertRotationCRB = "kubeadm:node-autoapprove-certificate-rotation"
+	// NodeSelfCSRAutoApprovalClusterRole is the built-in role for renewals.
+	NodeSelfCSRAutoApprovalClusterRole = "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
+	// KubeletAPIAdminCRB lets the API server's kubelet client call the kubelet API.
+	KubeletAPIAdminCRB = "kubeadm:apiserver-kubelet-client"
+	// KubeletAPIAdminClusterRole is the built-in kubelet API admin role.
+	KubeletAPIAdminClusterRole = "system:kubelet-api-admin"
+	// BootstrapSignerClusterInfoRoleName lets anonymous users read cluster-info.
+	BootstrapSignerClusterInfoRoleName = "kubeadm:bootstrap-signer-clusterinfo"
+	// AnonymousUser is the user name of unauthenticated requests.
+	AnonymousUser = "system:anonymous"
+	// ClusterAdminClusterRole is the built-in super-user ClusterRole.
+	ClusterAdminClusterRole = "cluster-admin"
+
+	// CoreDNSDeploymentName is the name of the CoreDNS Deployment.
+	CoreDNSDeploymentName = "coredns"
+	// CoreDNSServiceAccountName is the CoreDNS ServiceAccount.
+	CoreDNSServiceAccountName = "coredns"
+	// CoreDNSClusterRoleName is the CoreDNS ClusterRole and its binding.
+	CoreDNSClusterRoleName = "system:coredns"
+	// KubeDNSServiceName is the name of the cluster DNS Service.
+	KubeDNSServiceName = "kube-dns"
+	// CoreDNSReplicas is the replica count of a new CoreDNS Deployment.
+	CoreDNSReplicas = 2
+	// CorefileKey is the ConfigMap key of the Corefile.
+	CorefileKey = "Corefile"
+	// SystemClusterCriticalPriorityClass is the priority class of CoreDNS.
+	SystemClusterCriticalPriorityClass = "system-cluster-critical"
+
+	// KubeProxyServiceAccountName is the kube-proxy ServiceAccount.
+	KubeProxyServiceAccountName = "kube-proxy"
+	// KubeProxyClusterRoleBindingName binds kube-proxy to KubeProxyClusterRoleName.
+	KubeProxyClusterRoleBindingName = "kubeadm:node-proxier"
+	// KubeProxyClusterRoleName is the built-in node-proxier role.
+	KubeProxyClusterRoleName = "system:node-proxier"
+	// KubeProxyConfigMapRoleName lets bootstrap tokens read the kube-proxy ConfigMap.
+	KubeProxyConfigMapRoleName = "kube-proxy"
+	// KubeProxyConfigMapKey is the key of the KubeProxyConfiguration.
+	KubeProxyConfigMapKey = "config.conf"
+	// KubeProxyKubeConfigMapKey is the key of kube-proxy's kubeconfig.
+	KubeProxyKubeConfigMapKey = "kubeconfig.conf"
+	// KubeProxyConfigDir is where kube-proxy's ConfigMap is mounted.
+	KubeProxyConfigDir = "/var/lib/kube-proxy"
+)
+
+// Configuration API (config package).
+const (
+	// MinimumControlPlaneVersion is the oldest control plane kubeadm v1.37
+	// deploys (current minor - 1).
+	MinimumControlPlaneVersion = "v1.36.0"
+	// DefaultManifestsDir is the kubelet's staticPodPath set by kubeadm.
+	DefaultManifestsDir = "/etc/kubernetes/manifests"
+	// CACertName is the file name of the cluster CA certificate.
+	CACertName = "ca.crt"
+	// CgroupDriverSystemd is the cgroup driver kubeadm writes into the
+	// cluster's KubeletConfiguration when none is given.
+	CgroupDriverSystemd = "systemd"
+	// CgroupDriverCgroupfs is the cgroup driver our machines need (no
+	// systemd as PID 1); applied to the node-local kubelet config only.
+	CgroupDriverCgroupfs = "cgroupfs"
+	// KubeProxyKubeConfigFile is kube-proxy's kubeconfig inside its pod.
+	KubeProxyKubeConfigFile = "/var/lib/kube-proxy/kubeconfig.conf"
+	// KubeProxyDefaultMode is the proxy mode kubeadm sets when none is given.
+	KubeProxyDefaultMode = "iptables"
+	// DefaultCRIURLScheme is the only CRI endpoint scheme kubeadm accepts.
+	DefaultCRIURLScheme = "unix"
+	// PlaceholderToken is the bootstrap token printed by `config print`.
+	PlaceholderToken = "abcdef.0123456789abcdef"
+	// YAMLDocumentSeparator separates documents in printed configuration.
+	YAMLDocumentSeparator = "---\n"
+	// ImagesOutputAPIVersion is the apiVersion of `config images list -o`.
+	ImagesOutputAPIVersion = "output.kubeadm.k8s.io/v1alpha3"
+)
+
+// systemd drop-in.
+const (
+	// KubeletDropInFile is the kubeadm-style drop-in (10-kubeadm.conf) that
+	// passes the kubeconfigs, config.yaml and kubeadm-flags.env to the node
+	// agent; written next to KubeletUnitFile where systemd runs.
+	KubeletDropInFile = "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"
 )

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# images.sh builds the real control-plane images kubeadm v1.37.2 expects, from
+# the Go module proxy, and imports them into a containerd. Nothing is pulled
+# from a registry.
+#
+# Usage:
+#   hack/images.sh build     build binaries and image tarballs (cached)
+#   hack/images.sh import    build if needed, then import every image not yet
+#                            present into $CONTAINERD_ADDRESS (namespace k8s.io)
+#   hack/images.sh list      print the cached binaries and image tarballs
+#   hack/images.sh bins      build only the binaries (cached)
+#
+# Environment:
+#   KUBEADMIN_CACHE     cache root (default /var/cache/kubeadmin); everything
+#                       lives in $KUBEADMIN_CACHE/$K8S_VERSION/{bin,images,gocache}
+#   CONTAINERD_ADDRESS  containerd socket for import (default /run/containerd/containerd.sock)
+#   IMAGES              space-separated subset of image names to build/import
+#                       (default: all; names as in `list`)
+#   FORCE=1             rebuild even if the cache is up to date
+set -euo pipefail
+
+# shellcheck source=hack/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ETCD_TAG="3.7.0-0"        # the tag kubeadm v1.37.2 expects (see hack/README.md for the real version)
+COREDNS_TAG="v1.14.6"
+PAUSE_TAG="3.10.2"
+REPO="registry.k8s.io"
+export CGO_ENABLED=0
+export GOFLAGS="-buildvcs=false -mod=readonly"
+CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
+CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS#unix://}"
+IMAGE_PATH_ENV="PATH=/usr/local/bin:/usr/sbin:/usr/bin:/bin"
+
+# Kubernetes commands built from hack/k8sbuild/kubernetes (all go into bin/).
+K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubeadm kubelet)
+# Images, in kubeadm's `config images list` order.
+ALL_IMAGES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy coredns pause etcd)
+
+log() { printf '[images] %s\n' "$*" >&2; }
+die() { printf '[images] error: %s\n' "$*" >&2; exit 1; }
+
+# k8s_ldflags: the version stamp upstream's build puts into every component.
+# buildDate is the release's publication time from the module proxy, so the
+# link step is deterministic and a warm run does not relink.
+k8s_ldflags() {
+  local info date
+  info="$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/^[[:space:]]*"Info": "\(.*\)",\{0,1\}$/\1/p')"
+  date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info" 2>/dev/null || true)"
+  local p=k8s.io/component-base/version
+  local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+  echo "-s -w -X $p.gitVersion=${K8S_VERSION} -X $p.gitMajor=1 -X $p.gitMinor=${minor} -X $p.gitTreeState=clean -X $p.buildDate=${date:-1970-01-01T00:00:00Z}"
+}
+
+key() { hashfiles "$@"; }
+
+# fresh NAME KEY: true when $BIN/NAME exists and was built from KEY.
+fresh() {
+  [[ "${FORCE:-}" != 1 && -x "$BIN/$1" && "$(cat "$BIN/.$1.key" 2>/dev/null)" == "$2" ]]
+}
+
+stamp() { echo "$2" > "$BIN/.$1.key"; }
+
+# gobuild DIR OUT LDFLAGS PKG: build PKG inside module DIR into OUT (atomically).
+gobuild() {
+  local dir="$1" out="$2" ldflags="$3" pkg="$4" t0=$SECONDS
+  log "building $(basename "$out") ($pkg)"
+  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp.$$" "$pkg")
+  mv -f "$out.tmp.$$" "$out"
+  log "built $(basename "$out") in $((SECONDS - t0))s"
+}
+
+# build_k8s_bins CMD...: build the named k8s.io/kubernetes/cmd/* commands.
+build_k8s_bins() {
+  local dir="$HACK/k8sbuild/kubernetes" ldflags k todo=() c
+  ldflags="$(k8s_ldflags)"
+  k="$(printf '%s\n' "$ldflags" | key "$dir/go.mod" "$dir/go.sum" -)"
+  for c in "$@"; do fresh "$c" "$k" || todo+=("$c"); done
+  ((${#todo[@]})) || { log "kubernetes binaries up to date: $*"; return; }
+  for c in "${todo[@]}"; do
+    gobuild "$dir" "$BIN/$c" "$ldflags" "k8s.io/kubernetes/cmd/$c"
+    stamp "$c" "$k"
+  done
+}
+
+build_etcd_bin() {
+  local dir="$HACK/k8sbuild/etcd" k
+  k="$(key "$dir/go.mod" "$dir/go.sum" "$dir/main.go")"
+  fresh etcd "$k" && { log "etcd up to date"; return; }
+  gobuild "$dir" "$BIN/etcd" "-s -w" .
+  stamp etcd "$k"
+}
+
+build_coredns_bin() {
+  local dir="$HACK/k8sbuild/coredns" k
+  k="$(key "$dir/go.mod" "$dir/go.sum")"
+  fresh coredns "$k" && { log "coredns up to date"; return; }
+  gobuild "$dir" "$BIN/coredns" "-s -w -X github.com/coredns/coredns/coremain.GitCommit=v1.14.6" github.com/coredns/coredns
+  stamp coredns "$k"
+}
+
+# build_pause: the pause binary from the hack/tools module.
+build_pause() {
+  local k
+  k="$(tools_key)"
+  fresh pause "$k" && { log "pause up to date"; return; }
+  gobuild "$HACK/tools" "$BIN/pause" "-s -w" ./cmd/pause
+  stamp pause "$k"
+}
+
+# build_bins: the binaries the selected images need; with no IMAGES subset
+# also kubectl, kubeadm and kubelet (for tests and the upstream benchmark).
+build_bins() {
+  local n k8s=()
+  mkdir -p "$BIN" "$IMG" "$TOOLS" "$GOCACHE"
+  for n in $(selected); do
+    case "$n" in
+      etcd) build_etcd_bin ;;
+      coredns) build_coredns_bin ;;
+      pause) build_pause ;;
+      *) k8s+=("$n") ;;
+    esac
+  done
+  [[ -n "${IMAGES:-}" ]] || k8s+=(kubectl kubeadm kubelet)
+  ((${#k8s[@]} == 0)) || build_k8s_bins "${k8s[@]}"
+}
+
+# ---------------------------------------------------------------------------
+# Images
+
+selected() {
+  local want="${IMAGES:-${ALL_IMAGES[*]}}" n
+  for n in $want; do
+    [[ " ${ALL_IMAGES[*]} " == *" $n "* ]] || die "unknown image '$n' in IMAGES; known: ${ALL_IMAGES[*]}"
+    echo "$n"
+  done
+}
+
+tag_of() {
+  case "$1" in
+    coredns) echo "$REPO/coredns/coredns:$COREDNS_TAG" ;;
+    pause) echo "$REPO/pause:$PAUSE_TAG" ;;
+    etcd) echo "$REPO/etcd:$ETCD_TAG" ;;
+    *) echo "$REPO/$1:$K8S_VERSION" ;;
+  esac
+}
+
+# iptables_args: mkimage flags that add Debian's iptables (nft backend), its
+# extension modules and every shared library they load, for kube-proxy.
+iptables_args() {
+  local multi=/usr/sbin/xtables-nft-multi xt=/usr/lib/x86_64-linux-gnu/xtables n lib
+  [[ -x "$multi" ]] || die "$multi is missing: run 'apt-get install -y iptables' (hack/containerd.sh install does)"
+  [[ -d "$xt" ]] || die "$xt is missing: reinstall Debian's iptables package"
+  echo "--file $multi:/usr/sbin/xtables-nft-multi:0755"
+  for n in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+    echo "--symlink xtables-nft-multi:/usr/sbin/$n"
+  done
+  echo "--dir $xt:$xt"
+  for lib in $( { ldd "$multi"; for f in "$xt"/*.so; do ldd "$f"; done; } | awk '/=> \//{print $3} /^\t\//{print $1}' | sort -u); do
+    echo "--file $(readlink -f "$lib"):$lib:0755"
+  done
+}
+
+mkimage_args() {
+  local name="$1"
+  echo "--tag $(tag_of "$name") --env $IMAGE_PATH_ENV"
+  case "$name" in
+    coredns) echo "--file $BIN/coredns:/coredns:0755 --entrypoint /coredns" ;;
+    pause) echo "--file $BIN/pause:/pause:0755 --entrypoint /pause" ;;
+    kube-proxy) echo "--file $BIN/kube-proxy:/usr/local/bin/kube-proxy:0755"; iptables_args ;;
+    *) echo "--file $BIN/$name:/usr/local/bin/$name:0755" ;;
+  esac
+}
+
+build_images() {
+  local n args k t0 mkimage
+  mkimage="$(tool mkimage)"
+  for n in $(selected); do
+    args="$(mkimage_args "$n")"
+    # The key covers the flags and the content of every file they name.
+    k="$( { echo "$args"; tools_key; for f in $(grep -o -- '--file [^:]*' <<<"$args" | cut -d' ' -f2); do sha256sum "$f"; done; } | sha256sum | cut -c1-16)"
+    if [[ "${FORCE:-}" != 1 && -f "$IMG/$n.tar" && "$(cat "$IMG/.$n.key" 2>/dev/null)" == "$k" ]]; then
+      log "image $n up to date"
+      continue
+    fi
+    t0=$SECONDS
+    # shellcheck disable=SC2086 # args is a list of flags built above
+    "$mkimage" --output "$IMG/$n.tar" $args
+    echo "$k" > "$IMG/.$n.key"
+    log "image $(tag_of "$n") -> $IMG/$n.tar ($(du -h "$IMG/$n.tar" | cut -f1), $((SECONDS - t0))s)"
+  done
+}
+
+cmd_build() {
+  local t0=$SECONDS
+  build_bins
+  build_images
+  log "build done in $((SECONDS - t0))s"
+}
+
+cmd_import() {
+  local present n t0=$SECONDS
+  cmd_build
+  [[ -S "$CONTAINERD_ADDRESS" ]] || die "no containerd socket at $CONTAINERD_ADDRESS: start one with 'hack/containerd.sh start' or set CONTAINERD_ADDRESS"
+  present="$(ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images ls -q)"
+  for n in $(selected); do
+    if grep -qxF "$(tag_of "$n")" <<<"$present"; then
+      log "$(tag_of "$n") already present"
+      continue
+    fi
+    ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images import --no-unpack=false "$IMG/$n.tar" >/dev/null
+    log "imported $(tag_of "$n")"
+  done
+  log "import done in $((SECONDS - t0))s"
+}
+
+cmd_list() {
+  local n f
+  echo "cache: $CACHE"
+  for n in $(selected); do
+    f="$IMG/$n.tar"
+    if [[ -f "$f" ]]; then
+      printf '%-60s %8s  %s\n' "$(tag_of "$n")" "$(du -h "$f" | cut -f1)" "$f"
+    else
+      printf '%-60s %8s\n' "$(tag_of "$n")" "missing"
+    fi
+  done
+  for f in "${K8S_CMDS[@]}" etcd coredns pause; do
+    [[ -x "$BIN/$f" ]] && printf 'bin %-56s %8s\n' "$f" "$(du -h "$BIN/$f" | cut -f1)"
+  done
+  return 0
+}
+
+# lock: serialise builds and imports of concurrent runs (tests start several).
+lock() {
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.lock"
+  flock 9
+}
+
+case "${1:-}" in
+  build | bins | import) lock ;;
+esac
+case "${1:-}" in
+  build) cmd_build ;;
+  bins) build_bins ;;
+  import) cmd_import ;;
+  list) cmd_list ;;
+  *) echo "usage: $0 build|import|list|bins" >&2; exit 2 ;;
+esac

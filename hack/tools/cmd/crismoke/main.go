@@ -1,0 +1,156 @@
+// Command crismoke checks a CRI runtime end to end the way a kubelet uses it:
+// it runs a host-network pod sandbox (the pause image), creates and starts a
+// container from an image (default the test image, which must serve
+// /healthz on --port), waits for /healthz, stops the container (SIGTERM) and
+// removes everything. Exit 0 means sandboxes and containers work.
+//
+//	crismoke --address unix:///run/containerd/containerd.sock
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// options are crismoke's flags.
+type options struct {
+	address, image, port, logDir, cgroupParent string
+	timeout                                    time.Duration
+}
+
+func main() {
+	o := &options{}
+	flag.StringVar(&o.address, "address", "unix:///run/containerd/containerd.sock", "CRI endpoint")
+	flag.StringVar(&o.image, "image", "kubeadmin.test/testapp:v1", "image to run; it must serve GET /healthz on --port")
+	flag.StringVar(&o.port, "port", "18091", "host port the container listens on (host network)")
+	flag.StringVar(&o.logDir, "log-dir", "/tmp/kubeadmin-crismoke", "pod log directory")
+	flag.StringVar(&o.cgroupParent, "cgroup-parent", "/kubeadmin-crismoke", "cgroup parent of the sandbox (cgroupfs)")
+	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "overall deadline")
+	flag.Parse()
+	if !strings.Contains(o.address, "://") {
+		o.address = "unix://" + o.address
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintf(os.Stderr, "crismoke: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Println("crismoke: ok")
+}
+
+func run(o *options) error {
+	conn, err := grpc.NewClient(o.address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("failed to create CRI client for %q: %w", o.address, err)
+	}
+	defer conn.Close()
+	rt := runtimeapi.NewRuntimeServiceClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
+		return fmt.Errorf("failed to create log dir %q: %w", o.logDir, err)
+	}
+	sbCfg := sandboxConfig(o)
+	t0 := time.Now()
+	sb, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sbCfg})
+	if err != nil {
+		return fmt.Errorf("failed to run pod sandbox: %w", err)
+	}
+	fmt.Printf("sandbox %s running after %s\n", short(sb.PodSandboxId), time.Since(t0).Round(time.Millisecond))
+	defer cleanup(rt, sb.PodSandboxId)
+	return runContainer(ctx, rt, o, sb.PodSandboxId, sbCfg)
+}
+
+func sandboxConfig(o *options) *runtimeapi.PodSandboxConfig {
+	return &runtimeapi.PodSandboxConfig{
+		Metadata:     &runtimeapi.PodSandboxMetadata{Name: "crismoke", Uid: fmt.Sprintf("crismoke-%d", time.Now().UnixNano()), Namespace: "kubeadmin-test"},
+		LogDirectory: o.logDir,
+		Linux: &runtimeapi.LinuxPodSandboxConfig{
+			CgroupParent: o.cgroupParent,
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
+			},
+		},
+	}
+}
+
+func runContainer(ctx context.Context, rt runtimeapi.RuntimeServiceClient, o *options, sbID string, sbCfg *runtimeapi.PodSandboxConfig) error {
+	c, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
+		PodSandboxId:  sbID,
+		SandboxConfig: sbCfg,
+		Config: &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+			Image:    &runtimeapi.ImageSpec{Image: o.image},
+			Args:     []string{"--port=" + o.port},
+			LogPath:  "app.log",
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create container from %q: %w", o.image, err)
+	}
+	if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.ContainerId}); err != nil {
+		return fmt.Errorf("failed to start container %s: %w", short(c.ContainerId), err)
+	}
+	if err := waitHealthy(ctx, "http://127.0.0.1:"+o.port+"/healthz"); err != nil {
+		return err
+	}
+	fmt.Printf("container %s serves /healthz\n", short(c.ContainerId))
+	if _, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: c.ContainerId, Timeout: 10}); err != nil {
+		return fmt.Errorf("failed to stop container %s: %w", short(c.ContainerId), err)
+	}
+	st, err := rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.ContainerId})
+	if err != nil {
+		return fmt.Errorf("failed to get status of container %s: %w", short(c.ContainerId), err)
+	}
+	if code := st.GetStatus().GetExitCode(); code != 0 {
+		return fmt.Errorf("container %s exited %d after SIGTERM, want 0 (log %s/app.log)", short(c.ContainerId), code, o.logDir)
+	}
+	fmt.Printf("container %s stopped, exit code 0\n", short(c.ContainerId))
+	return nil
+}
+
+// waitHealthy polls url until it answers 200 or ctx ends.
+func waitHealthy(ctx context.Context, url string) error {
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("failed to reach %s before the deadline: last error %v", url, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// cleanup stops and removes the sandbox (and so its containers).
+func cleanup(rt runtimeapi.RuntimeServiceClient, id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
+		fmt.Fprintf(os.Stderr, "crismoke: failed to stop sandbox %s: %v\n", short(id), err)
+	}
+	if _, err := rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
+		fmt.Fprintf(os.Stderr, "crismoke: failed to remove sandbox %s: %v\n", short(id), err)
+	}
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

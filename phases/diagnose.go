@@ -1,0 +1,107 @@
+package phases
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// diagnoseLogLines is how many log lines a failure report shows.
+const diagnoseLogLines = 20
+
+// dialCRI connects to a CRI endpoint such as unix:///run/containerd/containerd.sock.
+func dialCRI(endpoint string) (*grpc.ClientConn, error) {
+	target := endpoint
+	if !strings.Contains(target, "://") {
+		target = "unix://" + target
+	}
+	return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+}
+
+// describeComponent explains why a control-plane component is not healthy
+// from what the container runtime knows: the state, exit code and restart
+// count of its newest container and the last lines of its log.
+func describeComponent(ctx context.Context, criEndpoint, component string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := dialCRI(criEndpoint)
+	if err != nil {
+		return fmt.Sprintf("cannot reach the container runtime at %s: %v", criEndpoint, err)
+	}
+	defer conn.Close()
+	rt := runtimeapi.NewRuntimeServiceClient(conn)
+	list, err := rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+		LabelSelector: map[string]string{"io.kubernetes.container.name": component},
+	}})
+	if err != nil {
+		return fmt.Sprintf("cannot list containers at %s: %v", criEndpoint, err)
+	}
+	if len(list.Containers) == 0 {
+		return fmt.Sprintf("no %s container exists: the node agent has not started it (see its log in %s and the manifest in /etc/kubernetes/manifests)", component, "/var/log/kubeadmin/kubelet.log")
+	}
+	sort.Slice(list.Containers, func(i, j int) bool { return list.Containers[i].CreatedAt > list.Containers[j].CreatedAt })
+	c := list.Containers[0]
+	st, err := rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.Id})
+	if err != nil {
+		return fmt.Sprintf("container %s: cannot read its status: %v", short(c.Id), err)
+	}
+	s := st.Status
+	var b strings.Builder
+	fmt.Fprintf(&b, "container %s (%s): state %s, restarts %d", short(c.Id), s.Image.GetImage(), strings.TrimPrefix(s.State.String(), "CONTAINER_"), c.Metadata.GetAttempt())
+	if s.State == runtimeapi.ContainerState_CONTAINER_EXITED {
+		fmt.Fprintf(&b, ", exit code %d", s.ExitCode)
+		if s.Reason != "" {
+			fmt.Fprintf(&b, " (%s)", s.Reason)
+		}
+	}
+	if s.Message != "" {
+		fmt.Fprintf(&b, ", message: %s", s.Message)
+	}
+	if lines := tailFile(s.LogPath, diagnoseLogLines); len(lines) > 0 {
+		fmt.Fprintf(&b, "\nlast %d log lines (%s):\n", len(lines), s.LogPath)
+		for _, l := range lines {
+			b.WriteString("\t" + l + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func short(id string) string {
+	if len(id) > 13 {
+		return id[:13]
+	}
+	return id
+}
+
+// tailFile returns the last n lines of a CRI log file, without the CRI
+// prefix (timestamp, stream, tag).
+func tailFile(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		// "2026-01-02T15:04:05.000Z stderr F message"
+		if parts := strings.SplitN(line, " ", 4); len(parts) == 4 {
+			line = parts[3]
+		}
+		lines = append(lines, line)
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return lines
+}

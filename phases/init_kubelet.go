@@ -1,0 +1,117 @@
+package phases
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+
+	"github.com/kubeadmin/kubeadmin/config"
+	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/manifests"
+	"github.com/kubeadmin/kubeadmin/phases/workflow"
+	"github.com/kubeadmin/kubeadmin/supervisor"
+)
+
+func newKubeletStartPhase() workflow.Phase {
+	return workflow.Phase{
+		Name:         "kubelet-start",
+		Short:        "Write kubelet settings and (re)start the kubelet",
+		Long:         "Write a file with KubeletConfiguration and an environment file with node specific kubelet settings, and then (re)start the node agent (kubeadmin kubelet).",
+		Example:      "  # Writes a dynamic environment file with kubelet flags from a InitConfiguration file.\n  kubeadmin init phase kubelet-start --config config.yaml",
+		InheritFlags: []string{FlagConfig, FlagImageRepository, FlagCRISocket, FlagNodeName, FlagPatches, FlagDryRun},
+		Run:          initPhase(runKubeletStart),
+	}
+}
+
+// clusterKubeletConfig is the KubeletConfiguration every node of the
+// cluster shares: the user's document, or kubeadm's defaults.
+func clusterKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfiguration {
+	if cfg.Components.Kubelet != nil {
+		return cfg.Components.Kubelet.DeepCopy()
+	}
+	return config.DefaultKubeletConfiguration(&cfg.Cluster)
+}
+
+// localKubeletConfig adapts the shared configuration to this host. Where
+// systemd is not the init system its cgroup driver cannot work, so the
+// agent uses cgroupfs (a node-local change, as kubeadm's resolvConf one).
+func localKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfiguration {
+	kc := clusterKubeletConfig(cfg)
+	if kc.CgroupDriver == "systemd" && !systemdRunning() {
+		kc.CgroupDriver = "cgroupfs"
+	}
+	return kc
+}
+
+// systemdRunning reports whether systemd is PID 1.
+func systemdRunning() bool {
+	_, err := os.Stat("/run/systemd/system")
+	return err == nil
+}
+
+func runKubeletStart(d *InitData) error {
+	cfg := d.Cfg()
+	out := d.Out()
+	nr := cfg.Init.NodeRegistration
+	hostname, _ := os.Hostname()
+	flags := manifests.KubeletFlagsEnv(nr.Name, hostname, nr.KubeletExtraArgs, nil, false)
+	kubeletCfg, err := manifests.KubeletConfigFile(localKubeletConfig(cfg), nr.CRISocket)
+	if err != nil {
+		return err
+	}
+	if d.PatchesDir() != "" {
+		if kubeletCfg, err = manifests.ApplyPatches(d.PatchesDir(), "kubeletconfiguration", kubeletCfg, out); err != nil {
+			return err
+		}
+	}
+	dir := d.KubeletDir()
+	fmt.Fprintf(out, "[kubelet-start] Writing kubelet environment file with flags to file %q\n", filepath.Join(dir, constants.KubeletFlagsEnvFile))
+	fmt.Fprintf(out, "[kubelet-start] Writing kubelet configuration to file %q\n", filepath.Join(dir, constants.KubeletConfigFile))
+	if err := manifests.WriteKubeletFiles(dir, flags, manifests.InstanceConfig(nr.CRISocket), kubeletCfg); err != nil {
+		return err
+	}
+	if d.DryRun() {
+		fmt.Fprintln(out, "[dryrun] Would start the node agent (kubeadmin kubelet)")
+		return nil
+	}
+	fmt.Fprintln(out, "[kubelet-start] Starting the kubelet")
+	return startKubelet(flags)
+}
+
+// kubeletArgs are the node agent's arguments, as kubeadm's systemd drop-in
+// passes them to the upstream kubelet.
+func kubeletArgs() []string {
+	return []string{
+		"kubelet",
+		"--bootstrap-kubeconfig=" + filepath.Join(constants.KubernetesDir, constants.KubeletBootstrapKubeConfigFile),
+		"--kubeconfig=" + filepath.Join(constants.KubernetesDir, constants.KubeletKubeConfigFile),
+		"--config=" + filepath.Join(constants.KubeletRunDir, constants.KubeletConfigFile),
+	}
+}
+
+// startKubelet (re)starts the node agent under kubeadmin's supervisor. The
+// running containers survive a restart of the agent: it adopts them.
+func startKubelet(flagsEnv []byte) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("failed to find the kubeadmin binary: %w", err)
+	}
+	args := append(kubeletArgs(), parseFlagsEnv(flagsEnv)...)
+	o := supervisor.Options{Name: "kubelet", PIDFile: constants.KubeletPidFile, LogFile: constants.KubeletLogFile, Command: self, Args: args}
+	supArgs := append([]string{"supervise", "--name=kubelet", "--pid-file=" + o.PIDFile, "--log-file=" + o.LogFile, "--", self}, args...)
+	if err := supervisor.Start(o, self, supArgs, 10*time.Second); err != nil {
+		return fmt.Errorf("failed to start the node agent: %w", err)
+	}
+	return nil
+}
+
+// stopKubelet stops the supervised node agent, if it runs.
+func stopKubelet() error {
+	return supervisor.Stop(constants.KubeletPidFile, 20*time.Second)
+}
+
+var _ = context.Background

@@ -1,0 +1,191 @@
+package phases
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/manifests"
+	"github.com/kubeadmin/kubeadmin/phases/workflow"
+)
+
+// healthTarget is one endpoint wait-control-plane polls.
+type healthTarget struct {
+	component string
+	url       string
+}
+
+// controlPlaneTargets returns kubeadm's health endpoints, with the address
+// and port taken from the rendered manifests' flags.
+func controlPlaneTargets(pods map[string]*corev1.Pod) []healthTarget {
+	arg := func(component, name, def string) string {
+		if p := pods[component]; p != nil && len(p.Spec.Containers) > 0 {
+			for _, a := range p.Spec.Containers[0].Command {
+				if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+					return v
+				}
+			}
+		}
+		return def
+	}
+	host := func(addr string) string {
+		if addr == "" || addr == "0.0.0.0" || addr == "::" {
+			return "127.0.0.1"
+		}
+		return addr
+	}
+	return []healthTarget{
+		{constants.KubeAPIServer, fmt.Sprintf("https://%s/livez", net.JoinHostPort(
+			host(arg(constants.KubeAPIServer, "advertise-address", "")),
+			arg(constants.KubeAPIServer, "secure-port", fmt.Sprint(constants.KubeAPIServerPort))))},
+		{constants.KubeControllerManager, fmt.Sprintf("https://%s/healthz", net.JoinHostPort(
+			host(arg(constants.KubeControllerManager, "bind-address", "127.0.0.1")),
+			arg(constants.KubeControllerManager, "secure-port", fmt.Sprint(constants.KubeControllerManagerPort))))},
+		{constants.KubeScheduler, fmt.Sprintf("https://%s/livez", net.JoinHostPort(
+			host(arg(constants.KubeScheduler, "bind-address", "127.0.0.1")),
+			arg(constants.KubeScheduler, "secure-port", fmt.Sprint(constants.KubeSchedulerPort))))},
+	}
+}
+
+// healthClient polls health endpoints without verifying TLS, as kubeadm
+// does: the components serve self-signed certificates on these ports.
+var healthClient = &http.Client{
+	Timeout: 5 * time.Second,
+	Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // health probes only
+		DisableKeepAlives: true,
+	},
+}
+
+// probeOnce returns nil when url answers 200, else what went wrong.
+func probeOnce(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := healthClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
+// waitHealthy polls url every interval until it answers 200 or timeout
+// passes; it returns how long that took, or the last error seen.
+func waitHealthy(ctx context.Context, url string, interval, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		if last = probeOnce(ctx, url); last == nil {
+			return time.Since(start), nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), fmt.Errorf("%s did not become healthy within %s; last error: %w", url, timeout, last)
+		case <-time.After(interval):
+		}
+	}
+}
+
+// componentResult is the outcome of waiting for one component.
+type componentResult struct {
+	target healthTarget
+	took   time.Duration
+	err    error
+}
+
+// waitComponents waits for all targets in parallel, printing kubeadm's
+// control-plane-check lines, and returns every failure.
+func waitComponents(ctx context.Context, out io.Writer, targets []healthTarget, timeout time.Duration) []componentResult {
+	fmt.Fprintf(out, "[control-plane-check] Waiting for healthy control plane components. This can take up to %s\n", timeout)
+	for _, t := range targets {
+		fmt.Fprintf(out, "[control-plane-check] Checking %s at %s\n", t.component, t.url)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var failed []componentResult
+	for _, t := range targets {
+		wg.Add(1)
+		go func(t healthTarget) {
+			defer wg.Done()
+			took, err := waitHealthy(ctx, t.url, constants.HealthPollInterval, timeout)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed = append(failed, componentResult{t, took, err})
+				return
+			}
+			fmt.Fprintf(out, "[control-plane-check] %s is healthy after %s\n", t.component, took.Round(time.Millisecond))
+		}(t)
+	}
+	wg.Wait()
+	return failed
+}
+
+func newWaitControlPlanePhase() workflow.Phase {
+	return workflow.Phase{
+		Name:  "wait-control-plane",
+		Short: "Wait for the control plane to start",
+		Run:   initPhase(runWaitControlPlane),
+	}
+}
+
+func runWaitControlPlane(d *InitData) error {
+	cfg := d.Cfg()
+	out := d.Out()
+	timeouts := cfg.Init.Timeouts
+	if d.DryRun() {
+		fmt.Fprintf(out, "[dryrun] Would wait for a healthy kubelet at %s\n", constants.KubeletHealthzURL)
+		for _, t := range controlPlaneTargets(manifestsForWait(d)) {
+			fmt.Fprintf(out, "[dryrun] Would check %s at %s\n", t.component, t.url)
+		}
+		return nil
+	}
+	ctx := context.Background()
+	kubeletTimeout := timeouts.KubeletHealthCheck.Duration
+	fmt.Fprintf(out, "[kubelet-check] Waiting for a healthy kubelet at %s. This can take up to %s\n", constants.KubeletHealthzURL, kubeletTimeout)
+	took, err := waitHealthy(ctx, constants.KubeletHealthzURL, constants.HealthPollInterval, kubeletTimeout)
+	if err != nil {
+		return fmt.Errorf("the node agent (kubeadmin kubelet) is not healthy: %w\n%s", err, kubeletLogHint())
+	}
+	fmt.Fprintf(out, "[kubelet-check] The kubelet is healthy after %s\n", took.Round(time.Millisecond))
+
+	failed := waitComponents(ctx, out, controlPlaneTargets(manifestsForWait(d)), timeouts.ControlPlaneComponentHealthCheck.Duration)
+	if len(failed) > 0 {
+		var b strings.Builder
+		b.WriteString("the control plane did not become healthy:")
+		for _, f := range failed {
+			fmt.Fprintf(&b, "\n\n%s: %v\n%s", f.target.component, f.err, describeComponent(ctx, cfg.Init.NodeRegistration.CRISocket, f.target.component))
+		}
+		return errors.New(b.String())
+	}
+	return ensureAdminBinding(d)
+}
+
+// manifestsForWait renders the control-plane pods to learn the health
+// endpoints; the files on disk are what the agent runs, and the rendering
+// is the same function that wrote them.
+func manifestsForWait(d *InitData) map[string]*corev1.Pod {
+	return manifests.ControlPlanePods(d.Cfg())
+}
+
+func kubeletLogHint() string {
+	return fmt.Sprintf("The node agent's log is %s; its status: \"kubeadmin kubelet status\".", constants.KubeletLogFile)
+}
