@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	certutil "k8s.io/client-go/util/cert"
@@ -285,8 +286,15 @@ func VerifyChain(cert *x509.Certificate, intermediates []*x509.Certificate, root
 	return current.CheckSignatureFrom(root)
 }
 
-// warnValidity prints a warning when cert is not valid now.
+// warned records the certificates whose validity was already reported.
+var warned sync.Map
+
+// warnValidity prints a warning, once per name and process as kubeadm,
+// when cert is not valid now.
 func warnValidity(name string, cert *x509.Certificate) {
+	if _, done := warned.LoadOrStore(name, true); done {
+		return
+	}
 	now := time.Now()
 	period := fmt.Sprintf("NotBefore: %v, NotAfter: %v", cert.NotBefore, cert.NotAfter)
 	switch {

@@ -17,7 +17,7 @@ import (
 // machinery does (case-sensitive field names), and returns every problem:
 // a value of the wrong type, an unknown field or a duplicate field, each
 // prefixed with the field path ("networking.podSubnet: ...").
-func decodeStrict(data []byte, out any) []string {
+func decodeStrict(data []byte, out any) []fieldProblem {
 	root := reflect.TypeOf(out).Elem()
 	strictErrs, err := sigsjson.UnmarshalStrict(data, out)
 	if err != nil {
@@ -29,35 +29,50 @@ func decodeStrict(data []byte, out any) []string {
 		}
 		return problems
 	}
-	var problems []string
+	var problems []fieldProblem
 	for _, se := range strictErrs {
 		problems = append(problems, describeStrictError(root, se))
 	}
 	return problems
 }
 
+// fieldProblem is a decoding problem at a field path ("" for the whole
+// document).
+type fieldProblem struct {
+	path string
+	msg  string
+}
+
+// String prints "<path>: <msg>".
+func (p fieldProblem) String() string {
+	if p.path == "" {
+		return p.msg
+	}
+	return p.path + ": " + p.msg
+}
+
 // describeStrictError turns an unknown or duplicate field error into a
 // message naming the field path and what the field's parent accepts.
-func describeStrictError(root reflect.Type, se error) string {
+func describeStrictError(root reflect.Type, se error) fieldProblem {
 	var fe sigsjson.FieldError
 	if !errors.As(se, &fe) {
-		return strings.TrimPrefix(se.Error(), "json: ")
+		return fieldProblem{msg: strings.TrimPrefix(se.Error(), "json: ")}
 	}
 	path := fe.FieldPath()
 	if strings.Contains(se.Error(), "duplicate field") {
-		return fmt.Sprintf("%s: duplicate field; give it only once", path)
+		return fieldProblem{path: path, msg: "duplicate field; give it only once"}
 	}
 	return describeUnknownField(root, path)
 }
 
 // describeUnknownField names an unknown field, the closest known name and,
 // when the list is short, every field its parent accepts.
-func describeUnknownField(root reflect.Type, path string) string {
-	msg := fmt.Sprintf("%s: unknown field", path)
+func describeUnknownField(root reflect.Type, path string) fieldProblem {
+	msg := "unknown field"
 	parentPath, name := splitLastSegment(path)
 	parent := typeAtPath(root, parentPath)
 	if parent == nil {
-		return msg
+		return fieldProblem{path: path, msg: msg}
 	}
 	known := jsonFieldNames(parent)
 	if s := suggest(name, known); s != "" {
@@ -70,23 +85,19 @@ func describeUnknownField(root reflect.Type, path string) string {
 		}
 		msg += fmt.Sprintf("; %s accepts %s", where, strings.Join(known, ", "))
 	}
-	return msg
+	return fieldProblem{path: path, msg: msg}
 }
 
 // describeDecodeErrors finds every field whose value could not be decoded
 // and says what was expected there.
-func describeDecodeErrors(root reflect.Type, data []byte, err error) []string {
+func describeDecodeErrors(root reflect.Type, data []byte, err error) []fieldProblem {
 	bad := locateDecodeErrors(root, data, "")
 	if len(bad) == 0 {
-		return []string{strings.TrimPrefix(err.Error(), "json: ")}
+		return []fieldProblem{{msg: strings.TrimPrefix(err.Error(), "json: ")}}
 	}
-	var out []string
+	var out []fieldProblem
 	for _, b := range bad {
-		path := b.path
-		if path == "" {
-			path = "(document)"
-		}
-		out = append(out, fmt.Sprintf("%s: invalid value %s: %s", path, truncate(string(b.raw)), expectation(typeAtPath(root, b.path), b.raw, b.err)))
+		out = append(out, fieldProblem{path: b.path, msg: fmt.Sprintf("invalid value %s: %s", truncate(string(b.raw)), expectation(typeAtPath(root, b.path), b.raw, b.err))})
 	}
 	return out
 }

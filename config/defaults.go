@@ -131,9 +131,11 @@ func SetDefaultsReset(obj *ResetConfiguration) {
 	SetDefaultsTimeouts(obj.Timeouts)
 }
 
-// SetDefaultsBootstrapToken fills TTL, usages and groups of a token.
+// SetDefaultsBootstrapToken fills TTL, usages and groups of a token. Unlike
+// kubeadm, which always sets the TTL and then rejects a token that also has
+// expires, the TTL is left unset when expires is given.
 func SetDefaultsBootstrapToken(bt *BootstrapToken) {
-	if bt.TTL == nil {
+	if bt.TTL == nil && bt.Expires == nil {
 		bt.TTL = &metav1.Duration{Duration: constants.DefaultTokenDuration}
 	}
 	if len(bt.Usages) == 0 {

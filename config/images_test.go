@@ -52,10 +52,14 @@ func TestImageFor(t *testing.T) {
 		{"pause", nil, constants.Pause, "registry.k8s.io/pause:3.10.2"},
 		{"coredns default repository", nil, constants.CoreDNS, "registry.k8s.io/coredns/coredns:v1.14.6"},
 		{"coredns other repository", func(c *ClusterConfiguration) { c.ImageRepository = "r.example" }, constants.CoreDNS, "r.example/coredns:v1.14.6"},
-		{"coredns own repository and tag", func(c *ClusterConfiguration) { c.DNS.ImageMeta = ImageMeta{ImageRepository: "d.example/x", ImageTag: "v1"} }, constants.CoreDNS, "d.example/x/coredns:v1"},
+		{"coredns own repository and tag", func(c *ClusterConfiguration) {
+			c.DNS.ImageMeta = ImageMeta{ImageRepository: "d.example/x", ImageTag: "v1"}
+		}, constants.CoreDNS, "d.example/x/coredns:v1"},
 		{"version label", func(c *ClusterConfiguration) { c.KubernetesVersion = "stable-1" }, constants.KubeScheduler, "registry.k8s.io/kube-scheduler:" + constants.KubernetesVersion},
 		{"version without v", func(c *ClusterConfiguration) { c.KubernetesVersion = "1.36.5" }, constants.KubeProxy, "registry.k8s.io/kube-proxy:v1.36.5"},
-		{"etcd override", func(c *ClusterConfiguration) { c.Etcd.Local.ImageMeta = ImageMeta{ImageRepository: "e.example", ImageTag: "3.6.1-0"} }, constants.Etcd, "e.example/etcd:3.6.1-0"},
+		{"etcd override", func(c *ClusterConfiguration) {
+			c.Etcd.Local.ImageMeta = ImageMeta{ImageRepository: "e.example", ImageTag: "3.6.1-0"}
+		}, constants.Etcd, "e.example/etcd:3.6.1-0"},
 		{"empty repository", func(c *ClusterConfiguration) { c.ImageRepository = "" }, constants.KubeControllerManager, "registry.k8s.io/kube-controller-manager:v1.37.2"},
 	}
 	for _, tc := range cases {

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -53,6 +54,32 @@ func (d *document) where() string {
 		return fmt.Sprintf("document %d (%s) at line %d", d.index, d.kind, d.line)
 	}
 	return fmt.Sprintf("document %d at line %d", d.index, d.line)
+}
+
+// describe formats the document's problems, ordered by line.
+func (d *document) describe(problems []fieldProblem) []string {
+	type located struct {
+		line int
+		text string
+	}
+	list := make([]located, len(problems))
+	for i, p := range problems {
+		line := 0
+		if p.path != "" {
+			line = fieldLine(d.yaml, p.path)
+		}
+		where := d.where()
+		if line > 0 {
+			where = fmt.Sprintf("document %d (%s) line %d", d.index, d.kind, line+d.line-1)
+		}
+		list[i] = located{line, where + ": " + p.String()}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].line < list[j].line })
+	out := make([]string, len(list))
+	for i, l := range list {
+		out[i] = l.text
+	}
+	return out
 }
 
 // parsedFile holds every document of a file, decoded strictly.
@@ -161,11 +188,19 @@ func ParseInitConfig(data []byte, source string) (*InitConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pf.init == nil && pf.cluster == nil {
-		return nil, &LoadError{Source: source, Problems: []string{
-			"no InitConfiguration or ClusterConfiguration kind was found; add a document with \"apiVersion: " + APIVersion + "\" and \"kind: " + KindInit + "\" or \"kind: " + KindCluster + "\""}}
+	cfg, err := pf.initConfig()
+	if err != nil {
+		return nil, err
 	}
 	pf.warnIgnored(KindInit, KindCluster, KindKubelet, KindKubeProxy)
+	return cfg, nil
+}
+
+func (pf *parsedFile) initConfig() (*InitConfig, error) {
+	if pf.init == nil && pf.cluster == nil {
+		return nil, &LoadError{Source: pf.source, Problems: []string{
+			"no InitConfiguration or ClusterConfiguration kind was found; add a document with \"apiVersion: " + APIVersion + "\" and \"kind: " + KindInit + "\" or \"kind: " + KindCluster + "\""}}
+	}
 	cfg := &InitConfig{}
 	if pf.init != nil {
 		cfg.Init = *pf.init
@@ -192,11 +227,19 @@ func ParseJoinConfig(data []byte, source string) (*JoinConfiguration, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pf.join == nil {
-		return nil, &LoadError{Source: source, Problems: []string{
-			"no JoinConfiguration kind was found; add a document with \"apiVersion: " + APIVersion + "\" and \"kind: " + KindJoin + "\""}}
+	cfg, err := pf.joinConfig()
+	if err != nil {
+		return nil, err
 	}
 	pf.warnIgnored(KindJoin)
+	return cfg, nil
+}
+
+func (pf *parsedFile) joinConfig() (*JoinConfiguration, error) {
+	if pf.join == nil {
+		return nil, &LoadError{Source: pf.source, Problems: []string{
+			"no JoinConfiguration kind was found; add a document with \"apiVersion: " + APIVersion + "\" and \"kind: " + KindJoin + "\""}}
+	}
 	cfg := *pf.join
 	SetDefaultsJoin(&cfg)
 	return &cfg, nil
@@ -210,14 +253,90 @@ func ParseResetConfig(data []byte, source string) (*ResetConfiguration, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pf.reset == nil {
-		return nil, &LoadError{Source: source, Problems: []string{
-			"no ResetConfiguration kind was found; add a document with \"apiVersion: " + APIVersion + "\" and \"kind: " + KindReset + "\""}}
+	cfg, err := pf.resetConfig()
+	if err != nil {
+		return nil, err
 	}
 	pf.warnIgnored(KindReset)
+	return cfg, nil
+}
+
+func (pf *parsedFile) resetConfig() (*ResetConfiguration, error) {
+	if pf.reset == nil {
+		return nil, &LoadError{Source: pf.source, Problems: []string{
+			"no ResetConfiguration kind was found; add a document with \"apiVersion: " + APIVersion + "\" and \"kind: " + KindReset + "\""}}
+	}
 	cfg := *pf.reset
 	SetDefaultsReset(&cfg)
 	return &cfg, nil
+}
+
+// ValidateConfigFile is `kubeadmin config validate`: it decodes every
+// document of data strictly, applies static and dynamic defaults to each
+// InitConfiguration/ClusterConfiguration, JoinConfiguration and
+// ResetConfiguration found, and validates them. It returns nil when all is
+// well (the command then prints "ok").
+func ValidateConfigFile(data []byte, source string, opts DynamicOptions) error {
+	pf, err := parseFile(data, source)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	found := false
+	if pf.init != nil || pf.cluster != nil {
+		found = true
+		errs = append(errs, validateStage(source, KindInit, func() error {
+			cfg, err := pf.initConfig()
+			if err == nil {
+				err = SetDynamicDefaultsInit(cfg, opts)
+			}
+			if err == nil {
+				err = ValidateInitConfig(cfg)
+			}
+			return err
+		}))
+	}
+	if pf.join != nil {
+		found = true
+		errs = append(errs, validateStage(source, KindJoin, func() error {
+			cfg, err := pf.joinConfig()
+			if err == nil {
+				err = SetDynamicDefaultsJoin(cfg, opts)
+			}
+			if err == nil {
+				err = ValidateJoinConfig(cfg)
+			}
+			return err
+		}))
+	}
+	if pf.reset != nil {
+		found = true
+		errs = append(errs, validateStage(source, KindReset, func() error {
+			cfg, err := pf.resetConfig()
+			if err == nil {
+				err = SetDynamicDefaultsReset(cfg, opts)
+			}
+			if err == nil {
+				err = ValidateResetConfig(cfg)
+			}
+			return err
+		}))
+	}
+	if !found {
+		return &LoadError{Source: source, Problems: []string{"no InitConfiguration, ClusterConfiguration, JoinConfiguration or ResetConfiguration kind was found"}}
+	}
+	return errors.Join(errs...)
+}
+
+func validateStage(source, kind string, fn func() error) error {
+	if err := fn(); err != nil {
+		var le *LoadError
+		if errors.As(err, &le) {
+			return err
+		}
+		return fmt.Errorf("invalid %s in %q:\n%w", kind, source, err)
+	}
+	return nil
 }
 
 // warnIgnored warns about every document whose kind is not in used.
@@ -251,9 +370,7 @@ func parseFile(data []byte, source string) (*parsedFile, error) {
 		}
 		pf.byKind[d.kind] = d
 		pf.docs = append(pf.docs, d)
-		for _, p := range pf.decode(d) {
-			problems = append(problems, d.where()+": "+p)
-		}
+		problems = append(problems, d.describe(pf.decode(d))...)
 	}
 	if len(problems) > 0 {
 		return nil, &LoadError{Source: source, Problems: problems}
@@ -262,9 +379,9 @@ func parseFile(data []byte, source string) (*parsedFile, error) {
 }
 
 // decode checks the document's API version and decodes it into its type.
-func (pf *parsedFile) decode(d *document) []string {
+func (pf *parsedFile) decode(d *document) []fieldProblem {
 	if p := checkAPIVersion(d.apiVersion, d.kind); p != "" {
-		return []string{p}
+		return []fieldProblem{{msg: p}}
 	}
 	switch d.kind {
 	case KindInit:

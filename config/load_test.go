@@ -31,11 +31,11 @@ func TestParseInitConfigErrors(t *testing.T) {
 		{"unknown field", clusterHeader + "networking:\n  podSubnt: 10.244.0.0/16\n",
 			[]string{"document 1 (ClusterConfiguration)", "networking.podSubnt: unknown field", `did you mean "podSubnet"`}},
 		{"unknown top-level field in second document", initHeader + "---\n" + clusterHeader + "kubernetesVersio: v1.37.2\n",
-			[]string{"document 2 (ClusterConfiguration) at line 4", "kubernetesVersio: unknown field"}},
+			[]string{"document 2 (ClusterConfiguration) line 6: kubernetesVersio: unknown field"}},
 		{"wrong case is unknown", clusterHeader + "networking:\n  PodSubnet: 10.244.0.0/16\n",
 			[]string{"networking.PodSubnet: unknown field", `did you mean "podSubnet"`}},
 		{"unknown field inside a list", initHeader + "bootstrapTokens:\n- token: abcdef.0123456789abcdef\n  tll: 1h\n",
-			[]string{"document 1 (InitConfiguration)", "bootstrapTokens[0].tll: unknown field", `did you mean "ttl"`}},
+			[]string{"document 1 (InitConfiguration) line 5: bootstrapTokens[0].tll: unknown field", `did you mean "ttl"`}},
 		{"type mismatch", clusterHeader + "networking:\n  podSubnet: 10\n",
 			[]string{"networking.podSubnet: invalid value 10: expected a string", "quotes"}},
 		{"type mismatch int", initHeader + "localAPIEndpoint:\n  bindPort: sixty\n",
@@ -212,7 +212,10 @@ func TestParseJoinAndResetConfig(t *testing.T) {
 		{"join without JoinConfiguration", func() error { _, err := ParseJoinConfig([]byte(clusterHeader), "x.yaml"); return err }, "no JoinConfiguration"},
 		{"reset without ResetConfiguration", func() error { _, err := ParseResetConfig([]byte(clusterHeader), "x.yaml"); return err }, "no ResetConfiguration"},
 		{"join unknown field", func() error { _, err := ParseJoinConfig([]byte(joinHeader+"caCert: /x\n"), "x.yaml"); return err }, "caCert: unknown field"},
-		{"reset type mismatch", func() error { _, err := ParseResetConfig([]byte(resetHeader+"force: yes please\n"), "x.yaml"); return err }, "force: invalid value"},
+		{"reset type mismatch", func() error {
+			_, err := ParseResetConfig([]byte(resetHeader+"force: yes please\n"), "x.yaml")
+			return err
+		}, "force: invalid value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.fn()
@@ -315,4 +318,77 @@ func FuzzParseInitConfig(f *testing.F) {
 		defer func() { Warn = old }()
 		_, _ = ParseInitConfig(in, "fuzz")
 	})
+}
+
+func TestValidateConfigFile(t *testing.T) {
+	quietWarnings(t)
+	good := initHeader + "nodeRegistration:\n  name: cp-1\n---\n" + clusterHeader + "kubernetesVersion: v1.37.2\n---\n" +
+		joinHeader + "discovery:\n  bootstrapToken:\n    token: abcdef.0123456789abcdef\n    apiServerEndpoint: 10.0.0.10:6443\n    unsafeSkipCAVerification: true\n---\n" +
+		resetHeader + "unmountFlags: [MNT_DETACH]\n"
+	if err := ValidateConfigFile([]byte(good), "good.yaml", testHost()); err != nil {
+		t.Fatalf("good file: %v", err)
+	}
+	cases := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"init problem", clusterHeader + "networking:\n  podSubnet: 10.0.0.0/30\n", []string{`invalid InitConfiguration in "f.yaml"`, "networking.podSubnet: Invalid value"}},
+		{"join problem", joinHeader + "discovery: {}\n", []string{`invalid JoinConfiguration in "f.yaml"`, "discovery: Invalid value"}},
+		{"reset problem", resetHeader + "unmountFlags: [X]\n", []string{`invalid ResetConfiguration`, "unmountFlags[0]: Unsupported value"}},
+		{"decode problem", resetHeader + "unmountFlag: [X]\n", []string{`"f.yaml"`, "unmountFlag: unknown field"}},
+		{"no kubeadm kind", kubeletHeader, []string{"no InitConfiguration, ClusterConfiguration, JoinConfiguration or ResetConfiguration"}},
+		{"dynamic default problem", clusterHeader + "kubernetesVersion: v1.20.0\n", []string{"v1.36.0"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateConfigFile([]byte(tc.in), "f.yaml", testHost())
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestBootstrapTokenFields(t *testing.T) {
+	quietWarnings(t)
+	cfg, err := ParseInitConfig([]byte(initHeader+"bootstrapTokens:\n- token: abcdef.0123456789abcdef\n  expires: \"2030-01-02T15:04:05Z\"\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt := cfg.Init.BootstrapTokens[0]
+	if bt.TTL != nil || bt.Expires == nil {
+		t.Errorf("a token with expires must not get a default TTL: %+v", bt)
+	}
+	if errs := validateBootstrapTokens(cfg.Init.BootstrapTokens, nil); len(errs) != 0 {
+		t.Errorf("token with expires: %v", errs)
+	}
+	_, err = ParseInitConfig([]byte(initHeader+"bootstrapTokens:\n- token: [a]\n"), "t.yaml")
+	if err == nil || !strings.Contains(err.Error(), "bootstrapTokens[0].token: invalid value [\"a\"]: expected a bootstrap token") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestFieldLine(t *testing.T) {
+	doc := []byte("a: 1\nb:\n  c:\n  - x\n  - d: 2\n    e: 3\nf: &anchor\n  g: 1\nh: *anchor\n")
+	cases := []struct {
+		path string
+		want int
+	}{
+		{"a", 1}, {"b", 2}, {"b.c", 3}, {"b.c[0]", 4}, {"b.c[1].e", 6}, {"h.g", 8},
+		{"missing", 0}, {"b.c[9]", 0}, {"a[0]", 0}, {"b.c[x]", 0},
+	}
+	for _, tc := range cases {
+		if got := fieldLine(doc, tc.path); got != tc.want {
+			t.Errorf("fieldLine(%q) = %d, want %d", tc.path, got, tc.want)
+		}
+	}
+	if got := fieldLine([]byte("a: ["), "a"); got != 0 {
+		t.Errorf("invalid YAML: %d", got)
+	}
 }

@@ -9,6 +9,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -299,18 +300,22 @@ func (t BootstrapTokenString) MarshalJSON() ([]byte, error) {
 	return []byte(fmt.Sprintf("%q", t.String())), nil
 }
 
-// UnmarshalJSON reads "<id>.<secret>"; the format is checked by validation,
-// not here, so that the error can name the field.
+// UnmarshalJSON reads "<id>.<secret>" from a JSON string (or null); the
+// format is checked by validation, not here, so that the error can name the
+// field.
 func (t *BootstrapTokenString) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	if s == "null" || s == "" {
+	var s *string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a bootstrap token must be a string: %w", err)
+	}
+	if s == nil || *s == "" {
 		*t = BootstrapTokenString{}
 		return nil
 	}
-	id, secret, ok := strings.Cut(s, ".")
+	id, secret, ok := strings.Cut(*s, ".")
 	if !ok {
 		// Keep the raw value so that validation can report it.
-		*t = BootstrapTokenString{ID: s}
+		*t = BootstrapTokenString{ID: *s}
 		return nil
 	}
 	*t = BootstrapTokenString{ID: id, Secret: secret}

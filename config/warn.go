@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Warn receives every non-fatal problem the package finds while loading,
@@ -11,7 +12,10 @@ import (
 // than the default...). The default prints kubeadm's style of warning to
 // standard error; commands and tests may replace it.
 var Warn = func(msg string) {
-	fmt.Fprintf(os.Stderr, "W %s\n", msg)
+	if !strings.Contains(msg, "WARNING") {
+		msg = "WARNING: " + msg
+	}
+	fmt.Fprintln(os.Stderr, msg)
 }
 
 // warnf formats a warning and hands it to Warn.

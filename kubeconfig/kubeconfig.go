@@ -154,7 +154,7 @@ func CreateKubeConfigFile(name string, cfg *config.InitConfig, kubeconfigDir, ce
 		fmt.Fprintf(out, "[kubeconfig] Using existing kubeconfig file: %q\n", path)
 		return nil
 	}
-	caKey, err := certs.LoadKey(caKeyPath)
+	caCert, caKey, err := certs.LoadCertAndKey(certDir, constants.CACertAndKeyBaseName)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func CreateKubeConfigFile(name string, cfg *config.InitConfig, kubeconfigDir, ce
 		planKeys(cfg, kubeconfigDir)
 	}
 	notAfter := certs.StartTime().Add(certs.LeafValidity(&cfg.Cluster))
-	kc, err := Build(spec, cfg.Cluster.ClusterName, caChain[0], caKey, cfg.Cluster.EncryptionAlgorithm, notAfter)
+	kc, err := Build(spec, cfg.Cluster.ClusterName, caCert, caKey, cfg.Cluster.EncryptionAlgorithm, notAfter)
 	if err != nil {
 		return err
 	}

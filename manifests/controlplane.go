@@ -60,7 +60,7 @@ func (r Renderer) APIServerPod(cfg *config.InitConfig) *corev1.Pod {
 	timeout := healthCheckTimeout(cfg)
 	c := corev1.Container{
 		Name:            constants.KubeAPIServer,
-		Image:           imageFor(cl, constants.KubeAPIServer),
+		Image:           config.ImageFor(cl, constants.KubeAPIServer),
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Command:         APIServerCommand(cfg),
 		VolumeMounts:    h.sortedMounts(),
@@ -93,7 +93,7 @@ func (r Renderer) ControllerManagerPod(cfg *config.InitConfig) *corev1.Pod {
 	}
 	c := corev1.Container{
 		Name:            constants.KubeControllerManager,
-		Image:           imageFor(cl, constants.KubeControllerManager),
+		Image:           config.ImageFor(cl, constants.KubeControllerManager),
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Command:         r.ControllerManagerCommand(cfg),
 		VolumeMounts:    h.sortedMounts(),
@@ -121,7 +121,7 @@ func (r Renderer) SchedulerPod(cfg *config.InitConfig) *corev1.Pod {
 	timeout := healthCheckTimeout(cfg)
 	c := corev1.Container{
 		Name:            constants.KubeScheduler,
-		Image:           imageFor(cl, constants.KubeScheduler),
+		Image:           config.ImageFor(cl, constants.KubeScheduler),
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Command:         SchedulerCommand(cfg),
 		VolumeMounts:    h.sortedMounts(),

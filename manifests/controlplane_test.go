@@ -656,24 +656,3 @@ func TestCommonPodShape(t *testing.T) {
 		})
 	}
 }
-
-func TestImageFor(t *testing.T) {
-	tests := []struct {
-		name      string
-		cluster   config.ClusterConfiguration
-		component string
-		want      string
-	}{
-		{name: "custom repo", cluster: config.ClusterConfiguration{ImageRepository: "reg.local/k8s", KubernetesVersion: "v1.37.2"}, component: "kube-scheduler", want: "reg.local/k8s/kube-scheduler:v1.37.2"},
-		{name: "build metadata becomes _", cluster: config.ClusterConfiguration{ImageRepository: "r", KubernetesVersion: "v1.37.2+abc"}, component: "kube-apiserver", want: "r/kube-apiserver:v1.37.2_abc"},
-		{name: "etcd overrides", cluster: config.ClusterConfiguration{ImageRepository: "r", Etcd: config.Etcd{Local: &config.LocalEtcd{ImageMeta: config.ImageMeta{ImageRepository: "e", ImageTag: "3.6.0-0"}}}}, component: "etcd", want: "e/etcd:3.6.0-0"},
-		{name: "etcd defaults", cluster: config.ClusterConfiguration{ImageRepository: "r", Etcd: config.Etcd{Local: &config.LocalEtcd{}}}, component: "etcd", want: "r/etcd:3.7.0-0"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := imageFor(&tc.cluster, tc.component); got != tc.want {
-				t.Errorf("imageFor() = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}

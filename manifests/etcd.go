@@ -52,7 +52,7 @@ func EtcdPodWithMembers(cfg *config.InitConfig, members []Member) *corev1.Pod {
 	host, port, scheme := etcdProbeEndpoint(local.ExtraArgs, netutils.IsIPv6String(adv))
 	c := corev1.Container{
 		Name:            constants.Etcd,
-		Image:           imageFor(cl, constants.Etcd),
+		Image:           config.ImageFor(cl, constants.Etcd),
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Command:         EtcdCommand(cfg, members),
 		VolumeMounts:    mounts,

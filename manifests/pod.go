@@ -12,7 +12,6 @@ package manifests
 import (
 	"math"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -176,32 +175,4 @@ func mergeEnvVars(lists ...[]config.EnvVar) []corev1.EnvVar {
 	}
 	sort.Slice(merged, func(i, j int) bool { return merged[i].Name < merged[j].Name })
 	return merged
-}
-
-var imageTagDisallowed = regexp.MustCompile(`[^-\w.]`)
-
-// imageFor returns the image of a control-plane component, with kubeadm's
-// semantics: <imageRepository>/<component>:<kubernetesVersion> (characters
-// not allowed in a tag become "_"), and for etcd
-// <etcd.local.imageRepository or imageRepository>/etcd:<etcd.local.imageTag
-// or constants.EtcdVersion>.
-// TODO: switch to config.ImageFor once it exists.
-func imageFor(cluster *config.ClusterConfiguration, component string) string {
-	repo := cluster.ImageRepository
-	if repo == "" {
-		repo = constants.DefaultImageRepository
-	}
-	if component != constants.Etcd {
-		return repo + "/" + component + ":" + imageTagDisallowed.ReplaceAllString(cluster.KubernetesVersion, "_")
-	}
-	tag := constants.EtcdVersion
-	if l := cluster.Etcd.Local; l != nil {
-		if l.ImageRepository != "" {
-			repo = l.ImageRepository
-		}
-		if l.ImageTag != "" {
-			tag = l.ImageTag
-		}
-	}
-	return repo + "/" + constants.Etcd + ":" + tag
 }

@@ -57,16 +57,14 @@ func runKubeletStart(d *InitData) error {
 	cfg := d.Cfg()
 	out := d.Out()
 	nr := cfg.Init.NodeRegistration
-	hostname, _ := os.Hostname()
-	flags := manifests.KubeletFlagsEnv(nr.Name, hostname, nr.KubeletExtraArgs, nil, false)
-	kubeletCfg, err := manifests.KubeletConfigFile(localKubeletConfig(cfg), nr.CRISocket)
+	hostname, err := manifests.KubeletHostname()
 	if err != nil {
 		return err
 	}
-	if d.PatchesDir() != "" {
-		if kubeletCfg, err = manifests.ApplyPatches(d.PatchesDir(), "kubeletconfiguration", kubeletCfg, out); err != nil {
-			return err
-		}
+	flags := manifests.KubeletFlagsEnv(nr.Name, hostname, nr.KubeletExtraArgs, nil, false)
+	kubeletCfg, err := manifests.BuildKubeletConfigFile(localKubeletConfig(cfg), nr.CRISocket, d.PatchesDir(), out)
+	if err != nil {
+		return err
 	}
 	dir := d.KubeletDir()
 	fmt.Fprintf(out, "[kubelet-start] Writing kubelet environment file with flags to file %q\n", filepath.Join(dir, constants.KubeletFlagsEnvFile))
