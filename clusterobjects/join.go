@@ -187,3 +187,10 @@ func successBanner(o BannerOptions, token string) (string, error) {
 	fmt.Fprintf(&b, "%s\n", workerCmd)
 	return b.String(), nil
 }
+
+// SingleLineJoinCommand joins the continuation lines of a join command, as
+// `token create --print-join-command` prints it.
+func SingleLineJoinCommand(cmd string) string {
+	cmd = strings.ReplaceAll(cmd, "\\\n", "")
+	return strings.ReplaceAll(cmd, "\t", "")
+}

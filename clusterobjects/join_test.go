@@ -135,3 +135,15 @@ func TestJoinCommandErrors(t *testing.T) {
 		t.Error("missing file: no error")
 	}
 }
+
+func TestSingleLineJoinCommand(t *testing.T) {
+	cmd, err := JoinCommandFromFile("testdata/admin.conf", JoinCommandOptions{Token: testToken, ControlPlane: true, CertificateKey: testCertKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := SingleLineJoinCommand(cmd)
+	if strings.ContainsAny(got, "\\\n\t") || !strings.HasPrefix(got, "kubeadmin join 10.0.0.10:6443 --token "+testToken+" --discovery-token-ca-cert-hash sha256:") ||
+		!strings.HasSuffix(got, " --control-plane --certificate-key "+testCertKey) {
+		t.Errorf("got %q", got)
+	}
+}

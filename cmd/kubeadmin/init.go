@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"time"
 
@@ -29,7 +28,7 @@ func newCmdInit(out io.Writer) *cobra.Command {
 			return phases.NewInitData(o, out)
 		})
 		err := runner.Run()
-		if d, derr := runner.Data(); derr == nil && d != nil {
+		if d := runner.BuiltData(); d != nil {
 			if data, ok := d.(*phases.InitData); ok && data.DryRun() {
 				phases.PrintDryRunFiles(out, data)
 			}
@@ -82,4 +81,3 @@ func changedFlags(f *pflag.FlagSet) []string {
 	return names
 }
 
-var _ = fmt.Sprintf

@@ -80,6 +80,9 @@ func (r *Runner) Data() (RunData, error) {
 	return r.data, nil
 }
 
+// BuiltData returns the shared RunData if a phase already built it.
+func (r *Runner) BuiltData() RunData { return r.data }
+
 // Nodes returns the flattened tree, parents before children.
 func (r *Runner) Nodes() []*Node { return r.nodes }
 
