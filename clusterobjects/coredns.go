@@ -192,7 +192,7 @@ func coreDNSContainer(cluster *config.ClusterConfiguration) corev1.Container {
 	}
 	return corev1.Container{
 		Name:            constants.CoreDNS,
-		Image:           coreDNSImage(cluster),
+		Image:           config.ImageFor(cluster, constants.CoreDNS),
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Resources: corev1.ResourceRequirements{
 			Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("170Mi")},

@@ -57,6 +57,10 @@ func testConfig(t *testing.T, variant string) *config.InitConfig {
 	}
 	config.SetDefaultsInit(&cfg.Init)
 	config.SetDefaultsCluster(&cfg.Cluster)
+	if cfg.Components.Kubelet != nil {
+		// As config's dynamic defaults do for user-supplied documents.
+		config.SetComponentDefaults(cfg)
+	}
 	return cfg
 }
 

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubeadmin/kubeadmin/config"
 	"github.com/kubeadmin/kubeadmin/constants"
@@ -55,7 +54,7 @@ func KubeProxyConfigMap(cfg *config.InitConfig) (*corev1.ConfigMap, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := yaml.Marshal(kubeProxyConfigFor(cfg))
+	b, err := config.MarshalKubeProxyConfiguration(kubeProxyConfigFor(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("failed to marshal the KubeProxyConfiguration: %w", err)
 	}
@@ -121,7 +120,7 @@ func kubeProxyDaemonSet(cluster *config.ClusterConfiguration, extraEnv []corev1.
 					PriorityClassName: constants.SystemNodeCriticalPriorityClass,
 					Containers: []corev1.Container{{
 						Name:            constants.KubeProxy,
-						Image:           kubeProxyImage(cluster),
+						Image:           config.ImageFor(cluster, constants.KubeProxy),
 						ImagePullPolicy: corev1.PullIfNotPresent,
 						Command: []string{
 							"/usr/local/bin/kube-proxy",

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubeadmin/kubeadmin/config"
 	"github.com/kubeadmin/kubeadmin/constants"
@@ -51,7 +50,7 @@ func SignConfigMap(cm *corev1.ConfigMap) {
 // KubeadmConfigMap builds ConfigMap kube-system/kubeadm-config holding the
 // ClusterConfiguration under key ClusterConfiguration.
 func KubeadmConfigMap(cluster *config.ClusterConfiguration) (*corev1.ConfigMap, error) {
-	b, err := marshalClusterConfigForUpload(cluster)
+	b, err := config.MarshalClusterConfigForUpload(cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +105,7 @@ func UploadKubeadmConfig(client kubernetes.Interface, cfg *config.InitConfig, ou
 // cluster's KubeletConfiguration under key kubelet, signed with the hash
 // annotation unless the user supplied the configuration.
 func KubeletConfigMap(cfg *config.InitConfig) (*corev1.ConfigMap, error) {
-	b, err := yaml.Marshal(kubeletConfigFor(cfg))
+	b, err := config.MarshalKubeletConfiguration(kubeletConfigFor(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("failed to marshal the KubeletConfiguration: %w", err)
 	}
