@@ -2,14 +2,18 @@ package phases
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeadmin/kubeadmin/certs"
 	"github.com/kubeadmin/kubeadmin/clusterobjects"
+	"github.com/kubeadmin/kubeadmin/config"
 	"github.com/kubeadmin/kubeadmin/constants"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
@@ -165,7 +169,35 @@ func runEnableClientCertRotation(d *InitData) error {
 	return nil
 }
 
+// printManifest is the addon phases' --print-manifest flag.
+var printManifest bool
+
+func addonLocalFlags() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("addon", pflag.ContinueOnError)
+	fs.BoolVar(&printManifest, "print-manifest", false, "Print the addon manifests to STDOUT instead of installing them")
+	return fs
+}
+
+// runAddon installs an addon, or prints its objects with --print-manifest.
+func runAddon(objects func(*config.InitConfig) ([]runtime.Object, error), ensure func(kubernetes.Interface, *config.InitConfig, io.Writer) error) func(workflow.RunData) error {
+	return initPhase(func(d *InitData) error {
+		if printManifest {
+			objs, err := objects(d.Cfg())
+			if err != nil {
+				return err
+			}
+			return clusterobjects.PrintManifests(d.Out(), objs)
+		}
+		c, err := d.Client()
+		if err != nil {
+			return err
+		}
+		return ensure(c, d.Cfg(), d.Out())
+	})
+}
+
 func newAddonPhase() workflow.Phase {
+	local := addonLocalFlags()
 	common := []string{FlagConfig, FlagKubeconfig, FlagKubernetesVersion, FlagImageRepository, FlagDryRun}
 	proxyFlags := append(append([]string{}, common...), FlagAdvertiseAddress, FlagControlPlaneEndpoint, FlagBindPort, FlagPodNetworkCIDR)
 	dnsFlags := append(append([]string{}, common...), FlagFeatureGates, FlagServiceDNSDomain, FlagServiceCIDR)
@@ -175,15 +207,13 @@ func newAddonPhase() workflow.Phase {
 		Phases: []workflow.Phase{
 			{Name: "all", Short: "Install all the addons", RunAllSiblings: true, InheritFlags: append(append([]string{}, proxyFlags...), FlagFeatureGates, FlagServiceDNSDomain, FlagServiceCIDR)},
 			{Name: "coredns", Short: "Install the CoreDNS addon to a Kubernetes cluster", InheritFlags: dnsFlags,
-				RunIf: initPhaseIf(func(d *InitData) bool { return !d.Cfg().Cluster.DNS.Disabled }),
-				Run: clientPhase(func(d *InitData, c kubernetes.Interface) error {
-					return clusterobjects.EnsureCoreDNS(c, d.Cfg(), d.Out())
-				})},
+				RunIf:      initPhaseIf(func(d *InitData) bool { return !d.Cfg().Cluster.DNS.Disabled }),
+				LocalFlags: local,
+				Run:        runAddon(clusterobjects.CoreDNSObjects, clusterobjects.EnsureCoreDNS)},
 			{Name: "kube-proxy", Short: "Install the kube-proxy addon to a Kubernetes cluster", InheritFlags: proxyFlags,
-				RunIf: initPhaseIf(func(d *InitData) bool { return !d.Cfg().Cluster.Proxy.Disabled }),
-				Run: clientPhase(func(d *InitData, c kubernetes.Interface) error {
-					return clusterobjects.EnsureKubeProxy(c, d.Cfg(), d.Out())
-				})},
+				RunIf:      initPhaseIf(func(d *InitData) bool { return !d.Cfg().Cluster.Proxy.Disabled }),
+				LocalFlags: local,
+				Run:        runAddon(clusterobjects.KubeProxyObjects, clusterobjects.EnsureKubeProxy)},
 		},
 	}
 }
