@@ -339,3 +339,22 @@ const (
 	// agent; written next to KubeletUnitFile where systemd runs.
 	KubeletDropInFile = "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"
 )
+
+// Node agent (kubeadmin kubelet).
+const (
+	// KubeletNodeLabel is set on every sandbox and container the node agent
+	// creates, with the node name as value; an agent only ever lists,
+	// adopts, stops or removes objects that carry its own node's label, so
+	// several agents can share one containerd.
+	KubeletNodeLabel = "kubeadmin.kubelet/node"
+	// KubeletDefaultCgroupRoot is the cgroupfs parent of the pods' cgroups
+	// when the KubeletConfiguration sets no cgroupRoot; each pod gets
+	// <root>/pod<uid>.
+	KubeletDefaultCgroupRoot = "/kubeadmin"
+	// KubeletDefaultRuntimeEndpoint is the upstream kubelet's default
+	// containerRuntimeEndpoint.
+	KubeletDefaultRuntimeEndpoint = "unix:///run/containerd/containerd.sock"
+	// KubeletStatusPath is the path of the node agent's JSON status report,
+	// served next to /healthz.
+	KubeletStatusPath = "/status"
+)

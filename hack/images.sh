@@ -197,18 +197,25 @@ cmd_build() {
   log "build done in $((SECONDS - t0))s"
 }
 
+# cmd_import imports every selected image whose tag is not present with this
+# build's content: after an import the image is labelled
+# kubeadmin.image.key=<image key>, so a rebuilt image under the same tag is
+# imported again while an unchanged one is skipped.
 cmd_import() {
-  local present n t0=$SECONDS
+  local present n tag k t0=$SECONDS
   cmd_build
   [[ -S "$CONTAINERD_ADDRESS" ]] || die "no containerd socket at $CONTAINERD_ADDRESS: start one with 'hack/containerd.sh start' or set CONTAINERD_ADDRESS"
-  present="$(ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images ls -q)"
+  present="$(ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images ls)"
   for n in $(selected); do
-    if grep -qxF "$(tag_of "$n")" <<<"$present"; then
-      log "$(tag_of "$n") already present"
+    tag="$(tag_of "$n")"
+    k="$(cat "$IMG/.$n.key")"
+    if awk -v t="$tag" -v l="kubeadmin.image.key=$k" '$1 == t && index($0, l) {found=1} END {exit !found}' <<<"$present"; then
+      log "$tag already present"
       continue
     fi
-    ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images import --no-unpack=false "$IMG/$n.tar" >/dev/null
-    log "imported $(tag_of "$n")"
+    ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images import "$IMG/$n.tar" >/dev/null
+    ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images label "$tag" "kubeadmin.image.key=$k" >/dev/null
+    log "imported $tag"
   done
   log "import done in $((SECONDS - t0))s"
 }

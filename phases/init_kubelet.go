@@ -1,7 +1,6 @@
 package phases
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,8 +40,8 @@ func clusterKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfigu
 // agent uses cgroupfs (a node-local change, as kubeadm's resolvConf one).
 func localKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfiguration {
 	kc := clusterKubeletConfig(cfg)
-	if kc.CgroupDriver == "systemd" && !systemdRunning() {
-		kc.CgroupDriver = "cgroupfs"
+	if kc.CgroupDriver == constants.CgroupDriverSystemd && !systemdRunning() {
+		return config.LocalKubeletConfiguration(kc, constants.CgroupDriverCgroupfs)
 	}
 	return kc
 }
@@ -112,4 +111,3 @@ func stopKubelet() error {
 	return supervisor.Stop(constants.KubeletPidFile, 20*time.Second)
 }
 
-var _ = context.Background

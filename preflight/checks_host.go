@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/version"
@@ -133,6 +134,10 @@ func portCheck(h Host, address string, port int) Checker {
 	return Check{Label: fmt.Sprintf("Port-%d", port), Run: func() (warnings, errs []error) {
 		addr := net.JoinHostPort(address, strconv.Itoa(port))
 		ln, err := h.Listen("tcp", addr)
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			return nil, []error{fmt.Errorf("Port %d cannot be opened: the address %q is not assigned to this host; "+
+				"check the advertise address and the bind-address extraArgs", port, address)}
+		}
 		if err != nil {
 			return nil, []error{fmt.Errorf("Port %d is in use", port)}
 		}

@@ -197,6 +197,8 @@ func TestPortCheck(t *testing.T) {
 		{"held port on all addresses", "", heldPort, net.JoinHostPort("", itoa(heldPort)), []string{"Port " + itoa(heldPort) + " is in use"}},
 		{"held port on its address", "127.0.0.1", heldPort, net.JoinHostPort("127.0.0.1", itoa(heldPort)), []string{"is in use"}},
 		{"free port", "127.0.0.1", freePort, net.JoinHostPort("127.0.0.1", itoa(freePort)), nil},
+		{"address not on this host", "192.0.2.1", freePort, net.JoinHostPort("192.0.2.1", itoa(freePort)),
+			[]string{`Port ` + itoa(freePort) + ` cannot be opened: the address "192.0.2.1" is not assigned to this host`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -74,7 +75,13 @@ func handleError(w io.Writer, err error) int {
 	if errors.Is(err, errSubcommandRequired) {
 		return exitGeneric
 	}
-	fmt.Fprintf(w, "error: %v\n", err)
+	// A phase failure already reads "error execution phase <path>: ...",
+	// as kubeadm prints it.
+	if msg := err.Error(); strings.HasPrefix(msg, "error execution phase") {
+		fmt.Fprintln(w, msg)
+	} else {
+		fmt.Fprintf(w, "error: %s\n", msg)
+	}
 	switch {
 	case isPreflightError(err):
 		return exitPreflight

@@ -1,0 +1,457 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
+	"github.com/kubeadmin/kubeadmin/kubelet/status"
+)
+
+// Loop periods.
+const (
+	// relistPeriod is how often the runtime is listed for state changes
+	// of this node's containers (the PLEG of the upstream kubelet).
+	relistPeriod = time.Second
+	// gcPeriod is how often dead containers, sandboxes and log
+	// directories are collected.
+	gcPeriod = time.Minute
+	// errorRetry is how soon a failed pod sync is retried.
+	errorRetry = 2 * time.Second
+	// runtimeWaitInterval is how often a not-ready runtime is polled.
+	runtimeWaitInterval = 500 * time.Millisecond
+)
+
+// Agent runs the static pods of one node through the CRI.
+type Agent struct {
+	cfg    *Config
+	rt     cri.RuntimeService
+	images cri.ImageService
+	log    *log.Logger
+	now    func() time.Time
+
+	// secondUnit is the length of a "second" in probe timing; tests
+	// shorten it.
+	secondUnit   time.Duration
+	relistPeriod time.Duration
+	resyncPeriod time.Duration
+	hostDNS      hostDNS
+	memCapacity  int64
+	cpuMilli     int64
+
+	statuses statusCache
+	probes   *prober
+	imageBO  *backOff
+
+	ctx context.Context
+	wg  sync.WaitGroup
+
+	mu          sync.Mutex
+	workers     map[types.UID]*podWorker
+	desired     []*v1.Pod
+	files       map[string]string
+	fileErrors  []podsource.FileError
+	sourceSeen  bool
+	podStatus   map[types.UID]status.Pod
+	runtimeOK   bool
+	runtimeErr  string
+	pleg        map[string]string
+	runtimePods map[types.UID]podMeta
+}
+
+// podMeta is what the labels tell about a pod found in the runtime.
+type podMeta struct {
+	name, namespace string
+	grace           int64
+}
+
+// New returns an agent for cfg that talks to rt and images. logger
+// receives one line per lifecycle event.
+func New(cfg *Config, rt cri.RuntimeService, images cri.ImageService, logger *log.Logger) *Agent {
+	a := &Agent{
+		cfg: cfg, rt: rt, images: images, log: logger, now: time.Now,
+		secondUnit:   time.Second,
+		relistPeriod: relistPeriod,
+		resyncPeriod: cfg.Kubelet.SyncFrequency.Duration,
+		statuses:     statusCache{m: map[string]*runtimeapi.ContainerStatus{}},
+		workers:      map[types.UID]*podWorker{},
+		files:        map[string]string{},
+		podStatus:    map[types.UID]status.Pod{},
+		pleg:         map[string]string{},
+		runtimePods:  map[types.UID]podMeta{},
+		cpuMilli:     int64(runtime.NumCPU()) * 1000,
+		memCapacity:  readMemTotal(),
+	}
+	if a.resyncPeriod <= 0 {
+		a.resyncPeriod = time.Minute
+	}
+	if data, err := os.ReadFile(cfg.ResolvConf); err == nil {
+		a.hostDNS = parseResolvConf(data)
+	}
+	a.probes = newProber(a)
+	a.imageBO = newBackOff(initialBackOff, maxBackOff, a.clock)
+	return a
+}
+
+func (a *Agent) clock() time.Time { return a.now() }
+
+func (a *Agent) logf(format string, args ...any) { a.log.Printf(format, args...) }
+
+// readMemTotal reads MemTotal from /proc/meminfo (0 if unknown).
+func readMemTotal() int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// Run serves /healthz and /status, waits for the runtime, adopts what
+// this node already runs, then follows the static-pod source until ctx
+// ends. Ending does not stop the pods: a restarted agent adopts them.
+func (a *Agent) Run(ctx context.Context) error {
+	for _, w := range a.cfg.Warnings {
+		a.logf("warning: %s", w)
+	}
+	a.logf("node agent starting: node %q, static pods from %q, runtime %q, cgroup parent %q",
+		a.cfg.NodeName, a.cfg.StaticPodPath, a.cfg.RuntimeEndpoint, a.cfg.CgroupRoot)
+	srvErr := make(chan error, 1)
+	if a.cfg.HealthzAddress != "" {
+		srv, err := a.serve(a.cfg.HealthzAddress, srvErr)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	if err := a.start(ctx); err != nil {
+		return err
+	}
+	var updates <-chan podsource.Snapshot
+	if a.cfg.StaticPodPath != "" {
+		src := podsource.New(a.cfg.StaticPodPath, a.cfg.NodeName, a.cfg.FileCheckFrequency, a.logf)
+		go src.Run(ctx)
+		updates = src.Updates()
+	} else {
+		a.apply(podsource.Snapshot{})
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			a.wg.Wait()
+			a.logf("node agent stopped; the pods keep running")
+			return nil
+		case err := <-srvErr:
+			return err
+		case snap := <-updates:
+			a.apply(snap)
+		}
+	}
+}
+
+// serve starts the health and status server.
+func (a *Agent) serve(addr string, errs chan<- error) (*http.Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("failed to listen on the healthz address %q (healthzBindAddress, healthzPort): %w", addr, err)
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("the healthz server on %q failed: %w", addr, err)
+		}
+	}()
+	return srv, nil
+}
+
+// start waits for the runtime, lists it once (so that pods found there
+// are adopted, and orphans are known before new pods start), and starts
+// the relist and GC loops.
+func (a *Agent) start(ctx context.Context) error {
+	a.ctx = ctx
+	lastMsg := ""
+	err := cri.WaitReady(ctx, a.rt, runtimeWaitInterval, func(err error) {
+		a.setRuntime(false, err.Error())
+		if msg := err.Error(); msg != lastMsg {
+			a.logf("waiting for the container runtime at %q: %v", a.cfg.RuntimeEndpoint, err)
+			lastMsg = msg
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	for ctx.Err() == nil {
+		if err := a.relist(ctx); err == nil {
+			break
+		}
+		time.Sleep(runtimeWaitInterval)
+	}
+	a.logf("container runtime ready")
+	a.wg.Add(2)
+	go a.relistLoop(ctx)
+	go a.gcLoop(ctx)
+	return nil
+}
+
+func (a *Agent) setRuntime(ok bool, msg string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ok && !a.runtimeOK && a.runtimeErr != "" {
+		a.logf("container runtime reachable again")
+	}
+	if !ok && a.runtimeOK {
+		a.logf("container runtime unreachable: %s", msg)
+	}
+	a.runtimeOK, a.runtimeErr = ok, msg
+}
+
+// apply takes a new snapshot of the static pods.
+func (a *Agent) apply(snap podsource.Snapshot) {
+	a.mu.Lock()
+	a.desired = snap.Pods
+	a.files = snap.Files
+	a.fileErrors = snap.Errors
+	a.sourceSeen = true
+	a.mu.Unlock()
+	a.reconcile()
+}
+
+// reconcile starts a worker for every desired pod that may start, tells
+// workers of pods that are no longer desired to terminate, and starts
+// terminators for this node's pods found in the runtime that no source
+// defines. A pod waits while another pod with the same full name has a
+// worker.
+func (a *Agent) reconcile() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ctx == nil || a.ctx.Err() != nil {
+		return
+	}
+	want := map[types.UID]*v1.Pod{}
+	for _, p := range a.desired {
+		want[p.UID] = p
+	}
+	for uid, w := range a.workers {
+		if p, ok := want[uid]; ok {
+			w.update(p)
+		} else {
+			w.stop()
+		}
+	}
+	if a.sourceSeen {
+		for uid, m := range a.runtimePods {
+			if _, ok := want[uid]; ok || a.workers[uid] != nil {
+				continue
+			}
+			orphan := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: m.name, Namespace: m.namespace, UID: uid}}
+			orphan.Spec.TerminationGracePeriodSeconds = &m.grace
+			w := a.newWorker(orphan)
+			w.stop()
+			a.logf("pod %q (uid %s) is not defined by any manifest: stopping it", m.name, uid)
+			a.startWorker(w)
+		}
+	}
+	names := map[string]bool{}
+	for _, w := range a.workers {
+		names[w.fullName] = true
+	}
+	for _, p := range a.desired {
+		if a.workers[p.UID] != nil {
+			continue
+		}
+		fn := fullName(p)
+		if names[fn] {
+			continue
+		}
+		names[fn] = true
+		a.startWorker(a.newWorker(p))
+	}
+}
+
+func fullName(p *v1.Pod) string { return p.Name + "_" + p.Namespace }
+
+func (a *Agent) startWorker(w *podWorker) {
+	a.workers[w.uid] = w
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		w.run(a.ctx)
+	}()
+}
+
+// workerDone is called by a worker whose pod is completely gone.
+func (a *Agent) workerDone(w *podWorker) {
+	a.mu.Lock()
+	if a.workers[w.uid] == w {
+		delete(a.workers, w.uid)
+	}
+	delete(a.podStatus, w.uid)
+	delete(a.runtimePods, w.uid)
+	a.mu.Unlock()
+	a.reconcile()
+}
+
+func (a *Agent) setPodStatus(uid types.UID, s status.Pod) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.workers[uid] != nil {
+		a.podStatus[uid] = s
+	}
+}
+
+func (a *Agent) relistLoop(ctx context.Context) {
+	defer a.wg.Done()
+	t := time.NewTicker(a.relistPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = a.relist(ctx)
+		}
+	}
+}
+
+// relist lists this node's sandboxes and containers and pokes the worker
+// of every pod whose objects changed state.
+func (a *Agent) relist(ctx context.Context) error {
+	sel := map[string]string{labelNode: a.cfg.NodeName}
+	sbs, err := a.rt.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel})
+	if err == nil {
+		var cs []*runtimeapi.Container
+		cs, err = a.rt.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel})
+		if err == nil {
+			a.setRuntime(true, "")
+			a.observe(sbs, cs)
+			return nil
+		}
+	}
+	a.setRuntime(false, err.Error())
+	return err
+}
+
+func (a *Agent) observe(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container) {
+	state := map[string]string{}
+	pods := map[types.UID]podMeta{}
+	live := map[string]bool{}
+	for _, s := range sbs {
+		uid := types.UID(s.GetLabels()[labelPodUID])
+		state[s.GetId()] = string(uid) + "/" + s.GetState().String()
+		if _, ok := pods[uid]; !ok {
+			pods[uid] = podMeta{name: s.GetLabels()[labelPodName], namespace: s.GetLabels()[labelPodNamespace], grace: 30}
+		}
+	}
+	for _, c := range cs {
+		uid := types.UID(c.GetLabels()[labelPodUID])
+		state[c.GetId()] = string(uid) + "/" + c.GetState().String()
+		live[c.GetId()] = true
+		m := pods[uid]
+		m.name, m.namespace = c.GetLabels()[labelPodName], c.GetLabels()[labelPodNamespace]
+		m.grace = 30
+		if g, err := strconv.ParseInt(c.GetAnnotations()[annoPodTerminationGrace], 10, 64); err == nil {
+			m.grace = g
+		}
+		pods[uid] = m
+	}
+	a.statuses.retain(live)
+
+	changed := map[string]bool{}
+	a.mu.Lock()
+	for id, s := range state {
+		if a.pleg[id] != s {
+			changed[strings.SplitN(s, "/", 2)[0]] = true
+		}
+	}
+	for id, s := range a.pleg {
+		if _, ok := state[id]; !ok {
+			changed[strings.SplitN(s, "/", 2)[0]] = true
+		}
+	}
+	a.pleg = state
+	a.runtimePods = pods
+	orphans := false
+	for uid := range pods {
+		w := a.workers[uid]
+		if w == nil {
+			orphans = true
+		} else if changed[string(uid)] {
+			w.poke()
+		}
+	}
+	a.mu.Unlock()
+	if orphans {
+		a.reconcile()
+	}
+}
+
+// Report is the agent's current status.
+func (a *Agent) Report() *status.Report {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := &status.Report{Node: a.cfg.NodeName, RuntimeReady: a.runtimeOK, RuntimeError: a.runtimeErr, Pods: []status.Pod{}, FileErrors: []status.FileError{}}
+	seen := map[types.UID]bool{}
+	for uid, s := range a.podStatus {
+		if a.workers[uid] != nil {
+			r.Pods = append(r.Pods, s)
+			seen[uid] = true
+		}
+	}
+	for _, p := range a.desired {
+		if seen[p.UID] {
+			continue
+		}
+		s := status.Pod{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID), File: a.files[string(p.UID)], Phase: string(v1.PodPending), Containers: []status.Container{}}
+		if a.workers[p.UID] == nil {
+			s.Waiting = "waiting for the previous pod " + p.Name + " to stop and be removed"
+		}
+		r.Pods = append(r.Pods, s)
+	}
+	for _, e := range a.fileErrors {
+		r.FileErrors = append(r.FileErrors, status.FileError{File: e.File, Error: e.Error})
+	}
+	r.Sort()
+	return r
+}
+
+// sortedDesired is used by tests and GC: the desired UIDs.
+func (a *Agent) knownUIDs() map[string]bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]bool{}
+	for _, p := range a.desired {
+		out[string(p.UID)] = true
+	}
+	for uid := range a.workers {
+		out[string(uid)] = true
+	}
+	return out
+}
+
+var _ = sort.Strings

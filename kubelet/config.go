@@ -1,0 +1,320 @@
+package kubelet
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+)
+
+// Options are the agent's command-line flags.
+type Options struct {
+	// ConfigFile is --config, a KubeletConfiguration file.
+	ConfigFile string
+	// KubeConfig and BootstrapKubeConfig are --kubeconfig and
+	// --bootstrap-kubeconfig. Without either the agent runs standalone.
+	KubeConfig          string
+	BootstrapKubeConfig string
+	// RootDir is --root-dir (default /var/lib/kubelet).
+	RootDir string
+	// HostnameOverride is --hostname-override.
+	HostnameOverride string
+	// NodeIP is --node-ip.
+	NodeIP string
+	// ContainerRuntimeEndpoint is --container-runtime-endpoint; it
+	// overrides the config file.
+	ContainerRuntimeEndpoint string
+}
+
+// Config is the agent's validated, defaulted configuration.
+type Config struct {
+	// Kubelet is the KubeletConfiguration with defaults applied.
+	Kubelet *kubeletv1beta1.KubeletConfiguration
+
+	NodeName string
+	// NodeIP is the node's address (flag, or detected).
+	NodeIP              string
+	RootDir             string
+	KubeConfig          string
+	BootstrapKubeConfig string
+	// Standalone is true when no kubeconfig is given: static pods only.
+	Standalone bool
+
+	StaticPodPath      string
+	RuntimeEndpoint    string
+	CgroupRoot         string
+	FileCheckFrequency time.Duration
+	// HealthzAddress is host:port, or "" when healthzPort is 0.
+	HealthzAddress string
+	PodLogsDir     string
+	ClusterDNS     []string
+	ClusterDomain  string
+	ResolvConf     string
+
+	// Warnings are non-fatal configuration notes to log at start.
+	Warnings []string
+}
+
+// DefaultRootDir is the default --root-dir.
+const DefaultRootDir = constants.KubeletRunDir
+
+// LoadConfig reads and validates the configuration from the flags and the
+// --config file. Errors name the file, the field, the bad value and the fix.
+func LoadConfig(o Options) (*Config, error) {
+	kc := &kubeletv1beta1.KubeletConfiguration{}
+	if o.ConfigFile != "" {
+		data, err := os.ReadFile(o.ConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the kubelet configuration %q: %w", o.ConfigFile, err)
+		}
+		if kc, err = ParseKubeletConfiguration(data, o.ConfigFile); err != nil {
+			return nil, err
+		}
+	}
+	if o.ContainerRuntimeEndpoint != "" {
+		kc.ContainerRuntimeEndpoint = o.ContainerRuntimeEndpoint
+	}
+	SetKubeletDefaults(kc)
+	cfg := &Config{
+		Kubelet:             kc,
+		RootDir:             o.RootDir,
+		KubeConfig:          o.KubeConfig,
+		BootstrapKubeConfig: o.BootstrapKubeConfig,
+		Standalone:          o.KubeConfig == "" && o.BootstrapKubeConfig == "",
+		StaticPodPath:       kc.StaticPodPath,
+		RuntimeEndpoint:     kc.ContainerRuntimeEndpoint,
+		CgroupRoot:          kc.CgroupRoot,
+		FileCheckFrequency:  kc.FileCheckFrequency.Duration,
+		PodLogsDir:          kc.PodLogsDir,
+		ClusterDNS:          kc.ClusterDNS,
+		ClusterDomain:       kc.ClusterDomain,
+		ResolvConf:          *kc.ResolverConfig,
+	}
+	if cfg.RootDir == "" {
+		cfg.RootDir = DefaultRootDir
+	}
+	if cfg.CgroupRoot == "" {
+		cfg.CgroupRoot = constants.KubeletDefaultCgroupRoot
+	}
+	if *kc.HealthzPort != 0 {
+		cfg.HealthzAddress = net.JoinHostPort(kc.HealthzBindAddress, fmt.Sprint(*kc.HealthzPort))
+	}
+	if err := validate(cfg, o); err != nil {
+		return nil, err
+	}
+	name, err := nodeName(o.HostnameOverride)
+	if err != nil {
+		return nil, err
+	}
+	cfg.NodeName = name
+	cfg.NodeIP = o.NodeIP
+	if cfg.NodeIP == "" {
+		cfg.NodeIP = detectNodeIP()
+	}
+	if kc.CgroupDriver == "systemd" {
+		cfg.Warnings = append(cfg.Warnings, "cgroupDriver \"systemd\" is not supported by the kubeadmin node agent; using cgroupfs with parent "+cfg.CgroupRoot)
+	}
+	if cfg.StaticPodPath == "" {
+		cfg.Warnings = append(cfg.Warnings, "staticPodPath is empty: no static pods will run")
+	}
+	return cfg, nil
+}
+
+// ParseKubeletConfiguration strictly decodes a KubeletConfiguration
+// (YAML or JSON): an unknown field or a bad value is an error that names
+// the file and the field.
+func ParseKubeletConfiguration(data []byte, file string) (*kubeletv1beta1.KubeletConfiguration, error) {
+	kc := &kubeletv1beta1.KubeletConfiguration{}
+	if err := yaml.UnmarshalStrict(data, kc); err != nil {
+		return nil, fmt.Errorf("invalid kubelet configuration %q: %s", file, fieldError(data, err))
+	}
+	const wantAPI, wantKind = "kubelet.config.k8s.io/v1beta1", "KubeletConfiguration"
+	if kc.APIVersion != wantAPI || kc.Kind != wantKind {
+		return nil, fmt.Errorf("invalid kubelet configuration %q: apiVersion %q, kind %q: want apiVersion %q and kind %q", file, kc.APIVersion, kc.Kind, wantAPI, wantKind)
+	}
+	return kc, nil
+}
+
+// fieldError finds the top-level field that makes strict decoding fail by
+// decoding each field alone, so that the message names it.
+func fieldError(data []byte, whole error) string {
+	var raw map[string]json.RawMessage
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil || json.Unmarshal(js, &raw) != nil {
+		return whole.Error()
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		one, _ := json.Marshal(map[string]json.RawMessage{k: raw[k]})
+		dec := json.NewDecoder(bytes.NewReader(one))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&kubeletv1beta1.KubeletConfiguration{}); err != nil {
+			if strings.Contains(err.Error(), "unknown field") {
+				return fmt.Sprintf("unknown field %q: remove it or check its spelling", k)
+			}
+			return fmt.Sprintf("field %q has a bad value %s: %v", k, truncate(string(raw[k]), 60), err)
+		}
+	}
+	return whole.Error()
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// SetKubeletDefaults applies the upstream kubelet's defaults to the fields
+// the agent uses.
+func SetKubeletDefaults(kc *kubeletv1beta1.KubeletConfiguration) {
+	if kc.FileCheckFrequency.Duration == 0 {
+		kc.FileCheckFrequency.Duration = 20 * time.Second
+	}
+	if kc.SyncFrequency.Duration == 0 {
+		kc.SyncFrequency.Duration = time.Minute
+	}
+	if kc.HealthzBindAddress == "" {
+		kc.HealthzBindAddress = constants.KubeletHealthzBindAddress
+	}
+	if kc.HealthzPort == nil {
+		p := int32(constants.KubeletHealthzPort)
+		kc.HealthzPort = &p
+	}
+	if kc.Address == "" {
+		kc.Address = "0.0.0.0"
+	}
+	if kc.Port == 0 {
+		kc.Port = constants.KubeletPort
+	}
+	if kc.PodLogsDir == "" {
+		kc.PodLogsDir = constants.PodLogsDir
+	}
+	if kc.CgroupDriver == "" {
+		kc.CgroupDriver = "cgroupfs"
+	}
+	if kc.ContainerRuntimeEndpoint == "" {
+		kc.ContainerRuntimeEndpoint = constants.KubeletDefaultRuntimeEndpoint
+	}
+	if kc.ResolverConfig == nil {
+		r := "/etc/resolv.conf"
+		kc.ResolverConfig = &r
+	}
+}
+
+func validate(cfg *Config, o Options) error {
+	kc := cfg.Kubelet
+	file := o.ConfigFile
+	if file == "" {
+		file = "(no --config)"
+	}
+	bad := func(fieldName string, value any, fix string) error {
+		return fmt.Errorf("invalid kubelet configuration %q: field %q has a bad value %v: %s", file, fieldName, value, fix)
+	}
+	if kc.StaticPodPath != "" && !filepath.IsAbs(kc.StaticPodPath) {
+		return bad("staticPodPath", kc.StaticPodPath, "use an absolute path such as /etc/kubernetes/manifests")
+	}
+	if _, err := cri.Target(kc.ContainerRuntimeEndpoint); err != nil {
+		return bad("containerRuntimeEndpoint", kc.ContainerRuntimeEndpoint, "use unix:///run/containerd/containerd.sock or another unix socket")
+	}
+	if kc.CgroupDriver != "cgroupfs" && kc.CgroupDriver != "systemd" {
+		return bad("cgroupDriver", kc.CgroupDriver, `use "cgroupfs" or "systemd"`)
+	}
+	if kc.CgroupRoot != "" && !strings.HasPrefix(kc.CgroupRoot, "/") {
+		return bad("cgroupRoot", kc.CgroupRoot, "use an absolute cgroup path such as /kubeadmin")
+	}
+	if net.ParseIP(kc.HealthzBindAddress) == nil {
+		return bad("healthzBindAddress", kc.HealthzBindAddress, "use an IP address such as 127.0.0.1")
+	}
+	if p := *kc.HealthzPort; p < 0 || p > 65535 {
+		return bad("healthzPort", p, "use a port between 1 and 65535, or 0 to disable the health endpoint")
+	}
+	if net.ParseIP(kc.Address) == nil {
+		return bad("address", kc.Address, "use an IP address such as 0.0.0.0")
+	}
+	if kc.Port < 1 || kc.Port > 65535 {
+		return bad("port", kc.Port, "use a port between 1 and 65535")
+	}
+	if kc.FileCheckFrequency.Duration < 0 {
+		return bad("fileCheckFrequency", kc.FileCheckFrequency.Duration, "use a positive duration such as 20s")
+	}
+	for i, ip := range kc.ClusterDNS {
+		if net.ParseIP(ip) == nil {
+			return bad(fmt.Sprintf("clusterDNS[%d]", i), ip, "use IP addresses such as 10.96.0.10")
+		}
+	}
+	if kc.PodLogsDir != "" && !filepath.IsAbs(kc.PodLogsDir) {
+		return bad("podLogsDir", kc.PodLogsDir, "use an absolute path such as /var/log/pods")
+	}
+	if !filepath.IsAbs(cfg.RootDir) {
+		return fmt.Errorf("invalid flag --root-dir=%q: use an absolute path such as /var/lib/kubelet", cfg.RootDir)
+	}
+	if o.NodeIP != "" && net.ParseIP(o.NodeIP) == nil {
+		return fmt.Errorf("invalid flag --node-ip=%q: use an IP address of this node", o.NodeIP)
+	}
+	return nil
+}
+
+// nodeName is the lowercased --hostname-override or hostname.
+func nodeName(override string) (string, error) {
+	name := override
+	if name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return "", fmt.Errorf("failed to read the hostname (set --hostname-override): %w", err)
+		}
+		name = h
+	}
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" {
+		return "", fmt.Errorf("invalid flag --hostname-override=%q: the node name must not be empty", override)
+	}
+	return name, nil
+}
+
+// detectNodeIP picks the first global unicast IPv4 (else IPv6) address of
+// an interface that is up; 127.0.0.1 if there is none.
+func detectNodeIP() string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return "127.0.0.1"
+	}
+	var v6 string
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || !ipn.IP.IsGlobalUnicast() {
+				continue
+			}
+			if ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+			if v6 == "" {
+				v6 = ipn.IP.String()
+			}
+		}
+	}
+	if v6 != "" {
+		return v6
+	}
+	return "127.0.0.1"
+}

@@ -1,0 +1,453 @@
+package kubelet
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// renderContext is what rendering CRI configs needs besides the pod. All
+// rendering is pure: no I/O.
+type renderContext struct {
+	node          string
+	nodeIP        string
+	podIP         string
+	podLogsDir    string
+	cgroupRoot    string
+	clusterDNS    []string
+	clusterDomain string
+	hostDNS       hostDNS
+	// memCapacity is the node's memory in bytes (0 if unknown).
+	memCapacity int64
+	// cpuCapacityMilli is the node's CPU in millicores.
+	cpuCapacityMilli int64
+}
+
+// hostDNS is the host's resolv.conf.
+type hostDNS struct {
+	servers, searches, options []string
+}
+
+// parseResolvConf reads nameserver, search/domain and options lines.
+func parseResolvConf(data []byte) hostDNS {
+	var d hostDNS
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") || strings.HasPrefix(f[0], ";") {
+			continue
+		}
+		switch f[0] {
+		case "nameserver":
+			d.servers = append(d.servers, f[1])
+		case "search", "domain":
+			d.searches = append([]string(nil), f[1:]...)
+		case "options":
+			d.options = append(d.options, f[1:]...)
+		}
+	}
+	return d
+}
+
+// podLogDir is <podLogsDir>/<namespace>_<name>_<uid>.
+func podLogDir(root string, pod *v1.Pod) string {
+	return filepath.Join(root, fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
+}
+
+// cgroupParent is <cgroupRoot>/pod<uid> (cgroupfs).
+func cgroupParent(root string, pod *v1.Pod) string {
+	return path.Join(root, "pod"+string(pod.UID))
+}
+
+func namespaceOptions(pod *v1.Pod) *runtimeapi.NamespaceOption {
+	o := &runtimeapi.NamespaceOption{
+		Network: runtimeapi.NamespaceMode_POD,
+		Pid:     runtimeapi.NamespaceMode_CONTAINER,
+		Ipc:     runtimeapi.NamespaceMode_POD,
+	}
+	if pod.Spec.HostNetwork {
+		o.Network = runtimeapi.NamespaceMode_NODE
+	}
+	if pod.Spec.HostIPC {
+		o.Ipc = runtimeapi.NamespaceMode_NODE
+	}
+	switch {
+	case pod.Spec.HostPID:
+		o.Pid = runtimeapi.NamespaceMode_NODE
+	case pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace:
+		o.Pid = runtimeapi.NamespaceMode_POD
+	}
+	return o
+}
+
+// sandboxConfig renders the RunPodSandbox config of pod.
+func sandboxConfig(pod *v1.Pod, attempt uint32, rc *renderContext) *runtimeapi.PodSandboxConfig {
+	cfg := &runtimeapi.PodSandboxConfig{
+		Metadata:     &runtimeapi.PodSandboxMetadata{Name: pod.Name, Namespace: pod.Namespace, Uid: string(pod.UID), Attempt: attempt},
+		Labels:       sandboxLabels(pod, rc.node),
+		Annotations:  copyMap(pod.Annotations),
+		LogDirectory: podLogDir(rc.podLogsDir, pod),
+		DnsConfig:    dnsConfig(pod, rc),
+		PortMappings: portMappings(pod),
+		Linux:        sandboxLinux(pod, rc),
+	}
+	if !pod.Spec.HostNetwork {
+		cfg.Hostname = podHostname(pod)
+	}
+	return cfg
+}
+
+func podHostname(pod *v1.Pod) string {
+	h := pod.Name
+	if pod.Spec.Hostname != "" {
+		h = pod.Spec.Hostname
+	}
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func portMappings(pod *v1.Pod) []*runtimeapi.PortMapping {
+	var out []*runtimeapi.PortMapping
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			out = append(out, &runtimeapi.PortMapping{
+				Protocol:      protocol(p.Protocol),
+				ContainerPort: p.ContainerPort,
+				HostPort:      p.HostPort,
+				HostIp:        p.HostIP,
+			})
+		}
+	}
+	return out
+}
+
+func protocol(p v1.Protocol) runtimeapi.Protocol {
+	switch p {
+	case v1.ProtocolUDP:
+		return runtimeapi.Protocol_UDP
+	case v1.ProtocolSCTP:
+		return runtimeapi.Protocol_SCTP
+	}
+	return runtimeapi.Protocol_TCP
+}
+
+// dnsConfig follows the pod's dnsPolicy: ClusterFirst uses clusterDNS
+// (falling back to the host's resolv.conf for hostNetwork pods or when no
+// clusterDNS is set), Default uses the host's, None only dnsConfig.
+func dnsConfig(pod *v1.Pod, rc *renderContext) *runtimeapi.DNSConfig {
+	policy := pod.Spec.DNSPolicy
+	if policy == v1.DNSClusterFirst && pod.Spec.HostNetwork {
+		policy = v1.DNSDefault
+	}
+	if (policy == v1.DNSClusterFirst || policy == v1.DNSClusterFirstWithHostNet) && len(rc.clusterDNS) == 0 {
+		policy = v1.DNSDefault
+	}
+	d := &runtimeapi.DNSConfig{}
+	switch policy {
+	case v1.DNSDefault:
+		d.Servers = append(d.Servers, rc.hostDNS.servers...)
+		d.Searches = append(d.Searches, rc.hostDNS.searches...)
+		d.Options = append(d.Options, rc.hostDNS.options...)
+	case v1.DNSClusterFirst, v1.DNSClusterFirstWithHostNet:
+		d.Servers = append(d.Servers, rc.clusterDNS...)
+		if rc.clusterDomain != "" {
+			d.Searches = []string{pod.Namespace + ".svc." + rc.clusterDomain, "svc." + rc.clusterDomain, rc.clusterDomain}
+		}
+		d.Searches = append(d.Searches, rc.hostDNS.searches...)
+		d.Options = []string{"ndots:5"}
+	}
+	if pc := pod.Spec.DNSConfig; pc != nil {
+		d.Servers = append(d.Servers, pc.Nameservers...)
+		d.Searches = append(d.Searches, pc.Searches...)
+		for _, o := range pc.Options {
+			if o.Value != nil {
+				d.Options = append(d.Options, o.Name+":"+*o.Value)
+			} else {
+				d.Options = append(d.Options, o.Name)
+			}
+		}
+	}
+	return d
+}
+
+func sandboxLinux(pod *v1.Pod, rc *renderContext) *runtimeapi.LinuxPodSandboxConfig {
+	psc := pod.Spec.SecurityContext
+	sc := &runtimeapi.LinuxSandboxSecurityContext{
+		NamespaceOptions: namespaceOptions(pod),
+		Privileged:       anyPrivileged(pod),
+	}
+	if psc != nil {
+		if psc.RunAsUser != nil {
+			sc.RunAsUser = &runtimeapi.Int64Value{Value: *psc.RunAsUser}
+		}
+		if psc.RunAsGroup != nil {
+			sc.RunAsGroup = &runtimeapi.Int64Value{Value: *psc.RunAsGroup}
+		}
+		sc.SupplementalGroups = supplementalGroups(psc)
+		sc.Seccomp = seccomp(psc.SeccompProfile)
+	}
+	lc := &runtimeapi.LinuxPodSandboxConfig{CgroupParent: cgroupParent(rc.cgroupRoot, pod), SecurityContext: sc}
+	if psc != nil && len(psc.Sysctls) > 0 {
+		lc.Sysctls = map[string]string{}
+		for _, s := range psc.Sysctls {
+			lc.Sysctls[s.Name] = s.Value
+		}
+	}
+	return lc
+}
+
+func anyPrivileged(pod *v1.Pod) bool {
+	for _, cs := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			if c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func supplementalGroups(psc *v1.PodSecurityContext) []int64 {
+	var g []int64
+	if psc.FSGroup != nil {
+		g = append(g, *psc.FSGroup)
+	}
+	return append(g, psc.SupplementalGroups...)
+}
+
+func seccomp(p *v1.SeccompProfile) *runtimeapi.SecurityProfile {
+	if p == nil {
+		return nil
+	}
+	switch p.Type {
+	case v1.SeccompProfileTypeRuntimeDefault:
+		return &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_RuntimeDefault}
+	case v1.SeccompProfileTypeUnconfined:
+		return &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Unconfined}
+	case v1.SeccompProfileTypeLocalhost:
+		if p.LocalhostProfile != nil {
+			return &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost, LocalhostRef: *p.LocalhostProfile}
+		}
+	}
+	return nil
+}
+
+// Paths masked and made read-only in unprivileged containers, as the
+// upstream kubelet's default proc mount.
+var (
+	defaultMaskedPaths = []string{
+		"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+		"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+	}
+	defaultReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+)
+
+// containerSpec is everything about one container instance to render.
+type containerSpec struct {
+	pod          *v1.Pod
+	c            *v1.Container
+	init         bool
+	restartCount int
+	imageRef     string
+	env          []*runtimeapi.KeyValue
+	mounts       []*runtimeapi.Mount
+}
+
+// containerConfig renders the CreateContainer config of one container
+// instance.
+func containerConfig(s containerSpec, rc *renderContext) *runtimeapi.ContainerConfig {
+	c := s.c
+	vars := map[string]string{}
+	for _, kv := range s.env {
+		vars[kv.Key] = string(kv.Value)
+	}
+	return &runtimeapi.ContainerConfig{
+		Metadata:    &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: uint32(s.restartCount)},
+		Image:       &runtimeapi.ImageSpec{Image: s.imageRef, UserSpecifiedImage: c.Image},
+		Command:     expandAll(c.Command, vars),
+		Args:        expandAll(c.Args, vars),
+		WorkingDir:  c.WorkingDir,
+		Envs:        s.env,
+		Mounts:      s.mounts,
+		Labels:      containerLabels(s.pod, c, rc.node),
+		Annotations: containerAnnotations(s.pod, c, s.restartCount, s.init),
+		LogPath:     filepath.Join(c.Name, fmt.Sprintf("%d.log", s.restartCount)),
+		Stdin:       c.Stdin,
+		StdinOnce:   c.StdinOnce,
+		Tty:         c.TTY,
+		Linux: &runtimeapi.LinuxContainerConfig{
+			Resources:       containerResources(s.pod, c, rc),
+			SecurityContext: containerSecurity(s.pod, c),
+		},
+	}
+}
+
+func containerSecurity(pod *v1.Pod, c *v1.Container) *runtimeapi.LinuxContainerSecurityContext {
+	psc := pod.Spec.SecurityContext
+	if psc == nil {
+		psc = &v1.PodSecurityContext{}
+	}
+	csc := c.SecurityContext
+	if csc == nil {
+		csc = &v1.SecurityContext{}
+	}
+	sc := &runtimeapi.LinuxContainerSecurityContext{
+		NamespaceOptions:   namespaceOptions(pod),
+		SupplementalGroups: supplementalGroups(psc),
+		Seccomp:            seccomp(psc.SeccompProfile),
+	}
+	if csc.SeccompProfile != nil {
+		sc.Seccomp = seccomp(csc.SeccompProfile)
+	}
+	if u := firstInt64(csc.RunAsUser, psc.RunAsUser); u != nil {
+		sc.RunAsUser = &runtimeapi.Int64Value{Value: *u}
+	}
+	if g := firstInt64(csc.RunAsGroup, psc.RunAsGroup); g != nil {
+		sc.RunAsGroup = &runtimeapi.Int64Value{Value: *g}
+	}
+	sc.Privileged = csc.Privileged != nil && *csc.Privileged
+	if csc.Capabilities != nil {
+		sc.Capabilities = &runtimeapi.Capability{}
+		for _, a := range csc.Capabilities.Add {
+			sc.Capabilities.AddCapabilities = append(sc.Capabilities.AddCapabilities, string(a))
+		}
+		for _, d := range csc.Capabilities.Drop {
+			sc.Capabilities.DropCapabilities = append(sc.Capabilities.DropCapabilities, string(d))
+		}
+	}
+	sc.ReadonlyRootfs = csc.ReadOnlyRootFilesystem != nil && *csc.ReadOnlyRootFilesystem
+	sc.NoNewPrivs = csc.AllowPrivilegeEscalation != nil && !*csc.AllowPrivilegeEscalation
+	unmasked := csc.ProcMount != nil && *csc.ProcMount == v1.UnmaskedProcMount
+	if !sc.Privileged && !unmasked {
+		sc.MaskedPaths = defaultMaskedPaths
+		sc.ReadonlyPaths = defaultReadonlyPaths
+	}
+	return sc
+}
+
+func firstInt64(vals ...*int64) *int64 {
+	for _, v := range vals {
+		if v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// CPU cgroup constants, as the upstream kubelet.
+const (
+	minShares     = 2
+	sharesPerCPU  = 1024
+	quotaPeriod   = 100000
+	minQuotaValue = 1000
+)
+
+// containerResources maps requests and limits to Linux resources: CPU
+// request → shares, CPU limit → CFS quota, memory limit → limit, and the
+// OOM score adjustment of the pod's QoS class.
+func containerResources(pod *v1.Pod, c *v1.Container, rc *renderContext) *runtimeapi.LinuxContainerResources {
+	r := &runtimeapi.LinuxContainerResources{CpuShares: minShares}
+	if q, ok := c.Resources.Requests[v1.ResourceCPU]; ok {
+		if s := q.MilliValue() * sharesPerCPU / 1000; s > minShares {
+			r.CpuShares = s
+		}
+	}
+	if q, ok := c.Resources.Limits[v1.ResourceCPU]; ok {
+		r.CpuPeriod = quotaPeriod
+		r.CpuQuota = max(q.MilliValue()*quotaPeriod/1000, minQuotaValue)
+	}
+	if q, ok := c.Resources.Limits[v1.ResourceMemory]; ok {
+		r.MemoryLimitInBytes = q.Value()
+	}
+	r.OomScoreAdj = oomScoreAdj(pod, c, rc.memCapacity)
+	return r
+}
+
+// QoS classes.
+const (
+	qosGuaranteed = "Guaranteed"
+	qosBurstable  = "Burstable"
+	qosBestEffort = "BestEffort"
+)
+
+// qosClass is the pod's QoS class, as the API computes it.
+func qosClass(pod *v1.Pod) string {
+	any, guaranteed := false, true
+	for _, cs := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
+				req, hasReq := c.Resources.Requests[name]
+				lim, hasLim := c.Resources.Limits[name]
+				if hasReq || hasLim {
+					any = true
+				}
+				if !hasLim || !hasReq || req.Cmp(lim) != 0 {
+					guaranteed = false
+				}
+			}
+		}
+	}
+	switch {
+	case !any:
+		return qosBestEffort
+	case guaranteed:
+		return qosGuaranteed
+	}
+	return qosBurstable
+}
+
+// oomScoreAdj follows the upstream policy: critical and guaranteed pods
+// -997, best-effort 1000, burstable 1000 - 1000*request/capacity within
+// [2, 999]. (containerd with restrict_oom_score_adj raises negative values
+// to its own score.)
+func oomScoreAdj(pod *v1.Pod, c *v1.Container, memCapacity int64) int64 {
+	if pod.Spec.PriorityClassName == "system-node-critical" || pod.Spec.PriorityClassName == "system-cluster-critical" {
+		return -997
+	}
+	switch qosClass(pod) {
+	case qosGuaranteed:
+		return -997
+	case qosBestEffort:
+		return 1000
+	}
+	if memCapacity <= 0 {
+		return 999
+	}
+	req := c.Resources.Requests[v1.ResourceMemory]
+	adj := 1000 - (1000*req.Value())/memCapacity
+	return min(max(adj, 2), 999)
+}
+
+// quantityCeil divides q by divisor, rounding up, as the downward API.
+func quantityCeil(q, divisor resource.Quantity, cpu bool) int64 {
+	if cpu {
+		d := divisor.MilliValue()
+		if d <= 0 {
+			d = 1000
+		}
+		return (q.MilliValue() + d - 1) / d
+	}
+	d := divisor.Value()
+	if d <= 0 {
+		d = 1
+	}
+	return (q.Value() + d - 1) / d
+}

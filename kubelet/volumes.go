@@ -1,0 +1,209 @@
+package kubelet
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	v1 "k8s.io/api/core/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/fsutil"
+)
+
+// podDir is <root-dir>/pods/<uid>: the pod's emptyDirs, termination
+// message files and etc-hosts. It is removed with the pod.
+func podDir(rootDir string, pod *v1.Pod) string {
+	return filepath.Join(rootDir, "pods", string(pod.UID))
+}
+
+// emptyDirPath is where an emptyDir volume lives, as upstream.
+func emptyDirPath(rootDir string, pod *v1.Pod, name string) string {
+	return filepath.Join(podDir(rootDir, pod), "volumes", "kubernetes.io~empty-dir", name)
+}
+
+// prepareVolumes creates what the pod's volumes need on the host and
+// returns the host path of each volume. hostPath types follow the API:
+// DirectoryOrCreate creates a 0755 directory, FileOrCreate an empty 0644
+// file, the other types must already exist with that type.
+func prepareVolumes(pod *v1.Pod, rootDir string) (map[string]string, error) {
+	paths := map[string]string{}
+	for _, vol := range pod.Spec.Volumes {
+		switch {
+		case vol.HostPath != nil:
+			if err := prepareHostPath(vol.HostPath); err != nil {
+				return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
+			}
+			paths[vol.Name] = vol.HostPath.Path
+		case vol.EmptyDir != nil:
+			dir := emptyDirPath(rootDir, pod, vol.Name)
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("volume %q: failed to create directory %q: %w", vol.Name, dir, err)
+			}
+			// emptyDirs are world-writable as upstream (containers may run as any user).
+			if err := os.Chmod(dir, 0o777); err != nil { //nolint:gosec // upstream emptyDir mode
+				return nil, fmt.Errorf("volume %q: failed to set the mode of %q: %w", vol.Name, dir, err)
+			}
+			paths[vol.Name] = dir
+		default:
+			return nil, fmt.Errorf("volume %q: unsupported volume type (only hostPath and emptyDir)", vol.Name)
+		}
+	}
+	return paths, nil
+}
+
+func prepareHostPath(hp *v1.HostPathVolumeSource) error {
+	t := v1.HostPathUnset
+	if hp.Type != nil {
+		t = *hp.Type
+	}
+	p := hp.Path
+	switch t {
+	case v1.HostPathUnset:
+		return nil
+	case v1.HostPathDirectoryOrCreate:
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return fmt.Errorf("failed to create directory %q: %w", p, err)
+		}
+		return wantType(p, t)
+	case v1.HostPathFileOrCreate:
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return fmt.Errorf("failed to create directory %q: %w", filepath.Dir(p), err)
+			}
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+			if err != nil && !errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("failed to create file %q: %w", p, err)
+			}
+			if f != nil {
+				_ = f.Close()
+			}
+		}
+		return wantType(p, t)
+	}
+	return wantType(p, t)
+}
+
+// wantType checks that p exists and has the type hostPath type t asks for.
+func wantType(p string, t v1.HostPathType) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("hostPath type %q: %w", t, err)
+	}
+	m := st.Mode()
+	var ok bool
+	switch t {
+	case v1.HostPathDirectory, v1.HostPathDirectoryOrCreate:
+		ok = m.IsDir()
+	case v1.HostPathFile, v1.HostPathFileOrCreate:
+		ok = m.IsRegular()
+	case v1.HostPathSocket:
+		ok = m&os.ModeSocket != 0
+	case v1.HostPathCharDev:
+		ok = m&os.ModeCharDevice != 0
+	case v1.HostPathBlockDev:
+		ok = m&os.ModeDevice != 0 && m&os.ModeCharDevice == 0
+	}
+	if !ok {
+		return fmt.Errorf("hostPath type check failed: %q is not a %s", p, t)
+	}
+	return nil
+}
+
+// containerMounts renders the container's volume mounts (pure).
+func containerMounts(c *v1.Container, volumes map[string]string) []*runtimeapi.Mount {
+	var out []*runtimeapi.Mount
+	for _, m := range c.VolumeMounts {
+		host := volumes[m.Name]
+		if m.SubPath != "" {
+			host = filepath.Join(host, m.SubPath)
+		}
+		out = append(out, &runtimeapi.Mount{
+			ContainerPath: m.MountPath,
+			HostPath:      host,
+			Readonly:      m.ReadOnly,
+			Propagation:   propagation(m.MountPropagation),
+		})
+	}
+	return out
+}
+
+func propagation(p *v1.MountPropagationMode) runtimeapi.MountPropagation {
+	if p == nil {
+		return runtimeapi.MountPropagation_PROPAGATION_PRIVATE
+	}
+	switch *p {
+	case v1.MountPropagationHostToContainer:
+		return runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
+	case v1.MountPropagationBidirectional:
+		return runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL
+	}
+	return runtimeapi.MountPropagation_PROPAGATION_PRIVATE
+}
+
+// mountsPath reports whether the container mounts something at p.
+func mountsPath(c *v1.Container, p string) bool {
+	for _, m := range c.VolumeMounts {
+		if filepath.Clean(m.MountPath) == p {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareSubPaths creates missing sub-path directories of the mounts.
+func prepareSubPaths(c *v1.Container, volumes map[string]string) error {
+	for _, m := range c.VolumeMounts {
+		if m.SubPath == "" {
+			continue
+		}
+		p := filepath.Join(volumes[m.Name], m.SubPath)
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return fmt.Errorf("volume mount %q: failed to create sub-path %q: %w", m.Name, p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// terminationMessageFile creates the host file mounted at the container's
+// terminationMessagePath (world-writable, as upstream).
+func terminationMessageFile(rootDir string, pod *v1.Pod, c *v1.Container) (string, error) {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	p := filepath.Join(podDir(rootDir, pod), "containers", c.Name, hex.EncodeToString(b[:]))
+	if err := fsutil.WriteFileAtomic(p, nil, 0o666, 0o750); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// etcHostsFile creates <pod dir>/etc-hosts once: the host's /etc/hosts for
+// hostNetwork pods, a small generated file for others.
+func etcHostsFile(rootDir string, pod *v1.Pod, podIP string) (string, error) {
+	p := filepath.Join(podDir(rootDir, pod), "etc-hosts")
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	var content []byte
+	if pod.Spec.HostNetwork {
+		data, err := os.ReadFile("/etc/hosts")
+		if err != nil {
+			data = []byte("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+		}
+		content = data
+	} else {
+		content = []byte("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+		if podIP != "" {
+			content = append(content, []byte(fmt.Sprintf("%s\t%s\n", podIP, podHostname(pod)))...)
+		}
+	}
+	if err := fsutil.WriteFileAtomic(p, content, 0o644, 0o750); err != nil {
+		return "", err
+	}
+	return p, nil
+}

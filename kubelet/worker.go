@@ -1,0 +1,663 @@
+package kubelet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/status"
+)
+
+// minGracePeriod is the least time a container gets to stop, as upstream.
+const minGracePeriod = 2
+
+// Waiting reasons, as upstream.
+const (
+	reasonCreating          = "ContainerCreating"
+	reasonPodInitializing   = "PodInitializing"
+	reasonCrashLoop         = "CrashLoopBackOff"
+	reasonErrImagePull      = "ErrImagePull"
+	reasonImagePullBackOff  = "ImagePullBackOff"
+	reasonErrImageNeverPull = "ErrImageNeverPull"
+	reasonConfigError       = "CreateContainerConfigError"
+	reasonCreateError       = "CreateContainerError"
+	reasonRunError          = "RunContainerError"
+)
+
+// waitReason is why a container is not running.
+type waitReason struct {
+	reason, message string
+}
+
+// podWorker owns one pod UID: it syncs the pod to its spec until told to
+// stop, then stops and removes everything of the pod.
+type podWorker struct {
+	a        *Agent
+	uid      types.UID
+	fullName string
+	trigger  chan struct{}
+
+	mu       sync.Mutex
+	pod      *v1.Pod
+	stopping bool
+
+	// Used only by the worker's goroutine.
+	restartBO *backOff
+	waiting   map[string]waitReason
+	podIPs    map[string]string
+	lastErr   string
+}
+
+func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
+	return &podWorker{
+		a: a, uid: pod.UID, fullName: fullName(pod), pod: pod,
+		trigger:   make(chan struct{}, 1),
+		restartBO: newBackOff(initialBackOff, maxBackOff, a.clock),
+		waiting:   map[string]waitReason{},
+		podIPs:    map[string]string{},
+	}
+}
+
+// poke asks for a sync soon.
+func (w *podWorker) poke() {
+	select {
+	case w.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// update gives the worker a newer spec of the same UID.
+func (w *podWorker) update(p *v1.Pod) {
+	w.mu.Lock()
+	changed := !w.stopping && w.pod != p
+	if changed {
+		w.pod = p
+	}
+	w.mu.Unlock()
+	if changed {
+		w.poke()
+	}
+}
+
+// stop tells the worker to stop and remove the pod.
+func (w *podWorker) stop() {
+	w.mu.Lock()
+	w.stopping = true
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *podWorker) state() (*v1.Pod, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pod, w.stopping
+}
+
+// run syncs until the pod is gone or ctx ends.
+func (w *podWorker) run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.trigger:
+		case <-timer.C:
+		}
+		pod, stopping := w.state()
+		var next time.Duration
+		var err error
+		if stopping {
+			if err = w.terminate(ctx, pod); err == nil {
+				w.a.workerDone(w)
+				return
+			}
+			next = errorRetry
+		} else if next, err = w.sync(ctx, pod); err != nil {
+			next = min(next, errorRetry)
+		}
+		w.reportError(pod, err)
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(next)
+	}
+}
+
+// reportError logs a sync error once until it changes.
+func (w *podWorker) reportError(pod *v1.Pod, err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if msg != w.lastErr && msg != "" && w.a.ctx.Err() == nil {
+		w.a.logf("pod %q: %v", pod.Name, err)
+	}
+	w.lastErr = msg
+}
+
+// sync moves the pod one step towards its spec and returns when it wants
+// to run again at the latest.
+func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error) {
+	next := w.a.resyncPeriod
+	rp, err := w.a.listPod(ctx, string(pod.UID))
+	if err != nil {
+		return next, err
+	}
+	defer func() { w.publish(pod, rp, false) }()
+	if w.completed(pod, rp) {
+		return next, nil
+	}
+	sb := rp.readySandbox()
+	if sb == nil {
+		if sb, err = w.newSandbox(ctx, pod, rp); err != nil {
+			return next, err
+		}
+		if rp, err = w.a.listPod(ctx, string(pod.UID)); err != nil {
+			return next, err
+		}
+	}
+	rc := w.a.renderContext(w.podIP(ctx, pod, sb.GetId()))
+	cur := rp.inSandbox(sb.GetId())
+	if d, done := w.syncInit(ctx, pod, rp, sb, cur, rc); !done {
+		return min(next, d), nil
+	}
+	var running []runningContainer
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		d, rc2 := w.syncContainer(ctx, pod, c, rp, sb, cur[c.Name], rc)
+		next = min(next, d)
+		if rc2 != nil {
+			running = append(running, *rc2)
+		}
+	}
+	w.a.probes.sync(w, pod, running, w.probeHost(pod, rc))
+	return next, nil
+}
+
+// runningContainer is a running container that may need probes.
+type runningContainer struct {
+	id        string
+	c         *v1.Container
+	startedAt time.Time
+}
+
+// completed reports whether a pod that must not restart has finished.
+func (w *podWorker) completed(pod *v1.Pod, rp *runtimePod) bool {
+	policy := pod.Spec.RestartPolicy
+	if policy == v1.RestartPolicyAlways {
+		return false
+	}
+	for _, c := range pod.Spec.InitContainers {
+		l := rp.latest(c.Name)
+		if policy == v1.RestartPolicyNever && l != nil && l.state == runtimeapi.ContainerState_CONTAINER_EXITED && l.exitCode() != 0 {
+			return true
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		l := rp.latest(c.Name)
+		if l == nil || l.state != runtimeapi.ContainerState_CONTAINER_EXITED {
+			return false
+		}
+		if policy == v1.RestartPolicyOnFailure && l.exitCode() != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// newSandbox stops what is left of an old sandbox and runs a new one.
+func (w *podWorker) newSandbox(ctx context.Context, pod *v1.Pod, rp *runtimePod) (*runtimeapi.PodSandbox, error) {
+	if err := w.stopContainers(ctx, pod, rp.containers); err != nil {
+		return nil, err
+	}
+	attempt := uint32(0)
+	if len(rp.sandboxes) > 0 {
+		attempt = rp.sandboxes[0].GetMetadata().GetAttempt() + 1
+		w.a.logf("pod %q: sandbox %s is not ready; creating a new one", pod.Name, short(rp.sandboxes[0].GetId()))
+	}
+	rc := w.a.renderContext("")
+	cfg := sandboxConfig(pod, attempt, rc)
+	if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
+		return nil, fmt.Errorf("failed to create the log directory %q: %w", cfg.LogDirectory, err)
+	}
+	start := w.a.now()
+	id, err := w.a.rt.RunPodSandbox(ctx, cfg, "")
+	if err != nil {
+		return nil, fmt.Errorf("failed to run the pod sandbox: %w", err)
+	}
+	w.a.logf("pod %q: sandbox %s ready in %.1fs", pod.Name, short(id), w.a.now().Sub(start).Seconds())
+	return &runtimeapi.PodSandbox{Id: id, Metadata: cfg.Metadata, State: runtimeapi.PodSandboxState_SANDBOX_READY}, nil
+}
+
+func short(id string) string {
+	if len(id) > 13 {
+		return id[:13]
+	}
+	return id
+}
+
+// podIP is the sandbox's IP (the node's for hostNetwork pods).
+func (w *podWorker) podIP(ctx context.Context, pod *v1.Pod, sandboxID string) string {
+	if pod.Spec.HostNetwork {
+		return w.a.cfg.NodeIP
+	}
+	if ip, ok := w.podIPs[sandboxID]; ok {
+		return ip
+	}
+	resp, err := w.a.rt.PodSandboxStatus(ctx, sandboxID, false)
+	if err != nil {
+		return ""
+	}
+	ip := resp.GetStatus().GetNetwork().GetIp()
+	w.podIPs[sandboxID] = ip
+	return ip
+}
+
+func (w *podWorker) probeHost(pod *v1.Pod, rc *renderContext) string {
+	if pod.Spec.HostNetwork || rc.podIP == "" {
+		if w.a.cfg.NodeIP != "" && pod.Spec.HostNetwork {
+			return w.a.cfg.NodeIP
+		}
+		return "127.0.0.1"
+	}
+	return rc.podIP
+}
+
+func (a *Agent) renderContext(podIP string) *renderContext {
+	return &renderContext{
+		node: a.cfg.NodeName, nodeIP: a.cfg.NodeIP, podIP: podIP,
+		podLogsDir: a.cfg.PodLogsDir, cgroupRoot: a.cfg.CgroupRoot,
+		clusterDNS: a.cfg.ClusterDNS, clusterDomain: a.cfg.ClusterDomain,
+		hostDNS: a.hostDNS, memCapacity: a.memCapacity, cpuCapacityMilli: a.cpuMilli,
+	}
+}
+
+// syncInit runs the init containers in order. done is true once all have
+// completed (sidecars: started); otherwise d is when to look again.
+func (w *podWorker) syncInit(ctx context.Context, pod *v1.Pod, rp *runtimePod, sb *runtimeapi.PodSandbox, cur map[string][]*containerInfo, rc *renderContext) (time.Duration, bool) {
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways
+		var latest *containerInfo
+		if l := cur[c.Name]; len(l) > 0 {
+			latest = l[0]
+		}
+		switch {
+		case latest == nil:
+			d := w.start(ctx, pod, c, true, rp, sb, rc)
+			if !sidecar {
+				return d, false
+			}
+		case latest.state == runtimeapi.ContainerState_CONTAINER_RUNNING:
+			if !sidecar {
+				return w.a.resyncPeriod, false
+			}
+		case latest.state == runtimeapi.ContainerState_CONTAINER_CREATED:
+			w.startCreated(ctx, pod, c, latest)
+			return w.a.resyncPeriod, false
+		default:
+			if !sidecar && latest.exitCode() == 0 {
+				continue
+			}
+			if d := w.restartWait(c, latest); d > 0 {
+				w.waiting[c.Name] = waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container %q", d.Round(time.Second), c.Name)}
+				return d, false
+			}
+			w.restartBO.next(backOffKey(c))
+			d := w.start(ctx, pod, c, true, rp, sb, rc)
+			if !sidecar {
+				return d, false
+			}
+		}
+	}
+	return 0, true
+}
+
+// syncContainer keeps one regular container as its spec and restart
+// policy want; it returns when to look again and, if the container runs,
+// what the prober needs.
+func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, rp *runtimePod, sb *runtimeapi.PodSandbox, instances []*containerInfo, rc *renderContext) (time.Duration, *runningContainer) {
+	next := w.a.resyncPeriod
+	var latest *containerInfo
+	if len(instances) > 0 {
+		latest = instances[0]
+	}
+	switch {
+	case latest == nil:
+		return w.start(ctx, pod, c, false, rp, sb, rc), nil
+	case latest.state == runtimeapi.ContainerState_CONTAINER_RUNNING:
+		if latest.hash != containerHash(c) {
+			w.a.logf("pod %q: container %q changed; restarting it", pod.Name, c.Name)
+			w.killContainer(ctx, latest, podGrace(pod))
+			return 0, nil
+		}
+		if kill, msg, grace := w.a.probes.mustKill(latest.id); kill {
+			w.a.logf("pod %q: container %q %s; killing it", pod.Name, c.Name, msg)
+			if grace == nil {
+				grace = pod.Spec.TerminationGracePeriodSeconds
+			}
+			w.killContainer(ctx, latest, derefGrace(grace))
+			return 0, nil
+		}
+		delete(w.waiting, c.Name)
+		return next, &runningContainer{id: latest.id, c: c, startedAt: time.Unix(0, latest.status.GetStartedAt())}
+	case latest.state == runtimeapi.ContainerState_CONTAINER_CREATED:
+		w.startCreated(ctx, pod, c, latest)
+		return next, nil
+	}
+	if !shouldRestart(pod.Spec.RestartPolicy, latest.exitCode()) {
+		delete(w.waiting, c.Name)
+		return next, nil
+	}
+	if d := w.restartWait(c, latest); d > 0 {
+		w.waiting[c.Name] = waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container %q", d.Round(time.Second), c.Name)}
+		return d, nil
+	}
+	w.restartBO.next(backOffKey(c))
+	return w.start(ctx, pod, c, false, rp, sb, rc), nil
+}
+
+func shouldRestart(policy v1.RestartPolicy, exitCode int32) bool {
+	switch policy {
+	case v1.RestartPolicyNever:
+		return false
+	case v1.RestartPolicyOnFailure:
+		return exitCode != 0
+	}
+	return true
+}
+
+func backOffKey(c *v1.Container) string { return c.Name + "/" + containerHash(c) }
+
+// restartWait is how long the restart of a dead container must wait.
+func (w *podWorker) restartWait(c *v1.Container, dead *containerInfo) time.Duration {
+	failedAt := dead.finishedAt()
+	if failedAt.IsZero() {
+		failedAt = w.a.now()
+	}
+	return w.restartBO.wait(backOffKey(c), failedAt)
+}
+
+func podGrace(pod *v1.Pod) int64 { return derefGrace(pod.Spec.TerminationGracePeriodSeconds) }
+
+func derefGrace(g *int64) int64 {
+	if g == nil {
+		return 30
+	}
+	return *g
+}
+
+// startCreated starts a container found created but not started (an
+// agent that stopped between the two calls).
+func (w *podWorker) startCreated(ctx context.Context, pod *v1.Pod, c *v1.Container, ci *containerInfo) {
+	if err := w.a.rt.StartContainer(ctx, ci.id); err != nil {
+		w.waiting[c.Name] = waitReason{reasonRunError, err.Error()}
+		w.a.logf("pod %q: failed to start container %q: %v", pod.Name, c.Name, err)
+		_ = w.a.rt.RemoveContainer(ctx, ci.id)
+	}
+}
+
+// start creates and starts a new instance of c; errors are recorded as
+// the container's waiting reason. It returns when to look again.
+func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, init bool, rp *runtimePod, sb *runtimeapi.PodSandbox, rc *renderContext) time.Duration {
+	begin := w.a.now()
+	restartCount := rp.nextRestartCount(c.Name)
+	sbCfg := sandboxConfig(pod, sb.GetMetadata().GetAttempt(), rc)
+	imageRef, d, err := w.ensureImage(ctx, pod, c, sbCfg)
+	if err != nil {
+		return d
+	}
+	cfg, err := w.containerConfig(pod, c, init, restartCount, imageRef, rc)
+	if err != nil {
+		w.waiting[c.Name] = waitReason{reasonConfigError, err.Error()}
+		w.a.logf("pod %q: container %q: %v", pod.Name, c.Name, err)
+		return errorRetry
+	}
+	id, err := w.a.rt.CreateContainer(ctx, sb.GetId(), cfg, sbCfg)
+	if err != nil {
+		w.waiting[c.Name] = waitReason{reasonCreateError, err.Error()}
+		w.a.logf("pod %q: failed to create container %q: %v", pod.Name, c.Name, err)
+		return errorRetry
+	}
+	if err := w.a.rt.StartContainer(ctx, id); err != nil {
+		w.waiting[c.Name] = waitReason{reasonRunError, err.Error()}
+		w.a.logf("pod %q: failed to start container %q: %v", pod.Name, c.Name, err)
+		_ = w.a.rt.RemoveContainer(ctx, id)
+		return w.restartBO.wait(backOffKey(c), w.a.now()) + errorRetry
+	}
+	delete(w.waiting, c.Name)
+	kind := "container"
+	if init {
+		kind = "init container"
+	}
+	w.a.logf("pod %q started %s %q (restart %d) in %.1fs", pod.Name, kind, c.Name, restartCount, w.a.now().Sub(begin).Seconds())
+	return w.a.resyncPeriod
+}
+
+// containerConfig prepares volumes and files and renders the config.
+func (w *podWorker) containerConfig(pod *v1.Pod, c *v1.Container, init bool, restartCount int, imageRef string, rc *renderContext) (*runtimeapi.ContainerConfig, error) {
+	vols, err := prepareVolumes(pod, w.a.cfg.RootDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareSubPaths(c, vols); err != nil {
+		return nil, err
+	}
+	env, err := containerEnv(pod, c, rc)
+	if err != nil {
+		return nil, err
+	}
+	mounts := containerMounts(c, vols)
+	if !mountsPath(c, "/etc/hosts") {
+		hosts, err := etcHostsFile(w.a.cfg.RootDir, pod, rc.podIP)
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: hosts})
+	}
+	if c.TerminationMessagePath != "" && !mountsPath(c, c.TerminationMessagePath) {
+		f, err := terminationMessageFile(w.a.cfg.RootDir, pod, c)
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: c.TerminationMessagePath, HostPath: f})
+	}
+	logDir := filepath.Join(podLogDir(w.a.cfg.PodLogsDir, pod), c.Name)
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, fmt.Errorf("failed to create the log directory %q: %w", logDir, err)
+	}
+	return containerConfig(containerSpec{pod: pod, c: c, init: init, restartCount: restartCount, imageRef: imageRef, env: env, mounts: mounts}, rc), nil
+}
+
+// ensureImage returns the image reference to run. A present image is
+// never pulled, whatever imagePullPolicy says; a missing one is pulled
+// unless the policy is Never, with back-off between failed pulls.
+func (w *podWorker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, sbCfg *runtimeapi.PodSandboxConfig) (string, time.Duration, error) {
+	spec := &runtimeapi.ImageSpec{Image: c.Image, UserSpecifiedImage: c.Image}
+	resp, err := w.a.images.ImageStatus(ctx, spec, false)
+	if err != nil {
+		w.waiting[c.Name] = waitReason{reasonErrImagePull, err.Error()}
+		return "", errorRetry, err
+	}
+	if img := resp.GetImage(); img != nil {
+		if img.GetId() != "" {
+			return img.GetId(), 0, nil
+		}
+		return c.Image, 0, nil
+	}
+	if c.ImagePullPolicy == v1.PullNever {
+		msg := fmt.Sprintf("container image %q is not present with pull policy of Never", c.Image)
+		w.waiting[c.Name] = waitReason{reasonErrImageNeverPull, msg}
+		return "", w.a.resyncPeriod, errors.New(msg)
+	}
+	if d := w.a.imageBO.wait(c.Image, w.a.now()); d > 0 {
+		w.waiting[c.Name] = waitReason{reasonImagePullBackOff, fmt.Sprintf("back-off pulling image %q", c.Image)}
+		return "", d, errors.New("image pull back-off")
+	}
+	w.a.imageBO.next(c.Image)
+	begin := w.a.now()
+	w.a.logf("pod %q: pulling image %q", pod.Name, c.Image)
+	ref, err := w.a.images.PullImage(ctx, spec, nil, sbCfg)
+	if err != nil {
+		w.waiting[c.Name] = waitReason{reasonErrImagePull, err.Error()}
+		w.a.logf("pod %q: failed to pull image %q: %v", pod.Name, c.Image, err)
+		return "", w.a.imageBO.wait(c.Image, w.a.now()), err
+	}
+	w.a.imageBO.forget(c.Image)
+	w.a.logf("pod %q: pulled image %q in %.1fs", pod.Name, c.Image, w.a.now().Sub(begin).Seconds())
+	return ref, 0, nil
+}
+
+// killContainer runs the preStop hook (recorded in the container's
+// annotation) and stops the container with the rest of the grace period
+// (at least 2 s).
+func (w *podWorker) killContainer(ctx context.Context, ci *containerInfo, grace int64) {
+	begin := w.a.now()
+	if raw := ci.annotations[annoPreStop]; raw != "" && grace > 0 {
+		h := &v1.LifecycleHandler{}
+		if json.Unmarshal([]byte(raw), h) == nil {
+			hctx, cancel := context.WithTimeout(ctx, time.Duration(grace)*time.Second)
+			w.a.runHook(hctx, ci, h)
+			cancel()
+		}
+	}
+	remaining := grace - int64(w.a.now().Sub(begin)/time.Second)
+	remaining = max(remaining, minGracePeriod)
+	w.a.probes.remove(ci.id)
+	if err := w.a.rt.StopContainer(ctx, ci.id, remaining); err != nil {
+		w.a.logf("failed to stop container %s: %v", short(ci.id), err)
+	}
+}
+
+// stopContainers stops the running containers in parallel.
+func (w *podWorker) stopContainers(ctx context.Context, pod *v1.Pod, cs []*containerInfo) error {
+	var wg sync.WaitGroup
+	for _, ci := range cs {
+		if ci.state != runtimeapi.ContainerState_CONTAINER_RUNNING {
+			continue
+		}
+		grace := podGrace(pod)
+		if pod.Spec.TerminationGracePeriodSeconds == nil {
+			grace = 30
+		}
+		wg.Add(1)
+		go func(ci *containerInfo) {
+			defer wg.Done()
+			w.killContainer(ctx, ci, grace)
+		}(ci)
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// terminate stops the pod's containers gracefully, stops and removes its
+// sandboxes and containers, and removes its directory and cgroup. It
+// succeeds only when nothing of the pod is left.
+func (w *podWorker) terminate(ctx context.Context, pod *v1.Pod) error {
+	begin := w.a.now()
+	w.a.probes.removePod(w.uid)
+	w.publishTerminating(pod)
+	rp, err := w.a.listPod(ctx, string(pod.UID))
+	if err != nil {
+		return err
+	}
+	if err := w.stopContainers(ctx, pod, rp.containers); err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range rp.sandboxes {
+		if s.GetState() == runtimeapi.PodSandboxState_SANDBOX_READY {
+			if err := w.a.rt.StopPodSandbox(ctx, s.GetId()); err != nil {
+				errs = append(errs, fmt.Errorf("failed to stop sandbox %s: %w", short(s.GetId()), err))
+			}
+		}
+	}
+	for _, c := range rp.containers {
+		if err := w.a.rt.RemoveContainer(ctx, c.id); err != nil {
+			errs = append(errs, fmt.Errorf("failed to remove container %s: %w", short(c.id), err))
+		}
+	}
+	for _, s := range rp.sandboxes {
+		if err := w.a.rt.RemovePodSandbox(ctx, s.GetId()); err != nil {
+			errs = append(errs, fmt.Errorf("failed to remove sandbox %s: %w", short(s.GetId()), err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if rp, err = w.a.listPod(ctx, string(pod.UID)); err != nil {
+		return err
+	}
+	if !rp.empty() {
+		return fmt.Errorf("%d containers and %d sandboxes are still present", len(rp.containers), len(rp.sandboxes))
+	}
+	if err := os.RemoveAll(podDir(w.a.cfg.RootDir, pod)); err != nil {
+		return fmt.Errorf("failed to remove the pod directory: %w", err)
+	}
+	removeCgroup(cgroupParent(w.a.cfg.CgroupRoot, pod))
+	w.a.logf("pod %q stopped and removed in %.1fs", pod.Name, w.a.now().Sub(begin).Seconds())
+	return nil
+}
+
+// removeCgroup removes the pod's (empty) cgroupfs directories; best
+// effort.
+func removeCgroup(parent string) {
+	controllers, err := os.ReadDir("/sys/fs/cgroup")
+	if err != nil {
+		return
+	}
+	for _, c := range controllers {
+		_ = os.Remove(filepath.Join("/sys/fs/cgroup", c.Name(), parent))
+	}
+	_ = os.Remove(filepath.Join("/sys/fs/cgroup", parent))
+}
+
+// publishTerminating records that the pod is being stopped.
+func (w *podWorker) publishTerminating(pod *v1.Pod) {
+	w.a.mu.Lock()
+	s, ok := w.a.podStatus[w.uid]
+	w.a.mu.Unlock()
+	if !ok {
+		s = status.Pod{Name: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Containers: []status.Container{}}
+	}
+	s.Phase = "Terminating"
+	w.a.setPodStatus(w.uid, s)
+}
+
+// runHook runs a lifecycle handler (exec, httpGet, sleep).
+func (a *Agent) runHook(ctx context.Context, ci *containerInfo, h *v1.LifecycleHandler) {
+	switch {
+	case h.Exec != nil:
+		timeout := time.Minute
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = time.Until(dl)
+		}
+		if _, _, err := a.rt.ExecSync(ctx, ci.id, h.Exec.Command, timeout); err != nil {
+			var ee *cri.ExitError
+			if !errors.As(err, &ee) {
+				a.logf("preStop hook of container %s failed: %v", short(ci.id), err)
+			}
+		}
+	case h.HTTPGet != nil:
+		a.probes.hookHTTP(ctx, h.HTTPGet)
+	case h.Sleep != nil:
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(h.Sleep.Seconds) * time.Second):
+		}
+	}
+}
