@@ -110,4 +110,3 @@ func startKubelet(flagsEnv []byte) error {
 func stopKubelet() error {
 	return supervisor.Stop(constants.KubeletPidFile, 20*time.Second)
 }
-
