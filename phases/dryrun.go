@@ -31,8 +31,8 @@ func DryRunFiles(d *InitData) [][2]string {
 // realPath is where a real run writes the dry-run file rel.
 func realPath(d *InitData, rel string) string {
 	switch {
-	case strings.HasPrefix(rel, "pki"+string(filepath.Separator)):
-		return filepath.Join(d.CertificateDir(), strings.TrimPrefix(rel, "pki"+string(filepath.Separator)))
+	case strings.HasSuffix(rel, ".crt") || strings.HasSuffix(rel, ".key") || strings.HasSuffix(rel, ".pub"):
+		return filepath.Join(d.CertificateDir(), rel)
 	case strings.HasSuffix(rel, ".conf"):
 		return filepath.Join(d.kubeconfigDir, rel)
 	case rel == constants.KubeletConfigFile || rel == constants.KubeletInstanceFile || rel == constants.KubeletFlagsEnvFile:

@@ -78,10 +78,10 @@ func (d *InitData) DryRunDir() string { return d.dryRunDir }
 func (d *InitData) CertificateDir() string { return d.cfg.Cluster.CertificatesDir }
 
 // CertificateWriteDir is where certificates are written (the dry-run
-// directory in dry-run mode).
+// directory itself in dry-run mode, as kubeadm does).
 func (d *InitData) CertificateWriteDir() string {
 	if d.dryRun {
-		return filepath.Join(d.dryRunDir, "pki")
+		return d.dryRunDir
 	}
 	return d.CertificateDir()
 }

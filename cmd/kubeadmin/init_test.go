@@ -74,16 +74,18 @@ func TestInitDryRunRunsEveryPhaseIntoTheDryRunDir(t *testing.T) {
 		t.Fatalf("init --dry-run failed: %v\n%s", err, out)
 	}
 	want := []string{
-		"admin.conf", "config.yaml", "controller-manager.conf", "etcd.yaml", "instance-config.yaml",
+		"admin.conf", "apiserver-etcd-client.crt", "apiserver-etcd-client.key",
+		"apiserver-kubelet-client.crt", "apiserver-kubelet-client.key", "apiserver.crt",
+		"apiserver.key", "ca.crt", "ca.key", "etcd/ca.crt", "etcd/ca.key",
+		"etcd/healthcheck-client.crt", "etcd/healthcheck-client.key", "etcd/peer.crt",
+		"etcd/peer.key", "etcd/server.crt", "etcd/server.key", "front-proxy-ca.crt",
+		"front-proxy-ca.key", "front-proxy-client.crt", "front-proxy-client.key",
+		"sa.key", "sa.pub", "scheduler.conf", "super-admin.conf",
+		"config.yaml", "controller-manager.conf", "etcd.yaml", "instance-config.yaml",
 		"kube-apiserver.yaml", "kube-controller-manager.yaml", "kube-scheduler.yaml", "kubeadm-flags.env",
-		"kubelet.conf", "pki/apiserver-etcd-client.crt", "pki/apiserver-etcd-client.key",
-		"pki/apiserver-kubelet-client.crt", "pki/apiserver-kubelet-client.key", "pki/apiserver.crt",
-		"pki/apiserver.key", "pki/ca.crt", "pki/ca.key", "pki/etcd/ca.crt", "pki/etcd/ca.key",
-		"pki/etcd/healthcheck-client.crt", "pki/etcd/healthcheck-client.key", "pki/etcd/peer.crt",
-		"pki/etcd/peer.key", "pki/etcd/server.crt", "pki/etcd/server.key", "pki/front-proxy-ca.crt",
-		"pki/front-proxy-ca.key", "pki/front-proxy-client.crt", "pki/front-proxy-client.key",
-		"pki/sa.key", "pki/sa.pub", "scheduler.conf", "super-admin.conf",
+		"kubelet.conf",
 	}
+	sort.Strings(want)
 	if got := listFiles(t, dry); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("dry-run files:\n got %v\nwant %v", got, want)
 	}
@@ -112,7 +114,7 @@ func TestInitDryRunRunsEveryPhaseIntoTheDryRunDir(t *testing.T) {
 	}
 	// File modes as kubeadm (CIS): keys, kubeconfigs and manifests 0600.
 	for file, mode := range map[string]os.FileMode{
-		"pki/ca.key": 0o600, "pki/ca.crt": 0o644, "admin.conf": 0o600, "kube-apiserver.yaml": 0o600,
+		"ca.key": 0o600, "ca.crt": 0o644, "admin.conf": 0o600, "kube-apiserver.yaml": 0o600,
 	} {
 		st, err := os.Stat(filepath.Join(dry, file))
 		if err != nil || st.Mode().Perm() != mode {
@@ -132,12 +134,12 @@ func TestSkipPhasesSkipsChildAndParent(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	files := strings.Join(listFiles(t, dry), " ")
-	for _, absent := range []string{"pki/apiserver.crt", "kube-apiserver.yaml", "kube-scheduler.yaml"} {
+	for _, absent := range []string{"apiserver.crt", "kube-apiserver.yaml", "kube-scheduler.yaml"} {
 		if strings.Contains(files, absent) {
 			t.Errorf("%s was written although its phase was skipped", absent)
 		}
 	}
-	for _, present := range []string{"pki/apiserver-kubelet-client.crt", "etcd.yaml"} {
+	for _, present := range []string{"apiserver-kubelet-client.crt", "etcd.yaml"} {
 		if !strings.Contains(files, present) {
 			t.Errorf("%s is missing", present)
 		}
