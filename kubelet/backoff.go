@@ -18,12 +18,11 @@ const (
 // doubles up to max. An entry whose last restart is more than 2*max before
 // the failure is reset.
 type backOff struct {
-	mu       sync.Mutex
-	initial  time.Duration
-	max      time.Duration
-	now      func() time.Time
-	entries  map[string]*backOffEntry
-	disabled bool
+	mu      sync.Mutex
+	initial time.Duration
+	max     time.Duration
+	now     func() time.Time
+	entries map[string]*backOffEntry
 }
 
 type backOffEntry struct {
