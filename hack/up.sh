@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The quick start (make up / make down): on a fresh machine of this kind,
+# install containerd, build or reuse the images, create a test node, run
+# `kubeadmin init` in it and show the cluster.
+#
+# Usage: hack/up.sh [up|down]     (node name: $KUBEADMIN_UP_NODE, default "kubeadmin")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node="${KUBEADMIN_UP_NODE:-kubeadmin}"
+
+log() { printf '==> %s\n' "$*"; }
+
+up() {
+  [ -x bin/kubeadmin ] || make build
+  log "installing containerd (Debian packages) on the host"
+  hack/containerd.sh install
+  log "building or reusing the Kubernetes images (cold: ~20-40 min on 2 cores, then cached)"
+  hack/images.sh build
+  log "creating the test node $node"
+  hack/nodes up "$node"
+  log "kubeadmin init in $node"
+  hack/nodes exec "$node" -- kubeadmin init
+  log "the cluster"
+  hack/nodes exec "$node" -- kubectl get nodes,pods -A -o wide
+  cat <<MSG
+
+The control plane runs in the test node "$node" ($(hack/nodes ip "$node")).
+  hack/nodes exec $node -- kubectl get pods -A        # use it
+  hack/nodes exec $node -- kubeadmin kubelet status   # the node agent's view
+  make down                                           # remove it
+MSG
+}
+
+down() {
+  if hack/nodes ip "$node" >/dev/null 2>&1; then
+    hack/nodes exec "$node" -- kubeadmin reset -f || true
+  fi
+  hack/nodes down "$node"
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: $0 [up|down]" >&2; exit 2 ;;
+esac

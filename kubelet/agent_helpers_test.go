@@ -1,0 +1,230 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	critest "k8s.io/cri-api/pkg/apis/testing"
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
+)
+
+// testRuntime is the cri-api fake runtime plus a record of the configs the
+// agent sent and hooks to block or inspect calls.
+type testRuntime struct {
+	*critest.FakeRuntimeService
+	mu         sync.Mutex
+	containers []*runtimeapi.ContainerConfig
+	sandboxes  []*runtimeapi.PodSandboxConfig
+	onStop     func(id string)
+	onRun      func(cfg *runtimeapi.PodSandboxConfig)
+}
+
+func newTestRuntime() *testRuntime {
+	f := critest.NewFakeRuntimeService()
+	f.FakeStatus = &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{{Type: runtimeapi.RuntimeReady, Status: true}}}
+	return &testRuntime{FakeRuntimeService: f}
+}
+
+func (r *testRuntime) CreateContainer(ctx context.Context, sb string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
+	r.mu.Lock()
+	r.containers = append(r.containers, cfg)
+	r.mu.Unlock()
+	return r.FakeRuntimeService.CreateContainer(ctx, sb, cfg, sbCfg)
+}
+
+func (r *testRuntime) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, h string) (string, error) {
+	r.mu.Lock()
+	r.sandboxes = append(r.sandboxes, cfg)
+	hook := r.onRun
+	r.mu.Unlock()
+	if hook != nil {
+		hook(cfg)
+	}
+	return r.FakeRuntimeService.RunPodSandbox(ctx, cfg, h)
+}
+
+func (r *testRuntime) StopContainer(ctx context.Context, id string, timeout int64) error {
+	r.mu.Lock()
+	hook := r.onStop
+	r.mu.Unlock()
+	if hook != nil {
+		hook(id)
+	}
+	return r.FakeRuntimeService.StopContainer(ctx, id, timeout)
+}
+
+// created lists "name/attempt" of every CreateContainer call, in order.
+func (r *testRuntime) created() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.containers {
+		out = append(out, fmt.Sprintf("%s/%d", c.Metadata.Name, c.Metadata.Attempt))
+	}
+	return out
+}
+
+func (r *testRuntime) lastConfig(name string) *runtimeapi.ContainerConfig {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.containers) - 1; i >= 0; i-- {
+		if r.containers[i].Metadata.Name == name {
+			return r.containers[i]
+		}
+	}
+	return nil
+}
+
+// find returns the ID of the newest container called name.
+func (r *testRuntime) find(name string) (string, runtimeapi.ContainerState) {
+	r.Lock()
+	defer r.Unlock()
+	var best *critest.FakeContainer
+	for _, c := range r.Containers {
+		if c.Metadata.Name == name && (best == nil || c.Metadata.Attempt > best.Metadata.Attempt) {
+			best = c
+		}
+	}
+	if best == nil {
+		return "", runtimeapi.ContainerState_CONTAINER_UNKNOWN
+	}
+	return best.Id, best.State
+}
+
+// exit makes a container exit with code at time at.
+func (r *testRuntime) exit(id string, code int32, at time.Time) {
+	r.Lock()
+	defer r.Unlock()
+	c := r.Containers[id]
+	c.State = runtimeapi.ContainerState_CONTAINER_EXITED
+	c.ExitCode = code
+	c.FinishedAt = at.UnixNano()
+}
+
+func (r *testRuntime) count(call string) int {
+	n := 0
+	for _, c := range r.GetCalls() {
+		if c == call {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *testRuntime) objects() (containers, sandboxes int) {
+	r.Lock()
+	defer r.Unlock()
+	return len(r.Containers), len(r.Sandboxes)
+}
+
+func testConfig(t *testing.T) *Config {
+	kc := &kubeletv1beta1.KubeletConfiguration{}
+	SetKubeletDefaults(kc)
+	return &Config{
+		Kubelet: kc, NodeName: "node1", NodeIP: "10.0.0.1",
+		RootDir: t.TempDir(), PodLogsDir: t.TempDir(), CgroupRoot: "/test",
+		StaticPodPath: "/nonexistent", RuntimeEndpoint: "unix:///fake.sock",
+		FileCheckFrequency: time.Hour, ResolvConf: "/nonexistent",
+	}
+}
+
+type testAgent struct {
+	*Agent
+	rt     *testRuntime
+	images *critest.FakeImageService
+	clock  *fakeClock
+	cancel context.CancelFunc
+}
+
+// logWriter sends agent logs to the test log.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func startAgent(t *testing.T, rt *testRuntime, cfg *Config) *testAgent {
+	t.Helper()
+	images := critest.NewFakeImageService()
+	images.SetFakeImages([]string{"img:1", "img:2"})
+	var out io.Writer = logWriter{t}
+	a := New(cfg, rt, images, log.New(out, "", 0))
+	clk := newFakeClock()
+	a.now = clk.Now
+	a.secondUnit = 10 * time.Millisecond
+	a.relistPeriod = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := a.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ta := &testAgent{Agent: a, rt: rt, images: images, clock: clk, cancel: cancel}
+	t.Cleanup(ta.stop)
+	return ta
+}
+
+func (ta *testAgent) stop() {
+	ta.cancel()
+	ta.wg.Wait()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// mustStay checks that cond stays true for d.
+func mustStay(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if !cond() {
+			t.Fatalf("%s did not hold", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func decodePod(t *testing.T, yaml, file string) *v1.Pod {
+	t.Helper()
+	p, err := podsource.DecodePod([]byte(yaml), file, "node1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Annotations[podsource.ConfigSeenAnnotation] = "2026-01-01T00:00:00Z"
+	return p
+}
+
+func snapshot(pods ...*v1.Pod) podsource.Snapshot {
+	s := podsource.Snapshot{Pods: pods, Files: map[string]string{}}
+	for _, p := range pods {
+		s.Files[string(p.UID)] = "/m/" + p.Name
+	}
+	return s
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,239 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubeadmin/kubeadmin/test/e2e/nodes"
+)
+
+// kubectl runs kubectl inside a node with the admin kubeconfig.
+func kubectl(t *testing.T, node string, args ...string) (string, error) {
+	t.Helper()
+	out, errOut, err := nodes.Exec(t, node, append([]string{"kubectl"}, args...)...)
+	if err != nil {
+		return out + errOut, err
+	}
+	return out, nil
+}
+
+// eventually retries f until it returns nil or timeout passes.
+func eventually(t *testing.T, what string, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("%s: not true after %s: %v", what, timeout, err)
+}
+
+// containerIDs maps each control-plane container name to its running
+// container ID, as the node agent reports it.
+func containerIDs(t *testing.T, node string) map[string]string {
+	t.Helper()
+	out, errOut, err := nodes.Exec(t, node, "kubeadmin", "kubelet", "status", "-o", "json")
+	if err != nil {
+		t.Fatalf("kubeadmin kubelet status: %v\n%s", err, errOut)
+	}
+	var st struct {
+		Pods []struct {
+			Name       string `json:"name"`
+			Containers []struct {
+				Name  string `json:"name"`
+				ID    string `json:"id"`
+				State string `json:"state"`
+			} `json:"containers"`
+		} `json:"pods"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("cannot parse the agent status: %v\n%s", err, out)
+	}
+	ids := map[string]string{}
+	for _, p := range st.Pods {
+		for _, c := range p.Containers {
+			if strings.EqualFold(c.State, "running") {
+				ids[c.Name] = c.ID
+			}
+		}
+	}
+	return ids
+}
+
+// hashTree summarises the files under a node directory (path, size, mtime).
+func hashTree(t *testing.T, root string) string {
+	t.Helper()
+	var lines []string
+	_ = filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			lines = append(lines, fmt.Sprintf("%s %d %d", p, info.Size(), info.ModTime().UnixNano()))
+		}
+		return nil
+	})
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+var controlPlane = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
+
+func TestInitControlPlane(t *testing.T) {
+	const node = "cp1"
+	nodes.Up(t, node)
+	out, errOut, err := nodes.Exec(t, node, "kubeadmin", "init")
+	if err != nil {
+		t.Fatalf("kubeadmin init failed: %v\n%s\n%s", err, out, errOut)
+	}
+	for _, want := range []string{"[kubelet-check] The kubelet is healthy after", "kube-apiserver is healthy after",
+		"Your Kubernetes control-plane has initialized successfully!", "kubeadmin join "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("init output lacks %q", want)
+		}
+	}
+
+	t.Run("node registered", func(t *testing.T) {
+		out, err := kubectl(t, node, "get", "node", node, "-o", "jsonpath={.metadata.labels}{\"\\n\"}{.spec.taints}{\"\\n\"}{.status.addresses}")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for _, want := range []string{"node-role.kubernetes.io/control-plane", "kubernetes.io/hostname", "NoSchedule", nodes.IP(t, node)} {
+			if !strings.Contains(out, want) {
+				t.Errorf("node lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("mirror pods running", func(t *testing.T) {
+		eventually(t, "all four mirror pods Running", 60*time.Second, func() error {
+			for _, c := range controlPlane {
+				out, err := kubectl(t, node, "-n", "kube-system", "get", "pod", c+"-"+node, "-o", "jsonpath={.status.phase}")
+				if err != nil || out != "Running" {
+					return fmt.Errorf("%s: %q %v", c, out, err)
+				}
+			}
+			return nil
+		})
+	})
+
+	t.Run("objects", func(t *testing.T) {
+		for _, obj := range [][]string{
+			{"-n", "kube-system", "configmap", "kubeadm-config"},
+			{"-n", "kube-system", "configmap", "kubelet-config"},
+			{"-n", "kube-system", "configmap", "kube-proxy"},
+			{"-n", "kube-system", "configmap", "coredns"},
+			{"-n", "kube-public", "configmap", "cluster-info"},
+			{"-n", "kube-system", "role", "kubeadm:nodes-kubeadm-config"},
+			{"-n", "kube-system", "rolebinding", "kubeadm:kubelet-config"},
+			{"clusterrolebinding", "kubeadm:cluster-admins"},
+			{"clusterrolebinding", "kubeadm:kubelet-bootstrap"},
+			{"clusterrolebinding", "kubeadm:node-autoapprove-bootstrap"},
+			{"clusterrolebinding", "kubeadm:node-autoapprove-certificate-rotation"},
+			{"clusterrolebinding", "kubeadm:apiserver-kubelet-client"},
+			{"clusterrole", "kubeadm:get-nodes"},
+			{"-n", "kube-public", "role", "kubeadm:bootstrap-signer-clusterinfo"},
+			{"-n", "kube-system", "deployment", "coredns"},
+			{"-n", "kube-system", "service", "kube-dns"},
+			{"-n", "kube-system", "daemonset", "kube-proxy"},
+			{"clusterrolebinding", "kubeadm:node-proxier"},
+		} {
+			if out, err := kubectl(t, node, append([]string{"get"}, obj...)...); err != nil {
+				t.Errorf("%v: %v\n%s", obj, err, out)
+			}
+		}
+		out, err := kubectl(t, node, "-n", "kube-system", "get", "secrets", "--field-selector", "type=bootstrap.kubernetes.io/token", "-o", "name")
+		if err != nil || !strings.Contains(out, "secret/bootstrap-token-") {
+			t.Errorf("no bootstrap token secret: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("second init fails in preflight and changes nothing", func(t *testing.T) {
+		before := hashTree(t, filepath.Join(nodes.Root(t, node), "etc/kubernetes"))
+		out, errOut, err := nodes.Exec(t, node, "kubeadmin", "init")
+		if err == nil {
+			t.Fatal("a second init succeeded")
+		}
+		msg := out + errOut
+		for _, want := range []string{"[ERROR Port-6443]", "[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]", "--ignore-preflight-errors"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("second init output lacks %q:\n%s", want, msg)
+			}
+		}
+		if after := hashTree(t, filepath.Join(nodes.Root(t, node), "etc/kubernetes")); after != before {
+			t.Errorf("a failed init changed /etc/kubernetes")
+		}
+	})
+
+	t.Run("kill -9 of the agent restarts no healthy container", func(t *testing.T) {
+		before := containerIDs(t, node)
+		if len(before) < 4 {
+			t.Fatalf("expected 4 running control-plane containers, agent reports %v", before)
+		}
+		// The agent runs as "kubeadmin kubelet" under the supervisor; kill the agent only.
+		if out, errOut, err := nodes.Exec(t, node, "sh", "-c", `kill -9 $(pgrep -f "kubeadmin kubelet --" | head -n1)`); err != nil {
+			t.Fatalf("%v\n%s%s", err, out, errOut)
+		}
+		time.Sleep(3 * time.Second)
+		eventually(t, "the agent to answer again", 30*time.Second, func() error {
+			_, _, err := nodes.Exec(t, node, "kubeadmin", "kubelet", "status")
+			return err
+		})
+		after := containerIDs(t, node)
+		for name, id := range before {
+			if after[name] != id {
+				t.Errorf("%s was restarted: %s -> %s", name, id, after[name])
+			}
+		}
+	})
+
+	t.Run("an edited manifest is rolled out", func(t *testing.T) {
+		before := containerIDs(t, node)["kube-apiserver"]
+		manifest := filepath.Join(nodes.Root(t, node), "etc/kubernetes/manifests/kube-apiserver.yaml")
+		b, err := os.ReadFile(manifest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.Replace(string(b), "    - --allow-privileged=true\n", "    - --allow-privileged=true\n    - --audit-log-maxage=3\n", 1)
+		if edited == string(b) {
+			t.Fatal("could not edit the manifest")
+		}
+		if err := os.WriteFile(manifest, []byte(edited), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "a new kube-apiserver with --audit-log-maxage=3 serving", 120*time.Second, func() error {
+			id := containerIDs(t, node)["kube-apiserver"]
+			if id == "" || id == before {
+				return fmt.Errorf("kube-apiserver container is %q", id)
+			}
+			out, err := kubectl(t, node, "-n", "kube-system", "get", "pod", "kube-apiserver-"+node, "-o", "jsonpath={.spec.containers[0].command}")
+			if err != nil || !strings.Contains(out, "--audit-log-maxage=3") {
+				return fmt.Errorf("mirror pod command %q: %v", out, err)
+			}
+			return nil
+		})
+	})
+
+	t.Run("reset then init again", func(t *testing.T) {
+		if out, errOut, err := nodes.Exec(t, node, "kubeadmin", "reset", "-f"); err != nil {
+			t.Fatalf("reset: %v\n%s%s", err, out, errOut)
+		}
+		if out, errOut, err := nodes.Exec(t, node, "kubeadmin", "reset", "-f"); err != nil {
+			t.Fatalf("second reset: %v\n%s%s", err, out, errOut)
+		}
+		if out, errOut, err := nodes.Exec(t, node, "kubeadmin", "init"); err != nil {
+			t.Fatalf("init after reset: %v\n%s%s", err, out, errOut)
+		}
+		if out, err := kubectl(t, node, "get", "node", node); err != nil {
+			t.Errorf("%v\n%s", err, out)
+		}
+	})
+}
