@@ -228,3 +228,7 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+func podsourceError(file, msg string) podsource.FileError {
+	return podsource.FileError{File: file, Error: msg}
+}

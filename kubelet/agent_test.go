@@ -1,0 +1,719 @@
+package kubelet
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	critest "k8s.io/cri-api/pkg/apis/testing"
+
+	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/status"
+)
+
+const webPod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: kube-system
+  labels: {tier: control-plane}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 5
+  volumes:
+  - name: data
+    hostPath: {path: %DATA%, type: DirectoryOrCreate}
+  - name: scratch
+    emptyDir: {}
+  containers:
+  - name: app
+    image: img:1
+    command: ["/app", "--name=$(POD_NAME)", "--ip=$(HOST_IP)"]
+    args: ["$(MISSING)", "$$(ESCAPED)"]
+    workingDir: /work
+    env:
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: HOST_IP, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}
+    - {name: GREETING, value: "hello $(POD_NAME)"}
+    ports:
+    - {containerPort: 8080}
+    volumeMounts:
+    - {name: data, mountPath: /data}
+    - {name: scratch, mountPath: /scratch, readOnly: true}
+    securityContext:
+      privileged: true
+      runAsUser: 1000
+      capabilities: {add: [NET_ADMIN]}
+    resources:
+      requests: {cpu: 250m, memory: 64Mi}
+      limits: {cpu: 500m, memory: 128Mi}
+`
+
+func webPodYAML(t *testing.T) (string, string) {
+	data := filepath.Join(t.TempDir(), "data")
+	return strings.Replace(webPod, "%DATA%", data, 1), data
+}
+
+func TestSyncCreatesSandboxAndContainer(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	y, dataDir := webPodYAML(t)
+	pod := decodePod(t, y, "/m/web.yaml")
+	ta.apply(snapshot(pod))
+	waitFor(t, "the container to run", func() bool {
+		_, st := rt.find("app")
+		return st == runtimeapi.ContainerState_CONTAINER_RUNNING
+	})
+
+	rt.mu.Lock()
+	sb := rt.sandboxes[0]
+	rt.mu.Unlock()
+	uid := string(pod.UID)
+	if sb.Metadata.Name != "web-node1" || sb.Metadata.Namespace != "kube-system" || sb.Metadata.Uid != uid || sb.Metadata.Attempt != 0 {
+		t.Errorf("sandbox metadata = %+v", sb.Metadata)
+	}
+	wantLabels := map[string]string{labelPodName: "web-node1", labelPodNamespace: "kube-system", labelPodUID: uid, labelNode: "node1", "tier": "control-plane"}
+	for k, v := range wantLabels {
+		if sb.Labels[k] != v {
+			t.Errorf("sandbox label %s = %q, want %q", k, sb.Labels[k], v)
+		}
+	}
+	if sb.Annotations["kubernetes.io/config.hash"] != uid || sb.Annotations["kubernetes.io/config.source"] != "file" {
+		t.Errorf("sandbox annotations = %v", sb.Annotations)
+	}
+	if want := filepath.Join(ta.cfg.PodLogsDir, "kube-system_web-node1_"+uid); sb.LogDirectory != want {
+		t.Errorf("log directory = %q, want %q", sb.LogDirectory, want)
+	}
+	if sb.Linux.CgroupParent != "/test/pod"+uid {
+		t.Errorf("cgroup parent = %q", sb.Linux.CgroupParent)
+	}
+	ns := sb.Linux.SecurityContext.NamespaceOptions
+	if ns.Network != runtimeapi.NamespaceMode_NODE || ns.Pid != runtimeapi.NamespaceMode_CONTAINER || !sb.Linux.SecurityContext.Privileged {
+		t.Errorf("sandbox security = %+v", sb.Linux.SecurityContext)
+	}
+	if sb.Hostname != "" {
+		t.Errorf("hostNetwork sandbox has hostname %q", sb.Hostname)
+	}
+	if len(sb.PortMappings) != 1 || sb.PortMappings[0].HostPort != 8080 {
+		t.Errorf("port mappings = %v", sb.PortMappings)
+	}
+
+	c := rt.lastConfig("app")
+	if c.LogPath != "app/0.log" {
+		t.Errorf("log path = %q", c.LogPath)
+	}
+	if got := strings.Join(c.Command, " "); got != "/app --name=web-node1 --ip=10.0.0.1" {
+		t.Errorf("command = %q", got)
+	}
+	if got := strings.Join(c.Args, " "); got != "$(MISSING) $(ESCAPED)" {
+		t.Errorf("args = %q", got)
+	}
+	env := map[string]string{}
+	for _, kv := range c.Envs {
+		env[kv.Key] = string(kv.Value)
+	}
+	if env["GREETING"] != "hello web-node1" || env["HOST_IP"] != "10.0.0.1" {
+		t.Errorf("env = %v", env)
+	}
+	if c.WorkingDir != "/work" || c.Image.UserSpecifiedImage != "img:1" {
+		t.Errorf("workingDir %q image %+v", c.WorkingDir, c.Image)
+	}
+	wantCLabels := map[string]string{labelPodName: "web-node1", labelPodNamespace: "kube-system", labelPodUID: uid, labelContainer: "app", labelNode: "node1"}
+	if len(c.Labels) != len(wantCLabels) {
+		t.Errorf("container labels = %v", c.Labels)
+	}
+	for k, v := range wantCLabels {
+		if c.Labels[k] != v {
+			t.Errorf("container label %s = %q, want %q", k, c.Labels[k], v)
+		}
+	}
+	for _, k := range []string{annoHash, annoRestartCount, annoTermMessagePath, annoPodTerminationGrace, annoPorts, annoContainerType} {
+		if c.Annotations[k] == "" {
+			t.Errorf("container annotation %s missing (have %v)", k, sortedKeys(c.Annotations))
+		}
+	}
+	if c.Annotations[annoRestartCount] != "0" || c.Annotations[annoPodTerminationGrace] != "5" || c.Annotations[annoContainerType] != "container" {
+		t.Errorf("annotations = %v", c.Annotations)
+	}
+	mounts := map[string]*runtimeapi.Mount{}
+	for _, m := range c.Mounts {
+		mounts[m.ContainerPath] = m
+	}
+	if m := mounts["/data"]; m == nil || m.HostPath != dataDir {
+		t.Errorf("/data mount = %v", m)
+	}
+	if st, err := os.Stat(dataDir); err != nil || !st.IsDir() || st.Mode().Perm() != 0o755 {
+		t.Errorf("DirectoryOrCreate did not create a 0755 directory: %v %v", st, err)
+	}
+	wantEmpty := filepath.Join(ta.cfg.RootDir, "pods", uid, "volumes", "kubernetes.io~empty-dir", "scratch")
+	if m := mounts["/scratch"]; m == nil || m.HostPath != wantEmpty || !m.Readonly {
+		t.Errorf("/scratch mount = %v, want %s read-only", m, wantEmpty)
+	}
+	if mounts["/dev/termination-log"] == nil || mounts["/etc/hosts"] == nil {
+		t.Errorf("missing termination-log or /etc/hosts mount: %v", sortedMountPaths(c.Mounts))
+	}
+	sc := c.Linux.SecurityContext
+	if !sc.Privileged || sc.RunAsUser.GetValue() != 1000 || len(sc.Capabilities.AddCapabilities) != 1 || len(sc.MaskedPaths) != 0 {
+		t.Errorf("container security = %+v", sc)
+	}
+	res := c.Linux.Resources
+	if res.CpuShares != 256 || res.CpuQuota != 50000 || res.CpuPeriod != 100000 || res.MemoryLimitInBytes != 128<<20 {
+		t.Errorf("resources = %+v", res)
+	}
+	if st, err := os.Stat(filepath.Join(sb.LogDirectory, "app")); err != nil || !st.IsDir() {
+		t.Errorf("container log directory missing: %v", err)
+	}
+}
+
+func sortedMountPaths(ms []*runtimeapi.Mount) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.ContainerPath)
+	}
+	return out
+}
+
+const initPod = `apiVersion: v1
+kind: Pod
+metadata: {name: init}
+spec:
+  hostNetwork: true
+  initContainers:
+  - {name: first, image: img:1}
+  - {name: second, image: img:1}
+  containers:
+  - {name: main, image: img:2}
+`
+
+func TestInitContainersRunInOrder(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	ta.apply(snapshot(decodePod(t, initPod, "/m/init.yaml")))
+	for i, name := range []string{"first", "second"} {
+		waitFor(t, name+" to run", func() bool { _, st := rt.find(name); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+		mustStay(t, "only the init containers so far", 50*time.Millisecond, func() bool { return len(rt.created()) == i+1 })
+		if c := rt.lastConfig(name); c.Annotations[annoContainerType] != "init" {
+			t.Errorf("%s: container type %q", name, c.Annotations[annoContainerType])
+		}
+		id, _ := rt.find(name)
+		rt.exit(id, 0, ta.clock.Now())
+	}
+	waitFor(t, "main to run", func() bool { _, st := rt.find("main"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	if got := strings.Join(rt.created(), ","); got != "first/0,second/0,main/0" {
+		t.Errorf("creation order = %s", got)
+	}
+}
+
+func TestFailedInitContainerWithNeverFailsPod(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	pod := decodePod(t, strings.Replace(initPod, "spec:\n", "spec:\n  restartPolicy: Never\n", 1), "/m/init.yaml")
+	ta.apply(snapshot(pod))
+	waitFor(t, "first to run", func() bool { _, st := rt.find("first"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	id, _ := rt.find("first")
+	rt.exit(id, 3, ta.clock.Now())
+	waitFor(t, "the pod to fail", func() bool { return podPhase(ta, pod) == "Failed" })
+	if got := strings.Join(rt.created(), ","); got != "first/0" {
+		t.Errorf("created = %s, want only first/0", got)
+	}
+}
+
+func podPhase(ta *testAgent, pod *v1.Pod) string {
+	for _, p := range ta.Report().Pods {
+		if p.UID == string(pod.UID) {
+			return p.Phase
+		}
+	}
+	return ""
+}
+
+func containerStatus(ta *testAgent, name string) status.Container {
+	for _, p := range ta.Report().Pods {
+		for _, c := range p.Containers {
+			if c.Name == name {
+				return c
+			}
+		}
+	}
+	return status.Container{}
+}
+
+const crashPod = `apiVersion: v1
+kind: Pod
+metadata: {name: crash}
+spec:
+  hostNetwork: true
+  containers:
+  - {name: c, image: img:1}
+`
+
+func TestRestartBackOff(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	pod := decodePod(t, crashPod, "/m/crash.yaml")
+	ta.apply(snapshot(pod))
+	running := func(attempt int) func() bool {
+		return func() bool {
+			id, st := rt.find("c")
+			return st == runtimeapi.ContainerState_CONTAINER_RUNNING && strings.HasSuffix(id, "_c_"+strconv.Itoa(attempt))
+		}
+	}
+	waitFor(t, "attempt 0", running(0))
+	crash := func() {
+		id, _ := rt.find("c")
+		rt.exit(id, 1, ta.clock.Now())
+	}
+	// First crash: restarted at once.
+	crash()
+	waitFor(t, "attempt 1 (immediate restart)", running(1))
+	// Then 10 s, 20 s, 40 s of back-off.
+	for attempt, delay := range map[int]time.Duration{2: 10 * time.Second, 3: 20 * time.Second, 4: 40 * time.Second} {
+		_ = attempt
+		_ = delay
+	}
+	for _, step := range []struct {
+		attempt int
+		delay   time.Duration
+	}{{2, 10 * time.Second}, {3, 20 * time.Second}, {4, 40 * time.Second}} {
+		crash()
+		waitFor(t, "CrashLoopBackOff", func() bool {
+			cs := containerStatus(ta, "c")
+			return cs.Reason == reasonCrashLoop && cs.LastExitCode != nil && *cs.LastExitCode == 1
+		})
+		ta.clock.Step(step.delay - time.Second)
+		ta.pokeAll()
+		mustStay(t, "no restart before the back-off ends", 50*time.Millisecond, func() bool { return len(rt.created()) == step.attempt })
+		ta.clock.Step(time.Second)
+		ta.pokeAll()
+		waitFor(t, "restart after "+step.delay.String(), running(step.attempt))
+		if cs := containerStatus(ta, "c"); cs.RestartCount != int32(step.attempt) {
+			t.Errorf("restart count = %d, want %d", cs.RestartCount, step.attempt)
+		}
+	}
+	if c := rt.lastConfig("c"); c.LogPath != "c/4.log" || c.Annotations[annoRestartCount] != "4" {
+		t.Errorf("log path %q restartCount %q", c.LogPath, c.Annotations[annoRestartCount])
+	}
+}
+
+// pokeAll wakes every worker.
+func (ta *testAgent) pokeAll() {
+	ta.mu.Lock()
+	defer ta.mu.Unlock()
+	for _, w := range ta.workers {
+		w.poke()
+	}
+}
+
+func TestRestartPolicyNeverAndOnFailure(t *testing.T) {
+	tests := []struct {
+		policy      string
+		exit        int32
+		wantRestart bool
+		wantPhase   string
+	}{
+		{"Never", 1, false, "Failed"},
+		{"Never", 0, false, "Succeeded"},
+		{"OnFailure", 0, false, "Succeeded"},
+		{"OnFailure", 2, true, "Running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy+"/"+strconv.Itoa(int(tt.exit)), func(t *testing.T) {
+			rt := newTestRuntime()
+			ta := startAgent(t, rt, testConfig(t))
+			pod := decodePod(t, strings.Replace(crashPod, "spec:\n", "spec:\n  restartPolicy: "+tt.policy+"\n", 1), "/m/crash.yaml")
+			ta.apply(snapshot(pod))
+			waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+			id, _ := rt.find("c")
+			rt.exit(id, tt.exit, ta.clock.Now())
+			if tt.wantRestart {
+				waitFor(t, "restart", func() bool { return len(rt.created()) == 2 })
+			} else {
+				waitFor(t, "phase "+tt.wantPhase, func() bool { return podPhase(ta, pod) == tt.wantPhase })
+				mustStay(t, "no restart", 50*time.Millisecond, func() bool { return len(rt.created()) == 1 })
+			}
+		})
+	}
+}
+
+// toggleServer is an HTTP endpoint whose health can be switched.
+type toggleServer struct {
+	*httptest.Server
+	healthy atomic.Bool
+	hits    atomic.Int32
+}
+
+func newToggleServer(t *testing.T, healthy bool) *toggleServer {
+	ts := &toggleServer{}
+	ts.healthy.Store(healthy)
+	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		ts.hits.Add(1)
+		if !ts.healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func (ts *toggleServer) port() string {
+	_, p, _ := net.SplitHostPort(strings.TrimPrefix(ts.URL, "http://"))
+	return p
+}
+
+func probePod(liveness, startup *toggleServer) string {
+	y := `apiVersion: v1
+kind: Pod
+metadata: {name: probed}
+spec:
+  hostNetwork: true
+  containers:
+  - name: c
+    image: img:1
+    livenessProbe:
+      httpGet: {host: 127.0.0.1, port: ` + liveness.port() + `, path: /healthz}
+      periodSeconds: 1
+      failureThreshold: 2
+`
+	if startup != nil {
+		y += `    startupProbe:
+      httpGet: {host: 127.0.0.1, port: ` + startup.port() + `, path: /healthz}
+      periodSeconds: 1
+      failureThreshold: 100000
+`
+	}
+	return y
+}
+
+func TestLivenessFailureRestarts(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	live := newToggleServer(t, true)
+	ta.apply(snapshot(decodePod(t, probePod(live, nil), "/m/p.yaml")))
+	waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	waitFor(t, "probes", func() bool { return live.hits.Load() >= 3 })
+	if n := rt.count("StopContainer"); n != 0 {
+		t.Fatalf("container stopped %d times while healthy", n)
+	}
+	live.healthy.Store(false)
+	waitFor(t, "the container to be stopped", func() bool { return rt.count("StopContainer") >= 1 })
+	waitFor(t, "a new instance", func() bool {
+		id, st := rt.find("c")
+		return strings.HasSuffix(id, "_c_1") && st == runtimeapi.ContainerState_CONTAINER_RUNNING
+	})
+}
+
+func TestStartupProbeGatesLiveness(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	live := newToggleServer(t, false)
+	startup := newToggleServer(t, false)
+	ta.apply(snapshot(decodePod(t, probePod(live, startup), "/m/p.yaml")))
+	waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	waitFor(t, "startup probes", func() bool { return startup.hits.Load() >= 5 })
+	mustStay(t, "no liveness probe before startup succeeds", 100*time.Millisecond, func() bool {
+		return live.hits.Load() == 0 && rt.count("StopContainer") == 0
+	})
+	if cs := containerStatus(ta, "c"); cs.Started || cs.Ready {
+		t.Errorf("status before startup: started %v ready %v", cs.Started, cs.Ready)
+	}
+	startup.healthy.Store(true)
+	waitFor(t, "liveness probes", func() bool { return live.hits.Load() > 0 })
+	waitFor(t, "the liveness kill", func() bool { return rt.count("StopContainer") >= 1 })
+}
+
+func TestReadinessProbe(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	ready := newToggleServer(t, false)
+	y := `apiVersion: v1
+kind: Pod
+metadata: {name: ready}
+spec:
+  hostNetwork: true
+  containers:
+  - name: c
+    image: img:1
+    readinessProbe:
+      tcpSocket: {host: 127.0.0.1, port: ` + ready.port() + `}
+      periodSeconds: 1
+`
+	ta.apply(snapshot(decodePod(t, y, "/m/r.yaml")))
+	waitFor(t, "ready", func() bool { return containerStatus(ta, "c").Ready })
+	ready.Close()
+	waitFor(t, "not ready", func() bool { return !containerStatus(ta, "c").Ready })
+	if rt.count("StopContainer") != 0 {
+		t.Error("a readiness failure stopped the container")
+	}
+}
+
+func TestManifestEditWaitsForOldPod(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	old := decodePod(t, crashPod, "/m/crash.yaml")
+	edited := decodePod(t, strings.Replace(crashPod, "img:1", "img:2", 1), "/m/crash.yaml")
+	if old.UID == edited.UID || old.Name != edited.Name {
+		t.Fatal("test pods must share the name and differ in UID")
+	}
+	ta.apply(snapshot(old))
+	waitFor(t, "old pod running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+
+	release := make(chan struct{})
+	var once sync.Once
+	rt.mu.Lock()
+	rt.onStop = func(string) { <-release }
+	var violation atomic.Value
+	rt.onRun = func(cfg *runtimeapi.PodSandboxConfig) {
+		if cfg.Metadata.Uid != string(edited.UID) {
+			return
+		}
+		rt.Lock()
+		defer rt.Unlock()
+		for _, s := range rt.Sandboxes {
+			if s.Metadata.Uid == string(old.UID) {
+				violation.Store("old sandbox still present")
+			}
+		}
+		for _, c := range rt.Containers {
+			if c.Labels[labelPodUID] == string(old.UID) {
+				violation.Store("old container still present")
+			}
+		}
+	}
+	rt.mu.Unlock()
+	defer once.Do(func() { close(release) })
+
+	ta.apply(snapshot(edited))
+	mustStay(t, "the new pod waits while the old one stops", 100*time.Millisecond, func() bool {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return len(rt.sandboxes) == 1
+	})
+	r := ta.Report()
+	waiting := false
+	for _, p := range r.Pods {
+		if p.UID == string(edited.UID) && p.Waiting != "" {
+			waiting = true
+		}
+	}
+	if !waiting {
+		t.Errorf("status does not show the new pod waiting: %+v", r.Pods)
+	}
+	once.Do(func() { close(release) })
+	waitFor(t, "the new pod's sandbox", func() bool {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return len(rt.sandboxes) == 2
+	})
+	if v := violation.Load(); v != nil {
+		t.Errorf("new pod started while %s", v)
+	}
+	waitFor(t, "new container", func() bool {
+		c := rt.lastConfig("c")
+		return c != nil && c.Image.UserSpecifiedImage == "img:2"
+	})
+}
+
+func TestRemovedManifestStopsAndRemovesPod(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	y, _ := webPodYAML(t)
+	pod := decodePod(t, y, "/m/web.yaml")
+	ta.apply(snapshot(pod))
+	waitFor(t, "running", func() bool { _, st := rt.find("app"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	ta.apply(snapshot())
+	waitFor(t, "everything removed", func() bool { c, s := rt.objects(); return c == 0 && s == 0 })
+	if rt.count("StopContainer") != 1 || rt.count("StopPodSandbox") != 1 {
+		t.Errorf("calls = %v", rt.GetCalls())
+	}
+	waitFor(t, "status without pods", func() bool { return len(ta.Report().Pods) == 0 })
+	if _, err := os.Stat(filepath.Join(ta.cfg.RootDir, "pods", string(pod.UID))); !os.IsNotExist(err) {
+		t.Errorf("pod directory still present: %v", err)
+	}
+}
+
+func TestAdoptionAfterRestart(t *testing.T) {
+	rt := newTestRuntime()
+	cfg := testConfig(t)
+	first := startAgent(t, rt, cfg)
+	pod := decodePod(t, initPod, "/m/init.yaml")
+	first.apply(snapshot(pod))
+	for _, name := range []string{"first", "second"} {
+		waitFor(t, name, func() bool { _, st := rt.find(name); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+		id, _ := rt.find(name)
+		rt.exit(id, 0, first.clock.Now())
+	}
+	waitFor(t, "main", func() bool { _, st := rt.find("main"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	first.stop()
+	containers, sandboxes := rt.objects()
+	creates, runs, stops := rt.count("CreateContainer"), rt.count("RunPodSandbox"), rt.count("StopContainer")
+
+	second := startAgent(t, rt, cfg)
+	second.apply(snapshot(decodePod(t, initPod, "/m/init.yaml")))
+	waitFor(t, "the adopted pod to be Running", func() bool { return podPhase(second, pod) == "Running" })
+	mustStay(t, "nothing created or stopped", 100*time.Millisecond, func() bool {
+		return rt.count("CreateContainer") == creates && rt.count("RunPodSandbox") == runs && rt.count("StopContainer") == stops
+	})
+	if c, s := rt.objects(); c != containers || s != sandboxes {
+		t.Errorf("objects changed: %d/%d -> %d/%d", containers, sandboxes, c, s)
+	}
+	if cs := containerStatus(second, "main"); cs.State != status.StateRunning {
+		t.Errorf("main = %+v", cs)
+	}
+}
+
+func TestOrphansOfThisNodeOnlyAreRemoved(t *testing.T) {
+	rt := newTestRuntime()
+	mine := map[string]string{labelPodUID: "u1", labelPodName: "gone-node1", labelPodNamespace: "default", labelNode: "node1"}
+	theirs := map[string]string{labelPodUID: "u2", labelPodName: "x-node2", labelPodNamespace: "default", labelNode: "node2"}
+	rt.SetFakeSandboxes([]*critest.FakePodSandbox{
+		{PodSandboxStatus: runtimeapi.PodSandboxStatus{Id: "s1", Metadata: &runtimeapi.PodSandboxMetadata{Name: "gone-node1", Uid: "u1"}, State: runtimeapi.PodSandboxState_SANDBOX_READY, Labels: mine}},
+		{PodSandboxStatus: runtimeapi.PodSandboxStatus{Id: "s2", Metadata: &runtimeapi.PodSandboxMetadata{Name: "x-node2", Uid: "u2"}, State: runtimeapi.PodSandboxState_SANDBOX_READY, Labels: theirs}},
+	})
+	rt.SetFakeContainers([]*critest.FakeContainer{
+		{SandboxID: "s1", ContainerStatus: runtimeapi.ContainerStatus{Id: "c1", Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, State: runtimeapi.ContainerState_CONTAINER_RUNNING, Labels: mine}},
+		{SandboxID: "s2", ContainerStatus: runtimeapi.ContainerStatus{Id: "c2", Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, State: runtimeapi.ContainerState_CONTAINER_RUNNING, Labels: theirs}},
+	})
+	ta := startAgent(t, rt, testConfig(t))
+	ta.apply(snapshot())
+	waitFor(t, "the orphan to be removed", func() bool { c, s := rt.objects(); return c == 1 && s == 1 })
+	rt.Lock()
+	_, keptC := rt.Containers["c2"]
+	_, keptS := rt.Sandboxes["s2"]
+	rt.Unlock()
+	if !keptC || !keptS {
+		t.Error("another node's pod was touched")
+	}
+}
+
+func TestGCKeepsOneDeadContainer(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	pod := decodePod(t, crashPod, "/m/crash.yaml")
+	ta.apply(snapshot(pod))
+	for attempt := 0; attempt < 4; attempt++ {
+		suffix := "_c_" + strconv.Itoa(attempt)
+		waitFor(t, "attempt "+strconv.Itoa(attempt), func() bool {
+			id, st := rt.find("c")
+			return strings.HasSuffix(id, suffix) && st == runtimeapi.ContainerState_CONTAINER_RUNNING
+		})
+		if attempt == 3 {
+			break
+		}
+		id, _ := rt.find("c")
+		rt.exit(id, 1, ta.clock.Now())
+		ta.clock.Step(10 * time.Minute) // beyond any back-off
+		ta.pokeAll()
+	}
+	if c, _ := rt.objects(); c != 4 {
+		t.Fatalf("%d containers before GC, want 4", c)
+	}
+	// A log directory of a pod of this node that no longer exists.
+	stale := filepath.Join(ta.cfg.PodLogsDir, "default_old-node1_olduid")
+	other := filepath.Join(ta.cfg.PodLogsDir, "default_old-node2_otheruid")
+	for _, d := range []string{stale, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ta.gc(t.Context())
+	rt.Lock()
+	var left []string
+	for id, c := range rt.Containers {
+		left = append(left, id+"="+c.State.String())
+	}
+	rt.Unlock()
+	if len(left) != 2 {
+		t.Errorf("after GC: %v, want the running one and the newest dead one", left)
+	}
+	id2 := rt.Containers
+	_ = id2
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("stale log directory of this node kept")
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Error("log directory of another node removed")
+	}
+}
+
+func TestImagePolicy(t *testing.T) {
+	tests := []struct {
+		name, image, policy string
+		wantPull            bool
+		wantReason          string
+	}{
+		{"present image never pulled even with Always", "img:1", "Always", false, ""},
+		{"missing image with Never", "absent:1", "Never", false, reasonErrImageNeverPull},
+		{"missing image is pulled", "absent:1", "IfNotPresent", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newTestRuntime()
+			ta := startAgent(t, rt, testConfig(t))
+			y := strings.Replace(crashPod, "{name: c, image: img:1}", "{name: c, image: "+tt.image+", imagePullPolicy: "+tt.policy+"}", 1)
+			ta.apply(snapshot(decodePod(t, y, "/m/i.yaml")))
+			if tt.wantReason != "" {
+				waitFor(t, tt.wantReason, func() bool { return containerStatus(ta, "c").Reason == tt.wantReason })
+			} else {
+				waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+			}
+			pulled := false
+			for _, c := range ta.images.Called {
+				if c == "PullImage" {
+					pulled = true
+				}
+			}
+			if pulled != tt.wantPull {
+				t.Errorf("pulled = %v, want %v", pulled, tt.wantPull)
+			}
+		})
+	}
+}
+
+func TestStatusEndpoint(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	pod := decodePod(t, crashPod, "/m/crash.yaml")
+	s := snapshot(pod)
+	s.Errors = append(s.Errors, podsourceError("/m/bad.yaml", "file \"/m/bad.yaml\": boom"))
+	ta.apply(s)
+	waitFor(t, "running", func() bool { return containerStatus(ta, "c").State == status.StateRunning })
+	srv := httptest.NewServer(ta.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + constants.KubeletStatusPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r status.Report
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Node != "node1" || !r.RuntimeReady || len(r.Pods) != 1 || len(r.FileErrors) != 1 {
+		t.Fatalf("report = %+v", r)
+	}
+	p := r.Pods[0]
+	if p.Name != "crash-node1" || p.Phase != "Running" || p.File != "/m/crash-node1" || len(p.Containers) != 1 {
+		t.Errorf("pod = %+v", p)
+	}
+	if c := p.Containers[0]; c.State != status.StateRunning || !c.Ready || c.RestartCount != 0 || c.ID == "" {
+		t.Errorf("container = %+v", c)
+	}
+	if r.FileErrors[0].File != "/m/bad.yaml" {
+		t.Errorf("file errors = %+v", r.FileErrors)
+	}
+	hz, err := http.Get(srv.URL + "/healthz")
+	if err != nil || hz.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %v %v", hz, err)
+	}
+}
