@@ -278,10 +278,6 @@ func TestRestartBackOff(t *testing.T) {
 	crash()
 	waitFor(t, "attempt 1 (immediate restart)", running(1))
 	// Then 10 s, 20 s, 40 s of back-off.
-	for attempt, delay := range map[int]time.Duration{2: 10 * time.Second, 3: 20 * time.Second, 4: 40 * time.Second} {
-		_ = attempt
-		_ = delay
-	}
 	for _, step := range []struct {
 		attempt int
 		delay   time.Duration
@@ -297,9 +293,10 @@ func TestRestartBackOff(t *testing.T) {
 		ta.clock.Step(time.Second)
 		ta.pokeAll()
 		waitFor(t, "restart after "+step.delay.String(), running(step.attempt))
-		if cs := containerStatus(ta, "c"); cs.RestartCount != int32(step.attempt) {
-			t.Errorf("restart count = %d, want %d", cs.RestartCount, step.attempt)
-		}
+		waitFor(t, "restart count "+strconv.Itoa(step.attempt), func() bool {
+			cs := containerStatus(ta, "c")
+			return cs.RestartCount == int32(step.attempt) && cs.State == status.StateRunning
+		})
 	}
 	if c := rt.lastConfig("c"); c.LogPath != "c/4.log" || c.Annotations[annoRestartCount] != "4" {
 		t.Errorf("log path %q restartCount %q", c.LogPath, c.Annotations[annoRestartCount])
@@ -636,8 +633,6 @@ func TestGCKeepsOneDeadContainer(t *testing.T) {
 	if len(left) != 2 {
 		t.Errorf("after GC: %v, want the running one and the newest dead one", left)
 	}
-	id2 := rt.Containers
-	_ = id2
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Error("stale log directory of this node kept")
 	}

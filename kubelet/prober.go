@@ -142,7 +142,7 @@ func (p *prober) loop(ctx context.Context, w *podWorker, rc runningContainer, ki
 	unit := p.a.secondUnit
 	delay := time.Duration(pr.InitialDelaySeconds) * unit
 	if !rc.startedAt.IsZero() {
-		delay -= p.a.now().Sub(rc.startedAt)
+		delay -= time.Since(rc.startedAt)
 	}
 	timer := time.NewTimer(max(delay, 0))
 	defer timer.Stop()

@@ -178,8 +178,9 @@ func TestInitControlPlane(t *testing.T) {
 		if len(before) < 4 {
 			t.Fatalf("expected 4 running control-plane containers, agent reports %v", before)
 		}
-		// The agent runs as "kubeadmin kubelet" under the supervisor; kill the agent only.
-		if out, errOut, err := nodes.Exec(t, node, "sh", "-c", `kill -9 $(pgrep -f "kubeadmin kubelet --" | head -n1)`); err != nil {
+		// The agent is the supervisor's child; kill the agent only (nodes
+		// share the PID namespace, so find it through this node's PID file).
+		if out, errOut, err := nodes.Exec(t, node, "sh", "-c", `pkill -9 -P "$(cat /run/kubeadmin/kubelet.pid)"`); err != nil {
 			t.Fatalf("%v\n%s%s", err, out, errOut)
 		}
 		time.Sleep(3 * time.Second)
