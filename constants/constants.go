@@ -347,9 +347,9 @@ const (
 	// adopts, stops or removes objects that carry its own node's label, so
 	// several agents can share one containerd.
 	KubeletNodeLabel = "kubeadmin.kubelet/node"
-	// KubeletDefaultCgroupRoot is the cgroupfs parent of the pods' cgroups
-	// when the KubeletConfiguration sets no cgroupRoot; each pod gets
-	// <root>/pod<uid>.
+	// KubeletDefaultCgroupRoot is the prefix of the cgroupfs parent of the
+	// pods' cgroups when the KubeletConfiguration sets no cgroupRoot: each
+	// pod gets <root>-<nodeName>/pod<uid>.
 	KubeletDefaultCgroupRoot = "/kubeadmin"
 	// KubeletDefaultRuntimeEndpoint is the upstream kubelet's default
 	// containerRuntimeEndpoint.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -440,7 +439,7 @@ func (a *Agent) Report() *status.Report {
 	return r
 }
 
-// sortedDesired is used by tests and GC: the desired UIDs.
+// knownUIDs are the UIDs of desired pods and of pods with a worker.
 func (a *Agent) knownUIDs() map[string]bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -453,5 +452,3 @@ func (a *Agent) knownUIDs() map[string]bool {
 	}
 	return out
 }
-
-var _ = sort.Strings

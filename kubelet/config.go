@@ -104,9 +104,6 @@ func LoadConfig(o Options) (*Config, error) {
 	if cfg.RootDir == "" {
 		cfg.RootDir = DefaultRootDir
 	}
-	if cfg.CgroupRoot == "" {
-		cfg.CgroupRoot = constants.KubeletDefaultCgroupRoot
-	}
 	if *kc.HealthzPort != 0 {
 		cfg.HealthzAddress = net.JoinHostPort(kc.HealthzBindAddress, fmt.Sprint(*kc.HealthzPort))
 	}
@@ -118,6 +115,12 @@ func LoadConfig(o Options) (*Config, error) {
 		return nil, err
 	}
 	cfg.NodeName = name
+	if cfg.CgroupRoot == "" {
+		// One parent per node, so that several agents on one machine (test
+		// nodes) keep their pods apart and a node's cgroups can be removed
+		// with it.
+		cfg.CgroupRoot = constants.KubeletDefaultCgroupRoot + "-" + name
+	}
 	cfg.NodeIP = o.NodeIP
 	if cfg.NodeIP == "" {
 		cfg.NodeIP = detectNodeIP()

@@ -26,7 +26,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"node name":   {cfg.NodeName, "node-a"},
 		"healthz":     {cfg.HealthzAddress, "127.0.0.1:10248"},
 		"endpoint":    {cfg.RuntimeEndpoint, "unix:///run/containerd/containerd.sock"},
-		"cgroup root": {cfg.CgroupRoot, "/kubeadmin"},
+		"cgroup root": {cfg.CgroupRoot, "/kubeadmin-node-a"},
 		"logs":        {cfg.PodLogsDir, "/var/log/pods"},
 		"root dir":    {cfg.RootDir, "/var/lib/kubelet"},
 		"node ip":     {cfg.NodeIP, "10.1.2.3"},

@@ -129,7 +129,9 @@ func (a *Agent) listPod(ctx context.Context, uid string) (*runtimePod, error) {
 		return nil, fmt.Errorf("failed to list the containers of pod %q: %w", uid, err)
 	}
 	rp := &runtimePod{sandboxes: sbs}
-	sort.Slice(rp.sandboxes, func(i, j int) bool { return newer(rp.sandboxes[i].GetCreatedAt(), rp.sandboxes[j].GetCreatedAt(), rp.sandboxes[i].GetMetadata().GetAttempt(), rp.sandboxes[j].GetMetadata().GetAttempt()) })
+	sort.Slice(rp.sandboxes, func(i, j int) bool {
+		return newer(rp.sandboxes[i].GetCreatedAt(), rp.sandboxes[j].GetCreatedAt(), rp.sandboxes[i].GetMetadata().GetAttempt(), rp.sandboxes[j].GetMetadata().GetAttempt())
+	})
 	for _, c := range cs {
 		ci := &containerInfo{
 			id: c.GetId(), name: c.GetMetadata().GetName(), sandboxID: c.GetPodSandboxId(),

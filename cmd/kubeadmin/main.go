@@ -56,6 +56,7 @@ plane with its own node agent ("kubeadmin kubelet") over the CRI API.
 		newCmdInit(out),
 		newCmdConfig(out),
 		newCmdVersion(out),
+		newCmdKubelet(out),
 	)
 	for _, c := range extraCommands {
 		root.AddCommand(c(in, out))

@@ -1,0 +1,26 @@
+package kubelet
+
+import (
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+)
+
+// StaticPods returns deep copies of the static pods the agent currently
+// wants to run, with their kubernetes.io/config.* annotations. The node
+// API side (package kubelet/node) mirrors them into the API server.
+func (a *Agent) StaticPods() []*v1.Pod {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*v1.Pod, 0, len(a.desired))
+	for _, p := range a.desired {
+		out = append(out, p.DeepCopy())
+	}
+	return out
+}
+
+// Runtime is the CRI runtime service the agent talks to.
+func (a *Agent) Runtime() cri.RuntimeService { return a.rt }
+
+// Config is the agent's configuration; callers must not modify it.
+func (a *Agent) Config() *Config { return a.cfg }

@@ -1,0 +1,86 @@
+// Package kubelet is kubeadmin's node agent ("kubeadmin kubelet"): a
+// static-pod manager that runs the pods of a manifest directory through
+// the CRI (containerd), standalone or next to the node-side features.
+//
+// # Command line (stable)
+//
+//	kubeadmin kubelet --config FILE [--kubeconfig F] [--bootstrap-kubeconfig F]
+//	    [--root-dir /var/lib/kubelet] [--hostname-override NAME] [--node-ip IP]
+//	    [--container-runtime-endpoint unix:///run/containerd/containerd.sock]
+//	kubeadmin kubelet status [--server http://127.0.0.1:10248 | --config FILE] [-o table|json]
+//
+// --config is a kubelet.config.k8s.io/v1beta1 KubeletConfiguration, decoded
+// strictly: an unknown field or a bad value stops the agent with a message
+// naming the file and the field. Used fields (upstream defaults in
+// brackets): staticPodPath [none: no static pods], containerRuntimeEndpoint
+// [unix:///run/containerd/containerd.sock], cgroupDriver [cgroupfs],
+// cgroupRoot [/kubeadmin here], healthzBindAddress [127.0.0.1],
+// healthzPort [10248; 0 disables], address [0.0.0.0], port [10250, validated
+// only], fileCheckFrequency [20s], syncFrequency [1m], clusterDNS,
+// clusterDomain, podLogsDir [/var/log/pods], resolvConf [/etc/resolv.conf].
+// cgroupDriver "systemd" is accepted with a warning and cgroupfs is used:
+// the agent only implements cgroupfs (the machines it targets have no
+// systemd as PID 1). Flags override the file.
+//
+// # Behaviour
+//
+//   - Static pods come from package podsource (inotify plus a periodic
+//     re-list; see there for identity and bad-file handling).
+//   - One worker goroutine per pod UID. A pod whose full name
+//     (<name>_<namespace>) is still held by another UID waits until that
+//     pod's containers and sandboxes are stopped and removed; /status shows
+//     it with "waiting".
+//   - Sandboxes get the upstream labels (io.kubernetes.pod.name,
+//     .namespace, .uid) plus kubeadmin.kubelet/node=<node>, the pod's
+//     annotations, log directory <podLogsDir>/<ns>_<name>_<uid>, host
+//     namespaces as the spec says, DNS from dnsPolicy, port mappings and
+//     cgroup parent <cgroupRoot>/pod<uid>. Containers get the upstream labels
+//     and annotations (io.kubernetes.container.hash, .restartCount,
+//     .terminationMessagePath/Policy, .ports, .preStopHandler, .type,
+//     io.kubernetes.pod.terminationGracePeriod), log path
+//     <container>/<restartCount>.log, env with $(VAR) expansion and the
+//     fieldRef/resourceFieldRef values that exist without an API server,
+//     hostPath and emptyDir (<root-dir>/pods/<uid>/volumes/kubernetes.io~empty-dir/<name>)
+//     mounts, /etc/hosts and the termination-message file, security context
+//     and resources mapped to Linux resources and QoS OOM score.
+//   - Every runtime object carries the node label; an agent lists, adopts,
+//     stops and removes only objects with its own node's label, so agents
+//     can share a containerd. On start it adopts what it finds (restart
+//     counts and hashes come from the annotations) and stops pods that no
+//     manifest defines any more.
+//   - Init containers run in order; restartPolicy is honoured with back-off
+//     10 s doubling to 5 min per container, reset after 10 min of running.
+//     A present image is never pulled; a missing one is pulled unless
+//     imagePullPolicy is Never.
+//   - Probes (startup, liveness, readiness; exec, httpGet, tcpSocket, grpc)
+//     with all timing fields; startup gates the others; a failed startup or
+//     liveness probe kills the container (preStop, grace period) and the
+//     restart policy applies.
+//   - State changes are found by listing this node's sandboxes and
+//     containers every second (containerd 1.6 has no container events);
+//     statuses are fetched only when a container's state changes.
+//   - Dead containers beyond the newest per container, dead sandboxes
+//     without containers and log directories of gone pods are collected
+//     every minute.
+//   - A removed manifest stops the pod (grace period, at least 2 s), then
+//     removes its containers, sandboxes, pod directory and cgroup.
+//   - SIGTERM/SIGINT stops the agent, never the pods. Runtime errors are
+//     retried; the gRPC connection reconnects when containerd restarts.
+//
+// # Endpoints (stable)
+//
+// On healthzBindAddress:healthzPort: GET /healthz answers "ok" while the
+// agent runs; GET /status answers the JSON status.Report (package status
+// documents the fields). `kubeadmin kubelet status` prints it as a table:
+// POD, CONTAINER, STATE, RESTARTS, LAST EXIT, REASON, then FILE, ERROR for
+// manifests that could not be used.
+//
+// # Log lines
+//
+// One line per lifecycle event on stderr, for example:
+//
+//	pod "etcd-node1": sandbox 3f2a… ready in 0.3s
+//	pod "etcd-node1" started container "etcd" (restart 0) in 0.4s
+//	pod "etcd-node1": container "etcd" failed Liveness probe: …; killing it
+//	pod "etcd-node1" stopped and removed in 1.2s
+package kubelet

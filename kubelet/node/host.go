@@ -1,0 +1,81 @@
+package node
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// HostInfo are the machine facts reported in the Node status.
+type HostInfo struct {
+	Hostname      string
+	MachineID     string
+	SystemUUID    string
+	BootID        string
+	KernelVersion string
+	OSImage       string
+	// CPUs is the number of CPUs; MemoryBytes is MemTotal;
+	// EphemeralBytes is the size of the file system of the root dir.
+	CPUs           int
+	MemoryBytes    int64
+	EphemeralBytes int64
+}
+
+// ReadHostInfo reads the machine facts from /etc, /proc and /sys; what
+// cannot be read stays empty.
+func ReadHostInfo(rootDir string) HostInfo {
+	h := HostInfo{
+		MachineID:     readTrim("/etc/machine-id"),
+		SystemUUID:    strings.ToLower(readTrim("/sys/class/dmi/id/product_uuid")),
+		BootID:        readTrim("/proc/sys/kernel/random/boot_id"),
+		KernelVersion: readTrim("/proc/sys/kernel/osrelease"),
+		OSImage:       osImage(readString("/etc/os-release")),
+		CPUs:          runtime.NumCPU(),
+		MemoryBytes:   memTotal(readString("/proc/meminfo")),
+	}
+	h.Hostname, _ = os.Hostname()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(rootDir, &st); err == nil {
+		h.EphemeralBytes = int64(st.Blocks) * st.Bsize
+	} else if err := syscall.Statfs("/", &st); err == nil {
+		h.EphemeralBytes = int64(st.Blocks) * st.Bsize
+	}
+	return h
+}
+
+func readString(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return string(data)
+}
+
+func readTrim(path string) string { return strings.TrimSpace(readString(path)) }
+
+// osImage is PRETTY_NAME from an os-release file, else "Linux".
+func osImage(osRelease string) string {
+	for _, line := range strings.Split(osRelease, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "PRETTY_NAME="); ok {
+			if u, err := strconv.Unquote(v); err == nil {
+				return u
+			}
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return "Linux"
+}
+
+// memTotal is MemTotal in bytes from /proc/meminfo content (0 if absent).
+func memTotal(meminfo string) int64 {
+	for _, line := range strings.Split(meminfo, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,233 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/status"
+)
+
+// syncPodStatuses writes the status of every static pod into its mirror
+// pod when it differs from what the mirror shows.
+func (n *node) syncPodStatuses(ctx context.Context, pods []*v1.Pod, m *mirrors) error {
+	rep := n.provider.Report()
+	byUID := map[string]status.Pod{}
+	for _, p := range rep.Pods {
+		byUID[p.UID] = p
+	}
+	runtimeName := n.runtimeName()
+	var errs []string
+	for _, sp := range pods {
+		key := podKey(sp)
+		mirror := m.byKey[key]
+		rp, ok := byUID[string(sp.UID)]
+		if mirror == nil || !ok {
+			continue
+		}
+		st := PodStatus(sp, rp, mirror.Status, n.opts.NodeIP, runtimeName, n.opts.Now())
+		if apiequality.Semantic.DeepEqual(st, mirror.Status) {
+			continue
+		}
+		upd := mirror.DeepCopy()
+		upd.Status = st
+		res, err := n.opts.Client.CoreV1().Pods(sp.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		if err != nil {
+			if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+				delete(m.byKey, key)
+			}
+			errs = append(errs, fmt.Sprintf("failed to update the status of the mirror pod %q: %v", key, err))
+			continue
+		}
+		m.byKey[key] = res
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// runtimeName is the container ID scheme, e.g. "containerd".
+func (n *node) runtimeName() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.rtName == "" {
+		return "containerd"
+	}
+	return n.rtName
+}
+
+func (n *node) setRuntimeName(version string) {
+	name, _, ok := strings.Cut(version, "://")
+	if !ok || name == "" {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.rtName = name
+}
+
+// seconds truncates t to the API's time precision so that a status read
+// back compares equal.
+func seconds(t time.Time) metav1.Time { return metav1.NewTime(t.Truncate(time.Second)) }
+
+// PodStatus is the API status of the static pod spec as the agent reports
+// it in rp, starting from old (the mirror's current status) so that fields
+// the agent does not own (qosClass, ...) and unchanged condition times
+// are kept. nodeIP is the host IP (and the pod IP of hostNetwork pods);
+// runtimeName prefixes container IDs.
+func PodStatus(spec *v1.Pod, rp status.Pod, old v1.PodStatus, nodeIP, runtimeName string, now time.Time) v1.PodStatus {
+	st := *old.DeepCopy()
+	switch rp.Phase {
+	case string(v1.PodPending), string(v1.PodRunning), string(v1.PodSucceeded), string(v1.PodFailed):
+		st.Phase = v1.PodPhase(rp.Phase)
+	default: // Terminating: keep the last phase.
+		if st.Phase == "" {
+			st.Phase = v1.PodRunning
+		}
+	}
+	st.HostIP = nodeIP
+	st.HostIPs = []v1.HostIP{{IP: nodeIP}}
+	podIP := rp.PodIP
+	if spec.Spec.HostNetwork && rp.SandboxID != "" {
+		podIP = nodeIP
+	}
+	st.PodIP, st.PodIPs = podIP, nil
+	if podIP != "" {
+		st.PodIPs = []v1.PodIP{{IP: podIP}}
+	}
+	if st.StartTime == nil {
+		t := seconds(now)
+		st.StartTime = &t
+	}
+	byName := map[string]status.Container{}
+	for _, c := range rp.Containers {
+		key := c.Name
+		if c.Init {
+			key = "init:" + c.Name
+		}
+		byName[key] = c
+	}
+	st.InitContainerStatuses = nil
+	var notInit []string
+	for _, c := range spec.Spec.InitContainers {
+		rc, ok := byName["init:"+c.Name]
+		if !ok {
+			rc = status.Container{Name: c.Name, Image: c.Image, State: status.StateWaiting, Reason: "PodInitializing"}
+		}
+		cs := containerStatus(rc, c.Image, runtimeName)
+		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
+		done := cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0
+		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways && cs.State.Running != nil
+		if !done && !sidecar {
+			notInit = append(notInit, c.Name)
+		}
+	}
+	st.ContainerStatuses = nil
+	var notReady []string
+	for _, c := range spec.Spec.Containers {
+		rc, ok := byName[c.Name]
+		if !ok {
+			rc = status.Container{Name: c.Name, Image: c.Image, State: status.StateWaiting, Reason: "ContainerCreating"}
+		}
+		cs := containerStatus(rc, c.Image, runtimeName)
+		st.ContainerStatuses = append(st.ContainerStatuses, cs)
+		if !cs.Ready {
+			notReady = append(notReady, c.Name)
+		}
+	}
+	st.Conditions = podConditions(st, rp, notInit, notReady, old.Conditions, now)
+	return st
+}
+
+// podConditions are the five kubelet-owned conditions, in upstream order,
+// followed by conditions owned by others.
+func podConditions(st v1.PodStatus, rp status.Pod, notInit, notReady []string, old []v1.PodCondition, now time.Time) []v1.PodCondition {
+	cond := func(t v1.PodConditionType, ok bool, reason, msg string) v1.PodCondition {
+		c := v1.PodCondition{Type: t, Status: v1.ConditionTrue}
+		if !ok {
+			c.Status, c.Reason, c.Message = v1.ConditionFalse, reason, msg
+		}
+		return c
+	}
+	list := func(names []string) string { return "[" + strings.Join(names, " ") + "]" }
+	succeeded := st.Phase == v1.PodSucceeded
+	initialized := len(notInit) == 0 || st.Phase == v1.PodRunning || succeeded || st.Phase == v1.PodFailed
+	containersReady := len(notReady) == 0 && !succeeded
+	readyReason, readyMsg := "ContainersNotReady", "containers with unready status: "+list(notReady)
+	if succeeded {
+		readyReason, readyMsg = "PodCompleted", ""
+	}
+	want := []v1.PodCondition{
+		cond(v1.PodReadyToStartContainers, rp.SandboxID != "", "", ""),
+		cond(v1.PodInitialized, initialized, "ContainersNotInitialized", "containers with incomplete status: "+list(notInit)),
+		cond(v1.PodReady, containersReady, readyReason, readyMsg),
+		cond(v1.ContainersReady, containersReady, readyReason, readyMsg),
+		cond(v1.PodScheduled, true, "", ""),
+	}
+	var out []v1.PodCondition
+	for _, c := range want {
+		c.LastTransitionTime = seconds(now)
+		for _, o := range old {
+			if o.Type == c.Type && o.Status == c.Status {
+				c.LastTransitionTime = o.LastTransitionTime
+				c.ObservedGeneration = o.ObservedGeneration
+			}
+		}
+		out = append(out, c)
+	}
+	for _, o := range old {
+		owned := false
+		for _, c := range want {
+			owned = owned || c.Type == o.Type
+		}
+		if !owned {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// containerStatus maps the agent's view of a container to the API's.
+func containerStatus(c status.Container, image, runtimeName string) v1.ContainerStatus {
+	cs := v1.ContainerStatus{
+		Name:         c.Name,
+		Image:        image,
+		Ready:        c.Ready,
+		RestartCount: c.RestartCount,
+	}
+	started := c.Started
+	cs.Started = &started
+	if c.ID != "" {
+		cs.ContainerID = runtimeName + "://" + c.ID
+	}
+	switch c.State {
+	case status.StateRunning:
+		r := &v1.ContainerStateRunning{}
+		if c.StartedAt != nil {
+			r.StartedAt = seconds(*c.StartedAt)
+		}
+		cs.State.Running = r
+	case status.StateTerminated:
+		t := &v1.ContainerStateTerminated{Reason: c.Reason, Message: c.Message, ContainerID: cs.ContainerID}
+		if c.ExitCode != nil {
+			t.ExitCode = *c.ExitCode
+		}
+		if c.StartedAt != nil {
+			t.StartedAt = seconds(*c.StartedAt)
+		}
+		cs.State.Terminated = t
+	default:
+		cs.State.Waiting = &v1.ContainerStateWaiting{Reason: c.Reason, Message: c.Message}
+	}
+	if c.LastExitCode != nil {
+		cs.LastTerminationState.Terminated = &v1.ContainerStateTerminated{ExitCode: *c.LastExitCode, Reason: c.LastReason}
+	}
+	return cs
+}
