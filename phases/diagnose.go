@@ -9,22 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 )
 
 // diagnoseLogLines is how many log lines a failure report shows.
 const diagnoseLogLines = 20
-
-// dialCRI connects to a CRI endpoint such as unix:///run/containerd/containerd.sock.
-func dialCRI(endpoint string) (*grpc.ClientConn, error) {
-	target := endpoint
-	if !strings.Contains(target, "://") {
-		target = "unix://" + target
-	}
-	return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
-}
 
 // describeComponent explains why a control-plane component is not healthy
 // from what the container runtime knows: the state, exit code and restart
@@ -32,24 +23,23 @@ func dialCRI(endpoint string) (*grpc.ClientConn, error) {
 func describeComponent(ctx context.Context, criEndpoint, component string) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	conn, err := dialCRI(criEndpoint)
+	rt, err := cri.NewRemote(criEndpoint)
 	if err != nil {
 		return fmt.Sprintf("cannot reach the container runtime at %s: %v", criEndpoint, err)
 	}
-	defer conn.Close()
-	rt := runtimeapi.NewRuntimeServiceClient(conn)
-	list, err := rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+	defer rt.Close()
+	containers, err := rt.ListContainers(ctx, &runtimeapi.ContainerFilter{
 		LabelSelector: map[string]string{"io.kubernetes.container.name": component},
-	}})
+	})
 	if err != nil {
 		return fmt.Sprintf("cannot list containers at %s: %v", criEndpoint, err)
 	}
-	if len(list.Containers) == 0 {
+	if len(containers) == 0 {
 		return fmt.Sprintf("no %s container exists: the node agent has not started it (see its log in %s and the manifest in /etc/kubernetes/manifests)", component, "/var/log/kubeadmin/kubelet.log")
 	}
-	sort.Slice(list.Containers, func(i, j int) bool { return list.Containers[i].CreatedAt > list.Containers[j].CreatedAt })
-	c := list.Containers[0]
-	st, err := rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.Id})
+	sort.Slice(containers, func(i, j int) bool { return containers[i].CreatedAt > containers[j].CreatedAt })
+	c := containers[0]
+	st, err := rt.ContainerStatus(ctx, c.Id, false)
 	if err != nil {
 		return fmt.Sprintf("container %s: cannot read its status: %v", short(c.Id), err)
 	}

@@ -13,10 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
 	"github.com/kubeadmin/kubeadmin/config"
 	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/manifests"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 	"github.com/kubeadmin/kubeadmin/preflight"
@@ -288,26 +287,25 @@ func unmountUnder(dir string) error {
 func removeAllPods(endpoint string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	conn, err := dialCRI(endpoint)
+	rt, err := cri.NewRemote(endpoint)
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close()
-	rt := runtimeapi.NewRuntimeServiceClient(conn)
-	list, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+	defer rt.Close()
+	sandboxes, err := rt.ListPodSandbox(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("failed to list pod sandboxes at %s: %w", endpoint, err)
 	}
 	var errs []error
 	n := 0
-	for _, s := range list.Items {
+	for _, s := range sandboxes {
 		if _, ok := s.Labels["io.kubernetes.pod.uid"]; !ok {
 			continue
 		}
 		var lastErr error
 		for attempt := 0; attempt < 5; attempt++ {
-			if _, lastErr = rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: s.Id}); lastErr == nil {
-				if _, lastErr = rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: s.Id}); lastErr == nil {
+			if lastErr = rt.StopPodSandbox(ctx, s.Id); lastErr == nil {
+				if lastErr = rt.RemovePodSandbox(ctx, s.Id); lastErr == nil {
 					break
 				}
 			}

@@ -1,0 +1,149 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/status"
+)
+
+// fakeRuntime answers Version and Status.
+type fakeRuntime struct {
+	mu           sync.Mutex
+	networkReady bool
+}
+
+func (f *fakeRuntime) Version(context.Context, string) (*runtimeapi.VersionResponse, error) {
+	return &runtimeapi.VersionResponse{RuntimeName: "containerd", RuntimeVersion: "1.6.20"}, nil
+}
+
+func (f *fakeRuntime) Status(context.Context, bool) (*runtimeapi.StatusResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &runtimeapi.StatusResponse{Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
+		{Type: runtimeapi.RuntimeReady, Status: true},
+		{Type: runtimeapi.NetworkReady, Status: f.networkReady, Reason: "NetworkPluginNotReady", Message: "Network plugin returns error: cni plugin not initialized"},
+	}}}, nil
+}
+
+func (f *fakeRuntime) setNetwork(ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.networkReady = ok
+}
+
+// fakeProvider is a settable set of static pods and report.
+type fakeProvider struct {
+	mu     sync.Mutex
+	pods   []*v1.Pod
+	report status.Report
+}
+
+func (p *fakeProvider) StaticPods() []*v1.Pod {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := []*v1.Pod{}
+	for _, x := range p.pods {
+		out = append(out, x.DeepCopy())
+	}
+	return out
+}
+
+func (p *fakeProvider) Report() *status.Report {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.report
+	r.Pods = append([]status.Pod(nil), p.report.Pods...)
+	return &r
+}
+
+func (p *fakeProvider) set(pods []*v1.Pod, rep []status.Pod) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pods, p.report.Pods = pods, rep
+}
+
+var uidCounter atomic.Int64
+
+// newClient is a fake clientset that assigns UIDs on create, as the API
+// server does.
+func newClient(objs ...runtime.Object) *fake.Clientset {
+	c := fake.NewClientset(objs...)
+	c.PrependReactor("create", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		obj := a.(k8stesting.CreateAction).GetObject()
+		if m, err := meta.Accessor(obj); err == nil && m.GetUID() == "" {
+			m.SetUID(types.UID(fmt.Sprintf("uid-%d", uidCounter.Add(1))))
+		}
+		return false, nil, nil
+	})
+	return c
+}
+
+func testOptions(c *fake.Clientset, rt Runtime) Options {
+	return Options{
+		NodeName: "node1", NodeIP: "10.0.0.5", Client: c, Runtime: rt,
+		Labels: map[string]string{"extra": "yes"},
+		Taints: []v1.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: v1.TaintEffectNoSchedule}},
+		Logger: log.New(io.Discard, "", 0),
+		Host: &HostInfo{MachineID: "mid", SystemUUID: "suuid", BootID: "bid", KernelVersion: "6.1.0", OSImage: "Debian GNU/Linux 12 (bookworm)",
+			CPUs: 2, MemoryBytes: 4 << 30, EphemeralBytes: 100 << 30},
+		StatusUpdatePeriod: 20 * time.Millisecond, LeaseRenewPeriod: 20 * time.Millisecond,
+		RegisterRetry: 10 * time.Millisecond, PodSyncPeriod: 10 * time.Millisecond, MirrorResyncPeriod: 30 * time.Millisecond,
+	}
+}
+
+// start runs the node side until the test ends.
+func start(t *testing.T, opts Options, p Provider) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, opts, p) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("Run did not return after cancel")
+		}
+	})
+}
+
+// eventually polls cond until it holds or 5 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// countActions counts actions with verb on resource (and subresource).
+func countActions(c *fake.Clientset, verb, resource, sub string) int {
+	n := 0
+	for _, a := range c.Actions() {
+		if a.GetVerb() == verb && a.GetResource().Resource == resource && a.GetSubresource() == sub {
+			n++
+		}
+	}
+	return n
+}

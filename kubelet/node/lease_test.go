@@ -1,0 +1,51 @@
+package node
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestLeaseCreatedAndRenewed(t *testing.T) {
+	c := newClient()
+	opts := testOptions(c, &fakeRuntime{})
+	var mu sync.Mutex
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	opts.Now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	}
+	start(t, opts, &fakeProvider{})
+	var first time.Time
+	eventually(t, "the lease", func() bool {
+		l, err := c.CoordinationV1().Leases(LeaseNamespace).Get(context.Background(), "node1", metav1.GetOptions{})
+		if err != nil || l.Spec.RenewTime == nil {
+			return false
+		}
+		first = l.Spec.RenewTime.Time
+		return true
+	})
+	l, _ := c.CoordinationV1().Leases(LeaseNamespace).Get(context.Background(), "node1", metav1.GetOptions{})
+	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "node1" || l.Spec.LeaseDurationSeconds == nil || *l.Spec.LeaseDurationSeconds != 40 {
+		t.Errorf("lease spec = %+v", l.Spec)
+	}
+	n, err := c.CoreV1().Nodes().Get(context.Background(), "node1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.OwnerReferences) != 1 || l.OwnerReferences[0].Kind != "Node" || l.OwnerReferences[0].UID != n.UID || n.UID == "" {
+		t.Errorf("lease owner = %+v, node uid %q", l.OwnerReferences, n.UID)
+	}
+	eventually(t, "the lease to be renewed", func() bool {
+		l, err := c.CoordinationV1().Leases(LeaseNamespace).Get(context.Background(), "node1", metav1.GetOptions{})
+		return err == nil && l.Spec.RenewTime.Time.After(first)
+	})
+	if countActions(c, "update", "leases", "") == 0 {
+		t.Errorf("the lease was never updated")
+	}
+}
