@@ -93,8 +93,14 @@ func waitHealthy(ctx context.Context, url string, interval, timeout time.Duratio
 	defer cancel()
 	var last error
 	for {
-		if last = probeOnce(ctx, url); last == nil {
+		err := probeOnce(ctx, url)
+		if err == nil {
 			return time.Since(start), nil
+		}
+		// A probe cut short by the deadline says less than the answer
+		// before it.
+		if ctx.Err() == nil || last == nil {
+			last = err
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,224 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	authnv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Authorization modes (authorization.mode).
+const (
+	AuthzWebhook     = "Webhook"
+	AuthzAlwaysAllow = "AlwaysAllow"
+)
+
+// userInfo is an authenticated caller.
+type userInfo struct {
+	Name   string
+	UID    string
+	Groups []string
+	Extra  map[string]authzv1.ExtraValue
+}
+
+// ttlCache is a tiny expiring map.
+type ttlCache[V any] struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[string]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	v       V
+	expires time.Time
+}
+
+func newTTLCache[V any](ttl time.Duration) *ttlCache[V] {
+	return &ttlCache[V]{ttl: ttl, m: map[string]ttlEntry[V]{}}
+}
+
+func (c *ttlCache[V]) get(key string) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || time.Now().After(e.expires) {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+func (c *ttlCache[V]) put(key string, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 4096 {
+		c.m = map[string]ttlEntry[V]{}
+	}
+	c.m[key] = ttlEntry[V]{v: v, expires: time.Now().Add(c.ttl)}
+}
+
+// authenticator identifies callers by client certificate (verified by the
+// TLS layer against the client CA) or bearer token (TokenReview).
+type authenticator struct {
+	client    kubernetes.Interface
+	webhook   bool
+	anonymous bool
+	tokens    *ttlCache[*userInfo]
+}
+
+// authenticate returns the caller, or nil when unauthenticated.
+func (a *authenticator) authenticate(r *http.Request) (*userInfo, error) {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		c := r.TLS.VerifiedChains[0][0]
+		return &userInfo{Name: c.Subject.CommonName, Groups: append(append([]string(nil), c.Subject.Organization...), "system:authenticated")}, nil
+	}
+	if token, ok := bearerToken(r); ok && a.webhook && a.client != nil {
+		return a.reviewToken(r.Context(), token)
+	}
+	if a.anonymous {
+		return &userInfo{Name: "system:anonymous", Groups: []string{"system:unauthenticated"}}, nil
+	}
+	return nil, nil
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+func (a *authenticator) reviewToken(ctx context.Context, token string) (*userInfo, error) {
+	sum := sha256.Sum256([]byte(token))
+	key := hex.EncodeToString(sum[:])
+	if u, ok := a.tokens.get(key); ok {
+		return u, nil
+	}
+	tr, err := a.client.AuthenticationV1().TokenReviews().Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("failed to review a bearer token: %w", err)
+	}
+	var u *userInfo
+	if tr.Status.Authenticated {
+		u = &userInfo{Name: tr.Status.User.Username, UID: tr.Status.User.UID, Groups: tr.Status.User.Groups, Extra: map[string]authzv1.ExtraValue{}}
+		for k, v := range tr.Status.User.Extra {
+			u.Extra[k] = authzv1.ExtraValue(v)
+		}
+	}
+	a.tokens.put(key, u)
+	return u, nil
+}
+
+// authorizer asks the API server (SubjectAccessReview) whether the caller
+// may act on this node's subresource.
+type authorizer struct {
+	client   kubernetes.Interface
+	mode     string
+	nodeName string
+	cache    *ttlCache[bool]
+}
+
+// allowed reports whether u may do verb on nodes/<subresource>/<node>.
+func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource, path string) (bool, error) {
+	if z.mode == AuthzAlwaysAllow {
+		return true, nil
+	}
+	if z.client == nil {
+		return false, fmt.Errorf("authorization mode %q needs an API client", z.mode)
+	}
+	groups := append([]string(nil), u.Groups...)
+	sort.Strings(groups)
+	key := strings.Join([]string{u.Name, u.UID, strings.Join(groups, ","), fmt.Sprint(u.Extra), verb, subresource}, "|")
+	if ok, hit := z.cache.get(key); hit {
+		return ok, nil
+	}
+	sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+		User: u.Name, UID: u.UID, Groups: u.Groups, Extra: u.Extra,
+		ResourceAttributes: &authzv1.ResourceAttributes{
+			Verb: verb, Version: "v1", Resource: "nodes", Subresource: subresource, Name: z.nodeName,
+		},
+	}}
+	res, err := z.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+	if err != nil {
+		return false, fmt.Errorf("failed to review access of %q to nodes/%s: %w", u.Name, subresource, err)
+	}
+	z.cache.put(key, res.Status.Allowed)
+	return res.Status.Allowed, nil
+}
+
+// requestAttributes is the verb and the candidate subresources for a
+// request, as the upstream kubelet maps them: /pods and /healthz check
+// their own subresource first, then "proxy"; /stats, /metrics and /logs
+// their own; anything else (containerLogs, exec, attach, portForward,
+// run) is "proxy".
+func requestAttributes(r *http.Request) (string, []string) {
+	verb := map[string]string{
+		http.MethodPost: "create", http.MethodGet: "get", http.MethodHead: "get",
+		http.MethodPut: "update", http.MethodPatch: "patch", http.MethodDelete: "delete",
+	}[r.Method]
+	p := r.URL.Path
+	var subs []string
+	switch {
+	case isSubpath(p, "/pods"), isSubpath(p, "/runningpods"):
+		subs = append(subs, "pods")
+	case isSubpath(p, "/healthz"):
+		subs = append(subs, "healthz")
+	case isSubpath(p, "/configz"):
+		subs = append(subs, "configz")
+	}
+	switch {
+	case isSubpath(p, "/stats"):
+		subs = append(subs, "stats")
+	case isSubpath(p, "/metrics"):
+		subs = append(subs, "metrics")
+	case isSubpath(p, "/logs"):
+		subs = append(subs, "log")
+	default:
+		subs = append(subs, "proxy")
+	}
+	return verb, subs
+}
+
+func isSubpath(p, prefix string) bool {
+	return p == prefix || strings.HasPrefix(p, strings.TrimSuffix(prefix, "/")+"/")
+}
+
+// withAuth wraps h with authentication (401) and authorization (403).
+func (s *Server) withAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.authn.authenticate(r)
+		if err != nil {
+			s.logf("authentication error: %v", err)
+		}
+		if u == nil {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		verb, subs := requestAttributes(r)
+		for _, sub := range subs {
+			ok, err := s.authz.allowed(r.Context(), u, verb, sub, r.URL.Path)
+			if err != nil {
+				s.logf("authorization error: %v", err)
+				continue
+			}
+			if ok {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.Error(w, fmt.Sprintf("Forbidden (user=%s, verb=%s, resource=%s, subresource(s)=%v)", u.Name, verb, "nodes", subs), http.StatusForbidden)
+	})
+}

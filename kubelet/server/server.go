@@ -1,0 +1,230 @@
+// Package server is the kubelet API of the node agent on port 10250, over
+// TLS: GET /healthz, GET /pods, GET /containerLogs/{ns}/{pod}/{container}
+// and the streaming endpoints /exec, /attach and /portForward, which are
+// proxied to the container runtime's streaming server.
+//
+// Callers authenticate with a client certificate signed by the client CA
+// (kube-apiserver presents apiserver-kubelet-client) or a bearer token
+// (TokenReview); each request is authorized with a SubjectAccessReview on
+// nodes/<subresource>, as the upstream kubelet does.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/status"
+)
+
+// DefaultAuthCacheTTL is how long TokenReview and SubjectAccessReview
+// answers are reused.
+const DefaultAuthCacheTTL = 10 * time.Second
+
+// Options configure the kubelet API server.
+type Options struct {
+	// NodeName is the name authorized against (nodes/<subresource>/<name>).
+	NodeName string
+	// NodeIP goes into the self-signed certificate's SANs.
+	NodeIP string
+	// Address and Port are the listen address (0.0.0.0:10250).
+	Address string
+	Port    int
+	// TLSCertFile and TLSKeyFile are tlsCertFile and tlsPrivateKeyFile;
+	// empty: a self-signed pair in CertDir (default /var/lib/kubelet/pki).
+	TLSCertFile string
+	TLSKeyFile  string
+	CertDir     string
+	// ClientCAFile is authentication.x509.clientCAFile; empty disables
+	// client certificate authentication.
+	ClientCAFile string
+	// WebhookAuthentication is authentication.webhook.enabled;
+	// AnonymousAuthentication is authentication.anonymous.enabled.
+	WebhookAuthentication   bool
+	AnonymousAuthentication bool
+	// AuthorizationMode is "Webhook" (default) or "AlwaysAllow".
+	AuthorizationMode string
+	// Client calls TokenReview and SubjectAccessReview.
+	Client kubernetes.Interface
+	// PodLogsDir is where container logs are (/var/log/pods).
+	PodLogsDir string
+	// AuthCacheTTL; zero: DefaultAuthCacheTTL.
+	AuthCacheTTL time.Duration
+	// Logger; nil: log.Default().
+	Logger *log.Logger
+}
+
+// Provider is the node agent: the static pods and their status.
+type Provider interface {
+	StaticPods() []*v1.Pod
+	Report() *status.Report
+}
+
+// Server is the kubelet API.
+type Server struct {
+	opts     Options
+	provider Provider
+	streamer Streamer
+	authn    *authenticator
+	authz    *authorizer
+}
+
+// New returns the kubelet API for provider; streamer may be nil (the
+// streaming endpoints then answer 503).
+func New(opts Options, provider Provider, streamer Streamer) *Server {
+	if opts.AuthCacheTTL <= 0 {
+		opts.AuthCacheTTL = DefaultAuthCacheTTL
+	}
+	if opts.AuthorizationMode == "" {
+		opts.AuthorizationMode = AuthzWebhook
+	}
+	if opts.Logger == nil {
+		opts.Logger = log.Default()
+	}
+	if opts.PodLogsDir == "" {
+		opts.PodLogsDir = constants.PodLogsDir
+	}
+	return &Server{
+		opts: opts, provider: provider, streamer: streamer,
+		authn: &authenticator{client: opts.Client, webhook: opts.WebhookAuthentication, anonymous: opts.AnonymousAuthentication, tokens: newTTLCache[*userInfo](opts.AuthCacheTTL)},
+		authz: &authorizer{client: opts.Client, mode: opts.AuthorizationMode, nodeName: opts.NodeName, cache: newTTLCache[bool](opts.AuthCacheTTL)},
+	}
+}
+
+func (s *Server) logf(format string, args ...any) { s.opts.Logger.Printf(format, args...) }
+
+// Handler is the authenticated and authorized API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok"))
+	})
+	mux.HandleFunc("GET /pods", s.servePods)
+	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.serveLogs)
+	for _, p := range []string{"/exec/{namespace}/{pod}/{container}", "/exec/{namespace}/{pod}/{uid}/{container}"} {
+		mux.HandleFunc("GET "+p, s.serveExec)
+		mux.HandleFunc("POST "+p, s.serveExec)
+	}
+	for _, p := range []string{"/attach/{namespace}/{pod}/{container}", "/attach/{namespace}/{pod}/{uid}/{container}"} {
+		mux.HandleFunc("GET "+p, s.serveAttach)
+		mux.HandleFunc("POST "+p, s.serveAttach)
+	}
+	for _, p := range []string{"/portForward/{namespace}/{pod}", "/portForward/{namespace}/{pod}/{uid}"} {
+		mux.HandleFunc("GET "+p, s.servePortForward)
+		mux.HandleFunc("POST "+p, s.servePortForward)
+	}
+	return s.withAuth(mux)
+}
+
+// TLSConfig is the server's TLS configuration: the serving pair and, with
+// a client CA, client certificates verified when given. HTTP/1.1 only, so
+// that streaming upgrades always work.
+func (s *Server) TLSConfig(certFile, keyFile string) (*tls.Config, error) {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load the kubelet serving certificate %q and key %q: %w", certFile, keyFile, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	if s.opts.ClientCAFile != "" {
+		pool, err := loadClientCAs(s.opts.ClientCAFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return cfg, nil
+}
+
+// Serve runs the kubelet API until ctx ends; it returns nil then, or the
+// error that stopped it.
+func Serve(ctx context.Context, opts Options, provider Provider, streamer Streamer) error {
+	s := New(opts, provider, streamer)
+	certFile, keyFile := opts.TLSCertFile, opts.TLSKeyFile
+	if certFile == "" || keyFile == "" {
+		dir := opts.CertDir
+		if dir == "" {
+			dir = constants.KubeletPKIDir
+		}
+		var err error
+		if certFile, keyFile, err = EnsureServingCert(dir, opts.NodeName, opts.NodeIP, time.Now()); err != nil {
+			return err
+		}
+	}
+	tlsCfg, err := s.TLSConfig(certFile, keyFile)
+	if err != nil {
+		return err
+	}
+	addr := net.JoinHostPort(opts.Address, strconv.Itoa(opts.Port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen on the kubelet API address %q (address, port): %w", addr, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
+	errs := make(chan error, 1)
+	go func() { errs <- srv.Serve(tls.NewListener(l, tlsCfg)) }()
+	s.logf("serving the kubelet API on %s", addr)
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return nil
+	case err := <-errs:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("the kubelet API server on %q failed: %w", addr, err)
+	}
+}
+
+// servePods answers the static pods as a v1 PodList.
+func (s *Server) servePods(w http.ResponseWriter, _ *http.Request) {
+	list := &v1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}}
+	for _, p := range s.provider.StaticPods() {
+		list.Items = append(list.Items, *p)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(list)
+}
+
+// findPod is the reported pod namespace/name (the full static pod name,
+// e.g. etcd-node1).
+func (s *Server) findPod(namespace, name string) (*status.Pod, bool) {
+	rep := s.provider.Report()
+	for i := range rep.Pods {
+		if rep.Pods[i].Namespace == namespace && rep.Pods[i].Name == name {
+			return &rep.Pods[i], true
+		}
+	}
+	return nil, false
+}
+
+// findContainer is a regular (else init) container of the pod.
+func findContainer(p *status.Pod, name string) (*status.Container, bool) {
+	var init *status.Container
+	for i := range p.Containers {
+		c := &p.Containers[i]
+		if c.Name != name {
+			continue
+		}
+		if !c.Init {
+			return c, true
+		}
+		init = c
+	}
+	return init, init != nil
+}
