@@ -38,6 +38,8 @@ func (n *node) leaseLoop(ctx context.Context) {
 // renewLease updates cached (or the lease read from the API server) with
 // a new renew time, creating the lease when there is none.
 func (n *node) renewLease(ctx context.Context, cached *coordinationv1.Lease) (*coordinationv1.Lease, error) {
+	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+	defer cancel()
 	leases := n.opts.Client.CoordinationV1().Leases(LeaseNamespace)
 	if cached == nil {
 		cur, err := leases.Get(ctx, n.opts.NodeName, metav1.GetOptions{})

@@ -120,6 +120,8 @@ func staticSet(pods []*v1.Pod) string {
 // syncMirrors lists this node's pods and creates, replaces and deletes
 // mirror pods so that every static pod has exactly one current mirror.
 func (n *node) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) error {
+	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+	defer cancel()
 	uid := n.uid()
 	if uid == "" {
 		return fmt.Errorf("the UID of node %q is not known yet", n.opts.NodeName)
@@ -166,7 +168,8 @@ func (n *node) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) erro
 		byKey[key] = created
 	}
 	for key, p := range existing {
-		if !want[key] && IsMirrorPod(p) && p.DeletionTimestamp == nil {
+		// Also when being deleted: a grace-0 delete finishes it.
+		if !want[key] && IsMirrorPod(p) {
 			if err := n.deleteMirror(ctx, p, "its static pod is gone"); err != nil {
 				errs = append(errs, err.Error())
 			}

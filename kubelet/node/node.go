@@ -47,6 +47,9 @@ const (
 	DefaultMirrorResyncPeriod = 5 * time.Second
 	// DefaultMaxPods is maxPods.
 	DefaultMaxPods = 110
+	// apiCallTimeout bounds each round of API calls, so that a hung
+	// connection does not stall a loop.
+	apiCallTimeout = 15 * time.Second
 )
 
 // Options configure Run.

@@ -17,6 +17,8 @@ import (
 // syncPodStatuses writes the status of every static pod into its mirror
 // pod when it differs from what the mirror shows.
 func (n *node) syncPodStatuses(ctx context.Context, pods []*v1.Pod, m *mirrors) error {
+	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+	defer cancel()
 	rep := n.provider.Report()
 	byUID := map[string]status.Pod{}
 	for _, p := range rep.Pods {

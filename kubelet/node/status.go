@@ -141,33 +141,21 @@ func computeStatus(o *Options, host HostInfo, rs RuntimeState, old v1.NodeStatus
 		v1.ResourceEphemeralStorage: *resource.NewQuantity(host.EphemeralBytes/100*(100-evictionDiskPercent), resource.DecimalSI),
 		v1.ResourcePods:             capacity[v1.ResourcePods],
 	}
-	st := v1.NodeStatus{
-		Capacity:    capacity,
-		Allocatable: allocatable,
-		Phase:       old.Phase,
-		Addresses: []v1.NodeAddress{
-			{Type: v1.NodeInternalIP, Address: o.NodeIP},
-			{Type: v1.NodeHostName, Address: o.NodeName},
-		},
-		DaemonEndpoints: v1.NodeDaemonEndpoints{KubeletEndpoint: v1.DaemonEndpoint{Port: int32(o.KubeletPort)}},
-		NodeInfo: v1.NodeSystemInfo{
-			MachineID:               host.MachineID,
-			SystemUUID:              host.SystemUUID,
-			BootID:                  host.BootID,
-			KernelVersion:           host.KernelVersion,
-			OSImage:                 host.OSImage,
-			ContainerRuntimeVersion: rs.Version,
-			KubeletVersion:          constants.KubernetesVersion,
-			OperatingSystem:         runtime.GOOS,
-			Architecture:            runtime.GOARCH,
-		},
-		Images:          old.Images,
-		VolumesInUse:    old.VolumesInUse,
-		VolumesAttached: old.VolumesAttached,
-		Config:          old.Config,
-		RuntimeHandlers: old.RuntimeHandlers,
-		Features:        old.Features,
+	// Start from old so that fields others own (images, volumes,
+	// features, ...) are kept.
+	st := *old.DeepCopy()
+	st.Capacity, st.Allocatable = capacity, allocatable
+	st.Addresses = []v1.NodeAddress{
+		{Type: v1.NodeInternalIP, Address: o.NodeIP},
+		{Type: v1.NodeHostName, Address: o.NodeName},
 	}
+	st.DaemonEndpoints = v1.NodeDaemonEndpoints{KubeletEndpoint: v1.DaemonEndpoint{Port: int32(o.KubeletPort)}}
+	info := &st.NodeInfo
+	info.MachineID, info.SystemUUID, info.BootID = host.MachineID, host.SystemUUID, host.BootID
+	info.KernelVersion, info.OSImage = host.KernelVersion, host.OSImage
+	info.ContainerRuntimeVersion = rs.Version
+	info.KubeletVersion, info.KubeProxyVersion = constants.KubernetesVersion, ""
+	info.OperatingSystem, info.Architecture = runtime.GOOS, runtime.GOARCH
 	if st.NodeInfo.ContainerRuntimeVersion == "" {
 		st.NodeInfo.ContainerRuntimeVersion = old.NodeInfo.ContainerRuntimeVersion
 	}
@@ -181,9 +169,10 @@ func computeStatus(o *Options, host HostInfo, rs RuntimeState, old v1.NodeStatus
 		{Type: v1.NodePIDPressure, Status: v1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
 		ready,
 	}
+	st.Conditions = nil
 	for _, c := range want {
 		prev := findCondition(old.Conditions, c.Type)
-		c.LastTransitionTime = metav1.NewTime(now)
+		c.LastTransitionTime = metav1.NewTime(now.Truncate(time.Second))
 		if prev != nil {
 			c.LastHeartbeatTime = prev.LastHeartbeatTime
 			if prev.Status == c.Status {
@@ -215,7 +204,7 @@ func setHeartbeat(st *v1.NodeStatus, now time.Time) {
 	for i := range st.Conditions {
 		switch st.Conditions[i].Type {
 		case v1.NodeReady, v1.NodeMemoryPressure, v1.NodeDiskPressure, v1.NodePIDPressure:
-			st.Conditions[i].LastHeartbeatTime = metav1.NewTime(now)
+			st.Conditions[i].LastHeartbeatTime = metav1.NewTime(now.Truncate(time.Second))
 		}
 	}
 }
@@ -242,6 +231,8 @@ func (n *node) register(ctx context.Context) bool {
 }
 
 func (n *node) tryRegister(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+	defer cancel()
 	nodes := n.opts.Client.CoreV1().Nodes()
 	rs := QueryRuntime(ctx, n.opts.Runtime)
 	created, err := nodes.Create(ctx, initialNode(&n.opts, n.host, rs, n.opts.Now()), metav1.CreateOptions{})
@@ -316,6 +307,8 @@ func (n *node) statusLoop(ctx context.Context) {
 // syncStatus posts the node status if it changed or force is set; it
 // reports whether it posted.
 func (n *node) syncStatus(ctx context.Context, rs RuntimeState, now time.Time, force bool) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+	defer cancel()
 	nodes := n.opts.Client.CoreV1().Nodes()
 	cur, err := nodes.Get(ctx, n.opts.NodeName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Benchmarks `kubeadmin init` against upstream kubeadm v1.37.2 with the
+# upstream kubelet, both on the same machine, same images (built by
+# hack/images.sh), alternately in one run, each in a fresh test node.
+# Prints, per run and as medians: the wall time until init printed the join
+# command, and until kube-apiserver's /livez first answered 200.
+#
+# Usage: hack/bench/init.sh [rounds]    (default 3; TOOLS="kubeadm" runs one side)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds="${1:-3}"
+cache="${KUBEADMIN_CACHE:-/var/cache/kubeadmin}/v1.37.2/bin"
+node=bench-init
+results="$(mktemp)"
+trap '[ -n "${KEEP:-}" ] || hack/nodes down "$node" >/dev/null 2>&1 || true; rm -f "$results"' EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
+
+# wait_livez IP START FILE: polls the API server from the host, writes the
+# elapsed time of its first 200 to FILE.
+wait_livez() {
+  local deadline=$((SECONDS + 240))
+  while [ $SECONDS -lt $deadline ]; do
+    if curl -ksf --max-time 1 "https://$1:6443/livez" >/dev/null 2>&1; then
+      elapsed "$2" "$(now)" >"$3"; return
+    fi
+    sleep 0.05
+  done
+  echo NaN >"$3"
+}
+
+run_kubeadmin() {
+  hack/nodes exec "$node" -- kubeadmin init
+}
+
+# The upstream kubelet runs as a plain process (no systemd): started as soon
+# as kubeadm's kubelet-start wrote its files, like systemd's restart would.
+run_kubeadm() {
+  hack/nodes exec "$node" -- sh -c '
+    cat > /tmp/kubeadm.yaml <<CFG
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: "'"$ip"'"
+nodeRegistration:
+  kubeletExtraArgs:
+  - {name: node-ip, value: "'"$ip"'"}
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.37.2
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: cgroupfs
+cgroupRoot: /kubeadmin-'"$node"'
+failSwapOn: false
+failCgroupV1: false
+CFG
+    for c in /sys/fs/cgroup/*/; do mkdir -p "$c/kubeadmin-'"$node"'" 2>/dev/null || true; done
+    (while [ ! -s /var/lib/kubelet/config.yaml ] || [ ! -s /var/lib/kubelet/kubeadm-flags.env ]; do sleep 0.02; done
+     . /var/lib/kubelet/kubeadm-flags.env
+     exec '"$cache"'/kubelet --config=/var/lib/kubelet/config.yaml --kubeconfig=/etc/kubernetes/kubelet.conf \
+       --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf $KUBELET_KUBEADM_ARGS \
+       >/var/log/kubeadmin/upstream-kubelet.log 2>&1) </dev/null >/dev/null 2>&1 &
+    PATH='"$cache"':$PATH kubeadm init --config /tmp/kubeadm.yaml \
+      --ignore-preflight-errors=SystemVerification,Service-Kubelet,FileExisting-crictl,KubeletVersion,Swap
+  '
+}
+
+one() { # tool
+  hack/nodes down "$node" >/dev/null 2>&1 || true
+  hack/nodes up "$node" >/dev/null
+  ip="$(hack/nodes ip "$node")"
+  local start livez_file log
+  livez_file="$(mktemp)"; log="$(mktemp)"
+  start="$(now)"
+  wait_livez "$ip" "$start" "$livez_file" &
+  local poller=$!
+  if "run_$1" >"$log" 2>&1 && grep -q "join $ip:6443" "$log"; then
+    local total; total="$(elapsed "$start" "$(now)")"
+    wait "$poller" || true
+    printf '%s %s %s\n' "$1" "$total" "$(cat "$livez_file")" | tee -a "$results"
+  else
+    kill "$poller" 2>/dev/null || true
+    echo "$1 FAILED; last lines:" >&2; tail -20 "$log" >&2
+  fi
+  rm -f "$livez_file" "$log"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "n/a"}'; }
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); rounds: $rounds"
+echo "tool      init-until-join(s)  apiserver-livez(s)"
+tools="${TOOLS:-kubeadmin kubeadm}"
+for ((i = 0; i < rounds; i++)); do
+  for t in $tools; do one "$t"; done
+done
+for t in $tools; do
+  printf 'median %-9s init %ss, apiserver healthy %ss (n=%s)\n' "$t" \
+    "$(awk -v t="$t" '$1 == t {print $2}' "$results" | median)" \
+    "$(awk -v t="$t" '$1 == t {print $3}' "$results" | median)" \
+    "$(grep -c "^$t " "$results" || true)"
+done
