@@ -358,3 +358,10 @@ const (
 	// served next to /healthz.
 	KubeletStatusPath = "/status"
 )
+
+// Client rate limits of the clients kubeadmin builds for init, join and the
+// node agent: enough that no phase waits on the client-side limiter.
+const (
+	ClientQPS   = 50
+	ClientBurst = 100
+)

@@ -51,6 +51,9 @@ func clientFromKubeconfig(path, server string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("failed to load the kubeconfig %q: %w", path, err)
 	}
 	rest.Timeout = constants.ClientHTTPTimeout
+	// client-go's default rate limit (5 QPS, burst 10) throttles init's
+	// few dozen writes to 200 ms each once the burst is spent.
+	rest.QPS, rest.Burst = constants.ClientQPS, constants.ClientBurst
 	c, err := kubernetes.NewForConfig(rest)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create a client from %q: %w", path, err)
