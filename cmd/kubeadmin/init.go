@@ -80,4 +80,3 @@ func changedFlags(f *pflag.FlagSet) []string {
 	f.Visit(func(fl *pflag.Flag) { names = append(names, fl.Name) })
 	return names
 }
-

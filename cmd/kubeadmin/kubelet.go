@@ -17,15 +17,14 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet"
-	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
 // newCmdKubelet is `kubeadmin kubelet`: the node agent, and its `status`
 // subcommand.
 func newCmdKubelet(out io.Writer) *cobra.Command {
-	o := kubelet.Options{}
-	var ignored struct{ nodeLabels, taints string }
+	o := kubelet.RunOptions{}
+	var ignoredTaints string
 	cmd := &cobra.Command{
 		Use:   "kubelet",
 		Short: "Run the node agent: static pods from a manifest directory through the CRI",
@@ -49,30 +48,21 @@ Without --kubeconfig or --bootstrap-kubeconfig it runs standalone.`,
 	f.StringVar(&o.HostnameOverride, "hostname-override", "", "node name to use instead of the hostname")
 	f.StringVar(&o.NodeIP, "node-ip", "", "IP address of the node")
 	f.StringVar(&o.ContainerRuntimeEndpoint, "container-runtime-endpoint", "", "CRI endpoint; overrides containerRuntimeEndpoint of --config")
-	f.StringVar(&ignored.nodeLabels, "node-labels", "", "labels to register the node with (accepted for kubeadm compatibility)")
-	f.StringVar(&ignored.taints, "register-with-taints", "", "taints to register the node with (accepted for kubeadm compatibility)")
+	f.StringVar(&o.NodeLabels, "node-labels", "", "labels to register the node with (key=value pairs separated by commas)")
+	f.StringVar(&ignoredTaints, "register-with-taints", "", "taints to register the node with (accepted for kubeadm compatibility; use registerWithTaints in --config)")
 	cmd.AddCommand(newCmdKubeletStatus(out))
 	return cmd
 }
 
 // runKubelet runs the agent until SIGTERM or SIGINT.
-func runKubelet(parent context.Context, o kubelet.Options) error {
+func runKubelet(parent context.Context, o kubelet.RunOptions) error {
 	if parent == nil {
 		parent = context.Background()
 	}
-	cfg, err := kubelet.LoadConfig(o)
-	if err != nil {
-		return err
-	}
-	rt, err := cri.NewRemote(cfg.RuntimeEndpoint)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	logger := log.New(os.Stderr, "kubelet ", log.LstdFlags|log.Lmicroseconds)
-	return kubelet.New(cfg, rt, rt, logger).Run(ctx)
+	return kubelet.Run(ctx, o, logger)
 }
 
 // newCmdKubeletStatus is `kubeadmin kubelet status`.
