@@ -125,6 +125,33 @@ func TestInitControlPlane(t *testing.T) {
 		})
 	})
 
+	t.Run("lease, logs, exec and mirror pod recreation", func(t *testing.T) {
+		if out, err := kubectl(t, node, "-n", "kube-node-lease", "get", "lease", node, "-o", "jsonpath={.spec.holderIdentity} {.spec.leaseDurationSeconds}"); err != nil || out != node+" 40" {
+			t.Errorf("lease: %q %v", out, err)
+		}
+		// kubectl logs and exec go through the agent's kubelet API (10250).
+		if out, err := kubectl(t, node, "-n", "kube-system", "logs", "kube-apiserver-"+node, "--tail=5"); err != nil || len(strings.TrimSpace(out)) == 0 {
+			t.Errorf("kubectl logs: %v\n%s", err, out)
+		}
+		if out, err := kubectl(t, node, "-n", "kube-system", "exec", "etcd-"+node, "--", "etcd", "--version"); err != nil || !strings.Contains(out, "etcd Version:") {
+			t.Errorf("kubectl exec: %v\n%s", err, out)
+		}
+		uid := func() string {
+			out, _ := kubectl(t, node, "-n", "kube-system", "get", "pod", "kube-scheduler-"+node, "-o", "jsonpath={.metadata.uid}")
+			return out
+		}
+		before := uid()
+		if out, err := kubectl(t, node, "-n", "kube-system", "delete", "pod", "kube-scheduler-"+node, "--wait=false"); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		eventually(t, "the mirror pod to be recreated", 30*time.Second, func() error {
+			if now := uid(); now == "" || now == before {
+				return fmt.Errorf("mirror pod uid %q", now)
+			}
+			return nil
+		})
+	})
+
 	t.Run("objects", func(t *testing.T) {
 		for _, obj := range [][]string{
 			{"-n", "kube-system", "configmap", "kubeadm-config"},
