@@ -3,16 +3,20 @@ package phases
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
 	"github.com/kubeadmin/kubeadmin/config"
 	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/fsutil"
 	"github.com/kubeadmin/kubeadmin/manifests"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 	"github.com/kubeadmin/kubeadmin/supervisor"
+	"github.com/kubeadmin/kubeadmin/templates"
 )
 
 func newKubeletStartPhase() workflow.Phase {
@@ -90,12 +94,16 @@ func kubeletArgs() []string {
 	}
 }
 
-// startKubelet (re)starts the node agent under kubeadmin's supervisor. The
-// running containers survive a restart of the agent: it adopts them.
+// startKubelet (re)starts the node agent: as the systemd unit "kubelet"
+// where systemd runs, otherwise under kubeadmin's supervisor. The running
+// containers survive a restart of the agent: it adopts them.
 func startKubelet(flagsEnv []byte) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("failed to find the kubeadmin binary: %w", err)
+	}
+	if systemdRunning() {
+		return startKubeletUnit(self)
 	}
 	args := append(kubeletArgs(), parseFlagsEnv(flagsEnv)...)
 	o := supervisor.Options{Name: "kubelet", PIDFile: constants.KubeletPidFile, LogFile: constants.KubeletLogFile, Command: self, Args: args}
@@ -106,7 +114,29 @@ func startKubelet(flagsEnv []byte) error {
 	return nil
 }
 
-// stopKubelet stops the supervised node agent, if it runs.
+// startKubeletUnit writes the kubelet unit and kubeadm's drop-in for the
+// agent and restarts it through systemd.
+func startKubeletUnit(self string) error {
+	if err := fsutil.WriteFileAtomic(constants.KubeletUnitFile, templates.RenderKubeletUnit(self), 0o644, 0o755); err != nil {
+		return err
+	}
+	if err := fsutil.WriteFileAtomic(constants.KubeletDropInFile, templates.RenderKubeletDropIn(self), 0o644, 0o755); err != nil {
+		return err
+	}
+	for _, args := range [][]string{{"daemon-reload"}, {"enable", "kubelet"}, {"restart", "kubelet"}} {
+		if out, err := exec.Command("systemctl", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("failed to run systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+// stopKubelet stops the node agent, however it runs.
 func stopKubelet() error {
+	if systemdRunning() {
+		if out, err := exec.Command("systemctl", "stop", "kubelet").CombinedOutput(); err != nil {
+			return fmt.Errorf("failed to stop the kubelet unit: %w: %s", err, strings.TrimSpace(string(out)))
+		}
+	}
 	return supervisor.Stop(constants.KubeletPidFile, 20*time.Second)
 }
