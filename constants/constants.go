@@ -365,3 +365,7 @@ const (
 	ClientQPS   = 50
 	ClientBurst = 100
 )
+
+// ReleaseStartupPagesAfter is when the node agent drops the pages of its
+// binary that only start-up touched (see procutil.ReleaseStartupPages).
+const ReleaseStartupPagesAfter = 10 * time.Second

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -15,6 +16,7 @@ import (
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/node"
 	"github.com/kubeadmin/kubeadmin/kubelet/server"
+	"github.com/kubeadmin/kubeadmin/procutil"
 )
 
 // The agent and its runtime client plug into the cluster side directly.
@@ -49,6 +51,10 @@ func Run(ctx context.Context, o RunOptions, logger *log.Logger) error {
 	}
 	defer rt.Close()
 	agent := New(cfg, rt, rt, logger)
+	// Once started, give back the pages of the shared binary that only
+	// start-up touched.
+	t := time.AfterFunc(constants.ReleaseStartupPagesAfter, procutil.ReleaseStartupPages)
+	defer t.Stop()
 	if !cfg.Standalone {
 		if err := startClusterSide(ctx, cfg, agent, o.NodeIP, labels, logger); err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kubeadmin/kubeadmin/fsutil"
+	"github.com/kubeadmin/kubeadmin/procutil"
 )
 
 // Restart back-off of the supervised process.
@@ -61,6 +62,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer logf.Close()
+	procutil.ReleaseStartupPages()
 
 	backoff := initialBackoff
 	for {
