@@ -83,3 +83,9 @@ func initPhase(f func(*InitData) error) func(workflow.RunData) error {
 func componentManifest(component string) string { return component + ".yaml" }
 
 var _ = constants.KubeAPIServer
+
+// allPhase is the "all" child of a group phase: its subcommand runs every
+// sibling.
+func allPhase(short string, flags []string) workflow.Phase {
+	return workflow.Phase{Name: "all", Short: short, InheritFlags: flags, RunAllSiblings: true}
+}

@@ -51,7 +51,7 @@ func newUploadConfigPhase() workflow.Phase {
 		Aliases: []string{"uploadconfig"},
 		Short:   "Upload the kubeadm and kubelet configuration to a ConfigMap",
 		Phases: []workflow.Phase{
-			{Name: "all", Short: "Upload all configuration to a config map", RunAllSiblings: true, InheritFlags: flags},
+			allPhase("Upload all configuration to a config map", flags),
 			{Name: "kubeadm", Short: "Upload the kubeadm ClusterConfiguration to a ConfigMap", InheritFlags: flags,
 				Run: clientPhase(func(d *InitData, c kubernetes.Interface) error {
 					return clusterobjects.UploadKubeadmConfig(c, d.Cfg(), d.Out())
@@ -128,7 +128,7 @@ func newKubeletFinalizePhase() workflow.Phase {
 		Short:   "Updates settings relevant to the kubelet after TLS bootstrap",
 		Example: "  # Updates settings relevant to the kubelet after TLS bootstrap\"\n  kubeadmin init phase kubelet-finalize all --config",
 		Phases: []workflow.Phase{
-			{Name: "all", Short: "Run all kubelet-finalize phases", RunAllSiblings: true, InheritFlags: flags},
+			allPhase("Run all kubelet-finalize phases", flags),
 			{Name: "enable-client-cert-rotation", Short: "Enable kubelet client certificate rotation", InheritFlags: flags,
 				Run: initPhase(runEnableClientCertRotation)},
 		},
@@ -205,7 +205,7 @@ func newAddonPhase() workflow.Phase {
 		Name:  "addon",
 		Short: "Install required addons for passing conformance tests",
 		Phases: []workflow.Phase{
-			{Name: "all", Short: "Install all the addons", RunAllSiblings: true, InheritFlags: append(append([]string{}, proxyFlags...), FlagFeatureGates, FlagServiceDNSDomain, FlagServiceCIDR)},
+			allPhase("Install all the addons", append(append([]string{}, proxyFlags...), FlagFeatureGates, FlagServiceDNSDomain, FlagServiceCIDR)),
 			{Name: "coredns", Short: "Install the CoreDNS addon to a Kubernetes cluster", InheritFlags: dnsFlags,
 				RunIf:      initPhaseIf(func(d *InitData) bool { return !d.Cfg().Cluster.DNS.Disabled }),
 				LocalFlags: local,

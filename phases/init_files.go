@@ -77,12 +77,7 @@ func certPhaseFlags(name string) []string {
 }
 
 func newCertsPhase() workflow.Phase {
-	children := []workflow.Phase{{
-		Name:           "all",
-		Short:          "Generate all certificates",
-		InheritFlags:   certPhaseFlags("all"),
-		RunAllSiblings: true,
-	}}
+	children := []workflow.Phase{allPhase("Generate all certificates", certPhaseFlags("all"))}
 	for _, name := range certPhaseOrder {
 		name := name
 		children = append(children, workflow.Phase{
@@ -156,12 +151,7 @@ func kubeconfigPhaseFlags(name string) []string {
 }
 
 func newKubeConfigPhase() workflow.Phase {
-	children := []workflow.Phase{{
-		Name:           "all",
-		Short:          "Generate all kubeconfig files",
-		InheritFlags:   kubeconfigPhaseFlags("all"),
-		RunAllSiblings: true,
-	}}
+	children := []workflow.Phase{allPhase("Generate all kubeconfig files", kubeconfigPhaseFlags("all"))}
 	for _, k := range kubeconfigPhases {
 		k := k
 		children = append(children, workflow.Phase{
