@@ -1,7 +1,6 @@
 package phases
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/server"
 )
 
 // diagnoseLogLines is how many log lines a failure report shows.
@@ -71,27 +71,18 @@ func short(id string) string {
 	return id
 }
 
-// tailFile returns the last n lines of a CRI log file, without the CRI
-// prefix (timestamp, stream, tag).
+// tailFile returns the last n lines of a CRI log file as the node agent's
+// kubelet API serves them (CRI prefix stripped, partial lines joined).
 func tailFile(path string, n int) []string {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		// "2026-01-02T15:04:05.000Z stderr F message"
-		if parts := strings.SplitN(line, " ", 4); len(parts) == 4 {
-			line = parts[3]
-		}
-		lines = append(lines, line)
-		if len(lines) > n {
-			lines = lines[1:]
-		}
+	var b strings.Builder
+	opts := server.LogOptions{TailLines: int64(n), LimitBytes: -1}
+	if err := server.WriteLogs(context.Background(), f, &b, opts, nil); err != nil || b.Len() == 0 {
+		return nil
 	}
-	return lines
+	return strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 }
