@@ -338,6 +338,8 @@ const (
 	// passes the kubeconfigs, config.yaml and kubeadm-flags.env to the node
 	// agent; written next to KubeletUnitFile where systemd runs.
 	KubeletDropInFile = "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"
+	// SystemdRunDir exists when systemd is the init system (sd_booted(3)).
+	SystemdRunDir = "/run/systemd/system"
 )
 
 // Node agent (kubeadmin kubelet).

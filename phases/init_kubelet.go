@@ -44,16 +44,41 @@ func clusterKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfigu
 // agent uses cgroupfs (a node-local change, as kubeadm's resolvConf one).
 func localKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfiguration {
 	kc := clusterKubeletConfig(cfg)
-	if kc.CgroupDriver == constants.CgroupDriverSystemd && !systemdRunning() {
+	if kc.CgroupDriver == constants.CgroupDriverSystemd && !hostSystemd.running() {
 		return config.LocalKubeletConfiguration(kc, constants.CgroupDriverCgroupfs)
 	}
 	return kc
 }
 
-// systemdRunning reports whether systemd is PID 1.
-func systemdRunning() bool {
-	_, err := os.Stat("/run/systemd/system")
+// systemdHost is where and how the kubelet unit is installed. Tests point it
+// at a temporary directory and a stand-in systemctl.
+type systemdHost struct {
+	// runDir exists when systemd is the init system (sd_booted(3)).
+	runDir     string
+	unitFile   string
+	dropInFile string
+	systemctl  string
+}
+
+var hostSystemd = systemdHost{
+	runDir:     constants.SystemdRunDir,
+	unitFile:   constants.KubeletUnitFile,
+	dropInFile: constants.KubeletDropInFile,
+	systemctl:  "systemctl",
+}
+
+// running reports whether systemd is PID 1.
+func (h systemdHost) running() bool {
+	_, err := os.Stat(h.runDir)
 	return err == nil
+}
+
+// ctl runs systemctl with args.
+func (h systemdHost) ctl(args ...string) error {
+	if out, err := exec.Command(h.systemctl, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("failed to run systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 func runKubeletStart(d *InitData) error {
@@ -102,8 +127,8 @@ func startKubelet(flagsEnv []byte) error {
 	if err != nil {
 		return fmt.Errorf("failed to find the kubeadmin binary: %w", err)
 	}
-	if systemdRunning() {
-		return startKubeletUnit(self)
+	if hostSystemd.running() {
+		return hostSystemd.startKubeletUnit(self)
 	}
 	args := append(kubeletArgs(), parseFlagsEnv(flagsEnv)...)
 	o := supervisor.Options{Name: "kubelet", PIDFile: constants.KubeletPidFile, LogFile: constants.KubeletLogFile, Command: self, Args: args}
@@ -115,17 +140,18 @@ func startKubelet(flagsEnv []byte) error {
 }
 
 // startKubeletUnit writes the kubelet unit and kubeadm's drop-in for the
-// agent and restarts it through systemd.
-func startKubeletUnit(self string) error {
-	if err := fsutil.WriteFileAtomic(constants.KubeletUnitFile, templates.RenderKubeletUnit(self), 0o644, 0o755); err != nil {
+// agent and restarts it through systemd, as kubeadm does for the upstream
+// kubelet (which its packages install).
+func (h systemdHost) startKubeletUnit(self string) error {
+	if err := fsutil.WriteFileAtomic(h.unitFile, templates.RenderKubeletUnit(self), 0o644, 0o755); err != nil {
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(constants.KubeletDropInFile, templates.RenderKubeletDropIn(self), 0o644, 0o755); err != nil {
+	if err := fsutil.WriteFileAtomic(h.dropInFile, templates.RenderKubeletDropIn(self), 0o644, 0o755); err != nil {
 		return err
 	}
 	for _, args := range [][]string{{"daemon-reload"}, {"enable", "kubelet"}, {"restart", "kubelet"}} {
-		if out, err := exec.Command("systemctl", args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("failed to run systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		if err := h.ctl(args...); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -133,9 +159,9 @@ func startKubeletUnit(self string) error {
 
 // stopKubelet stops the node agent, however it runs.
 func stopKubelet() error {
-	if systemdRunning() {
-		if out, err := exec.Command("systemctl", "stop", "kubelet").CombinedOutput(); err != nil {
-			return fmt.Errorf("failed to stop the kubelet unit: %w: %s", err, strings.TrimSpace(string(out)))
+	if hostSystemd.running() {
+		if err := hostSystemd.ctl("stop", "kubelet"); err != nil {
+			return err
 		}
 	}
 	return supervisor.Stop(constants.KubeletPidFile, 20*time.Second)
