@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"time"
 
@@ -25,7 +26,13 @@ func newCmdInit(out io.Writer) *cobra.Command {
 		o.ChangedFlags = changedFlags(c.Flags())
 		start := time.Now()
 		runner.SetDataInitializer(func() (workflow.RunData, error) {
-			return phases.NewInitData(o, out)
+			d, err := phases.NewInitData(o, out)
+			// Only the whole workflow announces the version, as kubeadm
+			// does; a single phase does not.
+			if err == nil && c == cmd {
+				fmt.Fprintf(out, "[init] Using Kubernetes version: %s\n", d.Cfg().Cluster.KubernetesVersion)
+			}
+			return d, err
 		})
 		err := runner.Run()
 		if d := runner.BuiltData(); d != nil {

@@ -95,6 +95,7 @@ func TestInitDryRunRunsEveryPhaseIntoTheDryRunDir(t *testing.T) {
 	}
 	for _, line := range []string{
 		`[dryrun] Writing files to the temporary directory "` + dry + `"`,
+		"[init] Using Kubernetes version: v1.37.2\n",
 		`[certs] Generating "apiserver" certificate and key`,
 		`[control-plane] Creating static Pod manifest for "kube-apiserver"`,
 		`[dryrun] Would perform action CREATE on resource "configmaps" in API group "core/v1" (name "kubeadm-config", namespace "kube-system")`,
@@ -233,6 +234,9 @@ func TestPhaseSubcommandsWriteRealFiles(t *testing.T) {
 	out, err, _ := runKubeadmin(t, "init", "phase", "certs", "all", "--config", cfg)
 	if err != nil || !strings.Contains(out, "Using existing ca certificate authority") {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Contains(out, "[init] Using Kubernetes version") {
+		t.Error("a single phase announced the version; only the whole init does, as kubeadm")
 	}
 	after, _ := os.ReadFile(filepath.Join(dir, "pki/ca.key"))
 	if !bytes.Equal(before, after) {
