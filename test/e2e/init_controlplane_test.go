@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -180,6 +181,35 @@ func TestInitControlPlane(t *testing.T) {
 		out, err := kubectl(t, node, "-n", "kube-system", "get", "secrets", "--field-selector", "type=bootstrap.kubernetes.io/token", "-o", "name")
 		if err != nil || !strings.Contains(out, "secret/bootstrap-token-") {
 			t.Errorf("no bootstrap token secret: %v\n%s", err, out)
+		}
+	})
+
+	// Upstream tooling must see a normal kubeadm cluster: the real kubeadm
+	// v1.37.2 lists the token init made, checks every certificate and
+	// kubeconfig, and prints a join command with the same CA pin.
+	t.Run("upstream kubeadm reads the cluster", func(t *testing.T) {
+		kubeadm := upstreamBin(t, "kubeadm")
+		token := regexp.MustCompile(`--token ([a-z0-9]{6}\.[a-z0-9]{16})`).FindStringSubmatch(out)
+		pin := regexp.MustCompile(`--discovery-token-ca-cert-hash (sha256:[0-9a-f]{64})`).FindStringSubmatch(out)
+		if token == nil || pin == nil {
+			t.Fatalf("init printed no join command with a token and CA pin:\n%s", out)
+		}
+		list, errOut, err := nodes.Exec(t, node, kubeadm, "token", "list")
+		if err != nil || !strings.Contains(list, token[1]) || !strings.Contains(list, "system:bootstrappers:kubeadm:default-node-token") {
+			t.Errorf("kubeadm token list: %v\n%s%s", err, list, errOut)
+		}
+		exp, errOut, err := nodes.Exec(t, node, kubeadm, "certs", "check-expiration")
+		if err != nil {
+			t.Errorf("kubeadm certs check-expiration: %v\n%s%s", err, exp, errOut)
+		}
+		for _, want := range []string{"admin.conf", "super-admin.conf", "apiserver-etcd-client", "etcd-ca", "front-proxy-ca"} {
+			if !strings.Contains(exp, want) {
+				t.Errorf("kubeadm certs check-expiration lacks %q:\n%s", want, exp)
+			}
+		}
+		join, errOut, err := nodes.Exec(t, node, kubeadm, "token", "create", "--print-join-command")
+		if err != nil || !strings.Contains(join, "--discovery-token-ca-cert-hash "+pin[1]) {
+			t.Errorf("kubeadm token create --print-join-command does not pin %s: %v\n%s%s", pin[1], err, join, errOut)
 		}
 	})
 
