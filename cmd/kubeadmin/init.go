@@ -36,7 +36,7 @@ func newCmdInit(out io.Writer) *cobra.Command {
 		})
 		err := runner.Run()
 		if d := runner.BuiltData(); d != nil {
-			if data, ok := d.(*phases.InitData); ok && data.DryRun() {
+			if data, ok := d.(*phases.InitData); ok && data.DryRun() && err == nil {
 				phases.PrintDryRunFiles(out, data)
 			}
 		}

@@ -163,7 +163,9 @@ func (r *Runner) Run() error {
 			continue
 		}
 		if n.Run == nil && n.RunIf == nil {
-			// A pure grouping phase: its children do the work.
+			// A pure grouping phase: its children do the work; its row
+			// in the timings is their total.
+			r.Timings = append(r.Timings, Timing{Path: n.Path, Level: n.Level})
 			continue
 		}
 		data, err := r.Data()
@@ -272,16 +274,24 @@ func helpName(n *Node) string {
 	return "/" + name
 }
 
-// PrintTimings writes the duration of each phase that ran, top-level phases
-// with their total and children indented, and the total of the run.
+// PrintTimings writes the duration of each phase that ran, a parent with the
+// total of its own work and its children's, children indented below it, and
+// the total of the run.
 func (r *Runner) PrintTimings(w io.Writer, total time.Duration) {
 	if len(r.Timings) == 0 {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\n[timing] Phase durations:")
-	for _, t := range r.Timings {
-		d := t.Duration.Round(time.Millisecond).String()
+	for i, t := range r.Timings {
+		sum := t.Duration
+		for _, c := range r.Timings[i+1:] {
+			if c.Level <= t.Level {
+				break
+			}
+			sum += c.Duration
+		}
+		d := sum.Round(time.Millisecond).String()
 		if t.Skipped {
 			d = "skipped"
 		}

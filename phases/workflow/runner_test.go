@@ -139,3 +139,35 @@ func TestHelpText(t *testing.T) {
 		t.Errorf("help:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestTimingsOfAParentIncludeItsChildren(t *testing.T) {
+	now := time.Unix(0, 0)
+	step := func(d time.Duration) func(RunData) error {
+		return func(RunData) error { now = now.Add(d); return nil }
+	}
+	r := NewRunner(
+		Phase{Name: "certs", Run: step(10 * time.Millisecond), Phases: []Phase{
+			{Name: "ca", Run: step(100 * time.Millisecond)},
+			{Name: "sa", Run: step(200 * time.Millisecond)},
+		}},
+		Phase{Name: "upload", Phases: []Phase{
+			{Name: "a", Run: step(30 * time.Millisecond)},
+			{Name: "b", Run: step(40 * time.Millisecond)},
+		}},
+		Phase{Name: "last", Run: step(time.Second)},
+	)
+	r.Now = func() time.Time { return now }
+	if err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	r.PrintTimings(&b, 2*time.Second)
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n")[1:] {
+		got = append(got, strings.Join(strings.Fields(strings.TrimPrefix(l, "[timing]")), " "))
+	}
+	want := []string{"certs 310ms", "certs/ca 100ms", "certs/sa 200ms", "upload 70ms", "upload/a 30ms", "upload/b 40ms", "last 1s", "total 2s"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("timings:\n got %q\nwant %q", got, want)
+	}
+}
