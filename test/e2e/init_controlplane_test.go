@@ -287,11 +287,28 @@ func TestInitControlPlane(t *testing.T) {
 		if out, errOut, err := nodes.Exec(t, node, "kubeadmin", "reset", "-f"); err != nil {
 			t.Fatalf("second reset: %v\n%s%s", err, out, errOut)
 		}
-		if out, errOut, err := nodes.Exec(t, node, "kubeadmin", "init"); err != nil {
+		// This init also uploads the control-plane certificates; with a
+		// control-plane endpoint it prints how to join another control plane.
+		out, errOut, err := nodes.Exec(t, node, "kubeadmin", "init", "--upload-certs", "--control-plane-endpoint", nodes.IP(t, node)+":6443")
+		if err != nil {
 			t.Fatalf("init after reset: %v\n%s%s", err, out, errOut)
 		}
-		if out, err := kubectl(t, node, "get", "node", node); err != nil {
-			t.Errorf("%v\n%s", err, out)
+		if got, err := kubectl(t, node, "get", "node", node); err != nil {
+			t.Errorf("%v\n%s", err, got)
+		}
+		key := regexp.MustCompile(`\[upload-certs\] Using certificate key:\n([0-9a-f]{64})\n`).FindStringSubmatch(out)
+		if key == nil || !strings.Contains(out, "--control-plane --certificate-key "+key[1]) {
+			t.Fatalf("init --upload-certs printed no certificate key and control-plane join command:\n%s", out)
+		}
+		secret, err := kubectl(t, node, "-n", "kube-system", "get", "secret", "kubeadm-certs", "-o",
+			`jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.data}`)
+		if err != nil {
+			t.Fatalf("the kubeadm-certs Secret: %v\n%s", err, secret)
+		}
+		for _, want := range []string{"Secret/bootstrap-token-", "ca.crt", "ca.key", "sa.key", "front-proxy-ca.key", "etcd-ca.key"} {
+			if !strings.Contains(secret, want) {
+				t.Errorf("the kubeadm-certs Secret lacks %q: %.300s", want, secret)
+			}
 		}
 	})
 }
