@@ -40,8 +40,9 @@ CONTAINERD_STOP_TIMEOUT="${CONTAINERD_STOP_TIMEOUT:-10}"
 CONTAINERD_SANDBOX_IMAGE="${CONTAINERD_SANDBOX_IMAGE:-registry.k8s.io/pause:3.10.2}"
 
 # Debian 12 packages: runtime, CNI plugins (/usr/lib/cni), and the tools
-# kube-proxy, kubeadm preflight and the tests use. cri-tools is not packaged.
-PACKAGES=(containerd runc containernetworking-plugins iptables iproute2 conntrack socat util-linux procps ethtool kmod)
+# kube-proxy, kubeadm preflight and the tests use (systemd: "hack/nodes
+# systemd" boots it as a test node's init). cri-tools is not packaged.
+PACKAGES=(containerd runc containernetworking-plugins iptables iproute2 conntrack socat util-linux procps ethtool kmod systemd)
 
 log() { printf '[containerd] %s\n' "$*" >&2; }
 die() { printf '[containerd] error: %s\n' "$*" >&2; exit 1; }

@@ -110,6 +110,22 @@ func Up(t testing.TB, names ...string) {
 	}
 }
 
+// Systemd boots systemd as the init of a node made by Up; from then on Exec
+// runs commands beside it, so that systemctl reaches it. The node's Down
+// removes it with the node.
+func Systemd(t testing.TB, name string) {
+	t.Helper()
+	script, err := Script()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(script, "systemd", name)
+	cmd.WaitDelay = waitDelay
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("failed to boot systemd in node %q: %v\n%s", name, err, out)
+	}
+}
+
 // parseUp reads hack/nodes up's "NAME IP" lines into a map.
 func parseUp(out string) (map[string]string, error) {
 	m := map[string]string{}
