@@ -3,8 +3,12 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -137,6 +141,42 @@ func TestInitControlPlane(t *testing.T) {
 		}
 		if out, err := kubectl(t, node, "-n", "kube-system", "exec", "etcd-"+node, "--", "etcd", "--version"); err != nil || !strings.Contains(out, "etcd Version:") {
 			t.Errorf("kubectl exec: %v\n%s", err, out)
+		}
+		// The kubelet API authenticates and authorizes like upstream's with
+		// kubeadm's settings: no anonymous access; a valid token is checked
+		// with a TokenReview and its rights with a SubjectAccessReview.
+		kubeletAPI := func(token string) (int, string) {
+			req, err := http.NewRequest(http.MethodGet, "https://"+net.JoinHostPort(nodes.IP(t, node), "10250")+"/pods", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the agent's self-signed serving cert
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("GET /pods on the kubelet API: %v", err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			return resp.StatusCode, string(b)
+		}
+		if code, body := kubeletAPI(""); code != http.StatusUnauthorized {
+			t.Errorf("anonymous GET /pods = %d %q, want 401", code, body)
+		}
+		if out, err := kubectl(t, node, "-n", "default", "create", "serviceaccount", "nobody"); err != nil {
+			t.Fatalf("kubectl create serviceaccount: %v\n%s", err, out)
+		}
+		token, err := kubectl(t, node, "-n", "default", "create", "token", "nobody")
+		if err != nil {
+			t.Fatalf("kubectl create token: %v\n%s", err, token)
+		}
+		if code, body := kubeletAPI(strings.TrimSpace(token)); code != http.StatusForbidden || !strings.Contains(body, "user=system:serviceaccount:default:nobody") {
+			t.Errorf("GET /pods as a service account without rights = %d %q, want 403 naming the user", code, body)
+		}
+		if out, err := kubectl(t, node, "get", "--raw", "/api/v1/nodes/"+node+"/proxy/pods"); err != nil || !strings.Contains(out, "kube-apiserver-"+node) {
+			t.Errorf("the node proxy /pods through the API server: %v\n%.300s", err, out)
 		}
 		uid := func() string {
 			out, _ := kubectl(t, node, "-n", "kube-system", "get", "pod", "kube-scheduler-"+node, "-o", "jsonpath={.metadata.uid}")
