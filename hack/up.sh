@@ -20,7 +20,9 @@ up() {
   hack/nodes up "$node"
   log "kubeadmin init in $node"
   hack/nodes exec "$node" -- kubeadmin init
-  log "the cluster"
+  log "the cluster (once the control-plane pods report Ready)"
+  hack/nodes exec "$node" -- kubectl -n kube-system wait --for=condition=Ready pod -l tier=control-plane --timeout=60s >/dev/null ||
+    log "the control-plane pods are not all Ready yet"
   hack/nodes exec "$node" -- kubectl get nodes,pods -A -o wide
   cat <<MSG
 
