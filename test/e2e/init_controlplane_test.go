@@ -91,6 +91,18 @@ func hashTree(t *testing.T, root string) string {
 	return strings.Join(lines, "\n")
 }
 
+// nodeConfig writes a kubeadm config file where commands in the node can
+// read it, also under systemd (whose /tmp is private): the node's state
+// folder. It returns the file's path.
+func nodeConfig(t *testing.T, node, yaml string) string {
+	t.Helper()
+	cfg := filepath.Join(filepath.Dir(nodes.Root(t, node)), "kubeadm.yaml")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 var controlPlane = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
 
 func TestInitControlPlane(t *testing.T) {

@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,8 +16,7 @@ import (
 func TestInitReportsAFailingComponent(t *testing.T) {
 	const node = "cpfail"
 	nodes.Up(t, node)
-	cfg := filepath.Join(t.TempDir(), "kubeadm.yaml")
-	if err := os.WriteFile(cfg, []byte(`apiVersion: kubeadm.k8s.io/v1beta4
+	cfg := nodeConfig(t, node, `apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
 timeouts:
   controlPlaneComponentHealthCheck: 25s
@@ -30,9 +27,7 @@ apiServer:
   extraArgs:
   - name: no-such-flag
     value: "1"
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	out, errOut, err := nodes.Exec(t, node, "kubeadmin", "init", "--config", cfg)
 	if err == nil {
 		t.Fatalf("init with a broken kube-apiserver succeeded:\n%s", out)

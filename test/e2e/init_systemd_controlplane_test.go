@@ -34,17 +34,13 @@ func TestInitUnderSystemd(t *testing.T) {
 	show := func(prop string) string { return systemctl("show", "kubelet", "-p", prop, "--value") }
 
 	// containerd on these nodes uses the cgroupfs driver, as the agent must.
-	// The node's state folder is visible beside systemd (/tmp is private).
-	cfg := filepath.Join(filepath.Dir(nodes.Root(t, node)), "kubeadm.yaml")
-	if err := os.WriteFile(cfg, []byte(`apiVersion: kubeadm.k8s.io/v1beta4
+	cfg := nodeConfig(t, node, `apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 cgroupDriver: cgroupfs
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	out, errOut, err := nodes.Exec(t, node, "kubeadmin", "init", "--config", cfg)
 	if err != nil {
 		t.Fatalf("kubeadmin init under systemd failed: %v\n%s\n%s", err, out, errOut)
