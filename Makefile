@@ -10,8 +10,8 @@ BIN := bin/kubeadmin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1.0-dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w \
-	-X github.com/kubeadmin/kubeadmin/version.gitVersion=$(VERSION) \
-	-X github.com/kubeadmin/kubeadmin/version.gitCommit=$(COMMIT)
+	-X github.com/kubeadmin/kubeadmin/internal/version.gitVersion=$(VERSION) \
+	-X github.com/kubeadmin/kubeadmin/internal/version.gitCommit=$(COMMIT)
 
 .PHONY: build test unit e2e bench up down clean
 

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/kubeadmin/kubeadmin/certs"
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/kubeconfig"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/phases/kubeconfig"
 )
 
 // BenchmarkCertsAndKubeconfigs measures what `init phase certs all` plus

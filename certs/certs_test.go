@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/kubeadmin/kubeadmin/certs"
-	"github.com/kubeadmin/kubeadmin/config"
+	"github.com/kubeadmin/kubeadmin/internal/config"
 )
 
 // newConfig returns a defaulted configuration with the dynamic defaults a

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
-	"github.com/kubeadmin/kubeadmin/fsutil"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 )
 
 // CreateCert creates the PKI entry of the given phase name in certDir, or

@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
 // CreateCertificateKey returns a new certificate key for the kubeadm-certs

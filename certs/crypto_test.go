@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/kubeadmin/kubeadmin/certs"
-	"github.com/kubeadmin/kubeadmin/config"
+	"github.com/kubeadmin/kubeadmin/internal/config"
 )
 
 func TestCreateCertificateKey(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kubeadmin/kubeadmin/config"
+	"github.com/kubeadmin/kubeadmin/internal/config"
 )
 
 // Warnings receives non-fatal warnings (invalid SANs, expired certificates,

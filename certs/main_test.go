@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/kubeadmin/kubeadmin/config"
+	"github.com/kubeadmin/kubeadmin/internal/config"
 )
 
 // TestMain makes RSA-3072 and RSA-4096 keys come from testdata: generating

@@ -13,9 +13,9 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	certutil "k8s.io/client-go/util/cert"
 
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
-	"github.com/kubeadmin/kubeadmin/fsutil"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 )
 
 // KubeconfigFileMode is the mode of kubeconfig files.

@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeadmin/kubeadmin/certs"
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/kubeconfig"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/phases/kubeconfig"
 )
 
 // cluster creates the whole PKI in <dir>/pki and the kubeconfigs in dir.

@@ -12,11 +12,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/internal/procutil"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/node"
 	"github.com/kubeadmin/kubeadmin/kubelet/server"
-	"github.com/kubeadmin/kubeadmin/procutil"
 )
 
 // The agent and its runtime client plug into the cluster side directly.

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/kubeadmin/kubeadmin/config"
+	"github.com/kubeadmin/kubeadmin/internal/config"
 )
 
 func TestArgumentsToCommand(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
 
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")

@@ -1,8 +1,8 @@
 package manifests
 
 import (
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
 // testConfig returns a defaulted config: advertise 10.0.0.10:6443, node

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubeadmin/kubeadmin/fsutil"
+	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 )
 
 // File modes of the static-pod manifests, their directory and the etcd data

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
-	"github.com/kubeadmin/kubeadmin/config"
+	"github.com/kubeadmin/kubeadmin/internal/config"
 )
 
 func TestKubeletFlagsEnv(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kubeadmin/kubeadmin/config"
+	"github.com/kubeadmin/kubeadmin/internal/config"
 )
 
 // Volume names and paths shared by the control-plane components.

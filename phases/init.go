@@ -3,7 +3,7 @@ package phases
 import (
 	"fmt"
 
-	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
 

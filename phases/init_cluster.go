@@ -12,9 +12,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeadmin/kubeadmin/certs"
-	"github.com/kubeadmin/kubeadmin/clusterobjects"
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/phases/clusterobjects"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
 

@@ -5,12 +5,12 @@ import (
 	"path/filepath"
 
 	"github.com/kubeadmin/kubeadmin/certs"
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
-	"github.com/kubeadmin/kubeadmin/kubeconfig"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/manifests"
+	"github.com/kubeadmin/kubeadmin/phases/kubeconfig"
+	"github.com/kubeadmin/kubeadmin/phases/preflight"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
-	"github.com/kubeadmin/kubeadmin/preflight"
 )
 
 func newPreflightPhase() workflow.Phase {

@@ -10,12 +10,12 @@ import (
 
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
-	"github.com/kubeadmin/kubeadmin/fsutil"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/internal/fsutil"
+	"github.com/kubeadmin/kubeadmin/kubelet/service"
 	"github.com/kubeadmin/kubeadmin/manifests"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
-	"github.com/kubeadmin/kubeadmin/supervisor"
 	"github.com/kubeadmin/kubeadmin/templates"
 )
 
@@ -131,9 +131,9 @@ func startKubelet(flagsEnv []byte) error {
 		return hostSystemd.startKubeletUnit(self)
 	}
 	args := append(kubeletArgs(), parseFlagsEnv(flagsEnv)...)
-	o := supervisor.Options{Name: "kubelet", PIDFile: constants.KubeletPidFile, LogFile: constants.KubeletLogFile, Command: self, Args: args}
+	o := service.Options{Name: "kubelet", PIDFile: constants.KubeletPidFile, LogFile: constants.KubeletLogFile, Command: self, Args: args}
 	supArgs := append([]string{"supervise", "--name=kubelet", "--pid-file=" + o.PIDFile, "--log-file=" + o.LogFile, "--", self}, args...)
-	if err := supervisor.Start(o, self, supArgs, 10*time.Second); err != nil {
+	if err := service.Start(o, self, supArgs, 10*time.Second); err != nil {
 		return fmt.Errorf("failed to start the node agent: %w", err)
 	}
 	return nil
@@ -164,5 +164,5 @@ func stopKubelet() error {
 			return err
 		}
 	}
-	return supervisor.Stop(constants.KubeletPidFile, 20*time.Second)
+	return service.Stop(constants.KubeletPidFile, 20*time.Second)
 }

@@ -15,8 +15,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
 // InitOptions are the values of `kubeadmin init`'s flags. Init and Cluster

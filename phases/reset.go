@@ -13,12 +13,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/manifests"
+	"github.com/kubeadmin/kubeadmin/phases/preflight"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
-	"github.com/kubeadmin/kubeadmin/preflight"
 )
 
 // ResetOptions are the values of `kubeadmin reset`'s flags.

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeadmin/kubeadmin/fsutil"
+	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 	"github.com/kubeadmin/kubeadmin/manifests"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kubeadmin/kubeadmin/constants"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/manifests"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )

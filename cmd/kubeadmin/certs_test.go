@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/kubeadmin/kubeadmin/certs"
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/kubeconfig"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/phases/kubeconfig"
 )
 
 func runCerts(t *testing.T, args ...string) (string, error) {

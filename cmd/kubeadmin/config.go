@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubeadmin/kubeadmin/config"
-	"github.com/kubeadmin/kubeadmin/constants"
-	"github.com/kubeadmin/kubeadmin/preflight"
+	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/phases/preflight"
 )
 
 // newCmdConfig wires `kubeadmin config`.

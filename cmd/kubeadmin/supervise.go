@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubeadmin/kubeadmin/supervisor"
+	"github.com/kubeadmin/kubeadmin/kubelet/service"
 )
 
 func init() {
@@ -16,7 +16,7 @@ func init() {
 // newCmdSupervise is the hidden command the detached supervisor runs:
 // `kubeadmin supervise --pid-file F --log-file L -- CMD ARGS...`.
 func newCmdSupervise() *cobra.Command {
-	o := supervisor.Options{}
+	o := service.Options{}
 	cmd := &cobra.Command{
 		Use:    "supervise --pid-file FILE --log-file FILE -- COMMAND [ARGS...]",
 		Short:  "Run a command and restart it when it exits (used where systemd does not run)",
@@ -24,7 +24,7 @@ func newCmdSupervise() *cobra.Command {
 		Args:   cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.Command, o.Args = args[0], args[1:]
-			return supervisor.Run(context.Background(), o)
+			return service.Run(context.Background(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Name, "name", "kubelet", "Name of the supervised process in log lines")

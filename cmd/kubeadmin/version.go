@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubeadmin/kubeadmin/version"
+	"github.com/kubeadmin/kubeadmin/internal/version"
 )
 
 // newCmdVersion prints kubeadmin's version and the Kubernetes version it

@@ -1,0 +1,222 @@
+// Package supervisor keeps a long-running process alive where no init
+// system does: on machines without systemd, `kubeadmin init` starts the node
+// agent through a small detached supervisor process that restarts the agent
+// when it dies (with back-off), appends its output to a log file, and
+// records its own PID in a file so that `kubeadmin reset` and a later
+// kubelet-start can stop or replace it.
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kubeadmin/kubeadmin/internal/fsutil"
+	"github.com/kubeadmin/kubeadmin/internal/procutil"
+)
+
+// Restart back-off of the supervised process.
+const (
+	initialBackoff = 1 * time.Second
+	maxBackoff     = 10 * time.Second
+	// stableAfter resets the back-off once the child ran this long.
+	stableAfter = 30 * time.Second
+	// stopGrace is how long a stopping child gets before SIGKILL.
+	stopGrace = 10 * time.Second
+)
+
+// Options describe a supervised process.
+type Options struct {
+	// Name is used in log lines ("kubelet").
+	Name string
+	// PIDFile holds the supervisor's PID while it runs.
+	PIDFile string
+	// LogFile receives the child's stdout and stderr (appended).
+	LogFile string
+	// Command and Args of the child.
+	Command string
+	Args    []string
+}
+
+// Run supervises the child in the foreground until ctx is done or a
+// SIGTERM/SIGINT arrives; then it stops the child and removes the PID file.
+func Run(ctx context.Context, o Options) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := fsutil.WriteFileAtomic(o.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644, 0o755); err != nil {
+		return err
+	}
+	defer os.Remove(o.PIDFile)
+	logf, err := openLog(o.LogFile)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	procutil.ReleaseStartupPages()
+
+	backoff := initialBackoff
+	for {
+		started := time.Now()
+		err := runChild(ctx, o, logf)
+		if ctx.Err() != nil {
+			fmt.Fprintf(logf, "supervisor: stopped %s\n", o.Name)
+			return nil
+		}
+		if time.Since(started) > stableAfter {
+			backoff = initialBackoff
+		}
+		fmt.Fprintf(logf, "supervisor: %s exited (%v); restarting in %s\n", o.Name, err, backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+func runChild(ctx context.Context, o Options, logf io.Writer) error {
+	cmd := exec.Command(o.Command, o.Args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(stopGrace):
+			_ = cmd.Process.Kill()
+			return <-done
+		}
+	}
+}
+
+func openLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("failed to create the log directory of %q: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open the log file %q: %w", path, err)
+	}
+	return f, nil
+}
+
+// Start launches a detached supervisor (self with supervisorArgs, e.g.
+// "kubeadmin supervise --pid-file ... -- kubeadmin kubelet ...") in its own
+// session, replacing one that is already running, and waits until it has
+// written its PID file.
+func Start(o Options, self string, supervisorArgs []string, timeout time.Duration) error {
+	if err := Stop(o.PIDFile, stopGrace+5*time.Second); err != nil {
+		return err
+	}
+	logf, err := openLog(o.LogFile)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	cmd := exec.Command(self, supervisorArgs...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("failed to start the %s supervisor: %w", o.Name, err)
+	}
+	pid := cmd.Process.Pid
+	// The supervisor outlives us; do not wait for it.
+	_ = cmd.Process.Release()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if p, ok := ReadPID(o.PIDFile); ok && p == pid {
+			return nil
+		}
+		if !alive(pid) {
+			return fmt.Errorf("the %s supervisor exited right after it started; see %s", o.Name, o.LogFile)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("the %s supervisor did not write %s within %s; see %s", o.Name, o.PIDFile, timeout, o.LogFile)
+}
+
+// Stop terminates the supervisor recorded in pidFile (which stops its
+// child) and waits for it to exit. A missing or stale PID file is fine.
+func Stop(pidFile string, timeout time.Duration) error {
+	pid, ok := ReadPID(pidFile)
+	if !ok || !alive(pid) {
+		_ = os.Remove(pidFile)
+		return nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("failed to stop process %d from %q: %w", pid, pidFile, err)
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if !alive(pid) {
+			_ = os.Remove(pidFile)
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	_ = os.Remove(pidFile)
+	return nil
+}
+
+// Running reports the supervisor's PID if it is alive.
+func Running(pidFile string) (int, bool) {
+	pid, ok := ReadPID(pidFile)
+	if !ok || !alive(pid) {
+		return 0, false
+	}
+	return pid, true
+}
+
+// ReadPID reads a PID file.
+func ReadPID(pidFile string) (int, bool) {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(bytes.TrimSpace(b))))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, true
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the ")" that closes the command name.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z'
+	}
+	return true
+}
