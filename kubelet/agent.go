@@ -20,6 +20,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
@@ -51,7 +52,7 @@ type Agent struct {
 	secondUnit   time.Duration
 	relistPeriod time.Duration
 	resyncPeriod time.Duration
-	hostDNS      hostDNS
+	hostDNS      kuberuntime.HostDNS
 	memCapacity  int64
 	cpuMilli     int64
 
@@ -102,7 +103,7 @@ func New(cfg *Config, rt cri.RuntimeService, images cri.ImageService, logger *lo
 		a.resyncPeriod = time.Minute
 	}
 	if data, err := os.ReadFile(cfg.ResolvConf); err == nil {
-		a.hostDNS = parseResolvConf(data)
+		a.hostDNS = kuberuntime.ParseResolvConf(data)
 	}
 	a.probes = newProber(a)
 	a.imageBO = newBackOff(initialBackOff, maxBackOff, a.clock)
@@ -341,7 +342,7 @@ func (a *Agent) relistLoop(ctx context.Context) {
 // relist lists this node's sandboxes and containers and pokes the worker
 // of every pod whose objects changed state.
 func (a *Agent) relist(ctx context.Context) error {
-	sel := map[string]string{labelNode: a.cfg.NodeName}
+	sel := map[string]string{kuberuntime.LabelNode: a.cfg.NodeName}
 	sbs, err := a.rt.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel})
 	if err == nil {
 		var cs []*runtimeapi.Container
@@ -361,20 +362,20 @@ func (a *Agent) observe(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container
 	pods := map[types.UID]podMeta{}
 	live := map[string]bool{}
 	for _, s := range sbs {
-		uid := types.UID(s.GetLabels()[labelPodUID])
+		uid := types.UID(s.GetLabels()[kuberuntime.LabelPodUID])
 		state[s.GetId()] = string(uid) + "/" + s.GetState().String()
 		if _, ok := pods[uid]; !ok {
-			pods[uid] = podMeta{name: s.GetLabels()[labelPodName], namespace: s.GetLabels()[labelPodNamespace], grace: 30}
+			pods[uid] = podMeta{name: s.GetLabels()[kuberuntime.LabelPodName], namespace: s.GetLabels()[kuberuntime.LabelPodNamespace], grace: 30}
 		}
 	}
 	for _, c := range cs {
-		uid := types.UID(c.GetLabels()[labelPodUID])
+		uid := types.UID(c.GetLabels()[kuberuntime.LabelPodUID])
 		state[c.GetId()] = string(uid) + "/" + c.GetState().String()
 		live[c.GetId()] = true
 		m := pods[uid]
-		m.name, m.namespace = c.GetLabels()[labelPodName], c.GetLabels()[labelPodNamespace]
+		m.name, m.namespace = c.GetLabels()[kuberuntime.LabelPodName], c.GetLabels()[kuberuntime.LabelPodNamespace]
 		m.grace = 30
-		if g, err := strconv.ParseInt(c.GetAnnotations()[annoPodTerminationGrace], 10, 64); err == nil {
+		if g, err := strconv.ParseInt(c.GetAnnotations()[kuberuntime.AnnotationPodTerminationGrace], 10, 64); err == nil {
 			m.grace = g
 		}
 		pods[uid] = m

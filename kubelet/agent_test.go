@@ -19,6 +19,7 @@ import (
 	critest "k8s.io/cri-api/pkg/apis/testing"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
@@ -83,7 +84,7 @@ func TestSyncCreatesSandboxAndContainer(t *testing.T) {
 	if sb.Metadata.Name != "web-node1" || sb.Metadata.Namespace != "kube-system" || sb.Metadata.Uid != uid || sb.Metadata.Attempt != 0 {
 		t.Errorf("sandbox metadata = %+v", sb.Metadata)
 	}
-	wantLabels := map[string]string{labelPodName: "web-node1", labelPodNamespace: "kube-system", labelPodUID: uid, labelNode: "node1", "tier": "control-plane"}
+	wantLabels := map[string]string{kuberuntime.LabelPodName: "web-node1", kuberuntime.LabelPodNamespace: "kube-system", kuberuntime.LabelPodUID: uid, kuberuntime.LabelNode: "node1", "tier": "control-plane"}
 	for k, v := range wantLabels {
 		if sb.Labels[k] != v {
 			t.Errorf("sandbox label %s = %q, want %q", k, sb.Labels[k], v)
@@ -129,7 +130,7 @@ func TestSyncCreatesSandboxAndContainer(t *testing.T) {
 	if c.WorkingDir != "/work" || c.Image.UserSpecifiedImage != "img:1" {
 		t.Errorf("workingDir %q image %+v", c.WorkingDir, c.Image)
 	}
-	wantCLabels := map[string]string{labelPodName: "web-node1", labelPodNamespace: "kube-system", labelPodUID: uid, labelContainer: "app", labelNode: "node1"}
+	wantCLabels := map[string]string{kuberuntime.LabelPodName: "web-node1", kuberuntime.LabelPodNamespace: "kube-system", kuberuntime.LabelPodUID: uid, kuberuntime.LabelContainer: "app", kuberuntime.LabelNode: "node1"}
 	if len(c.Labels) != len(wantCLabels) {
 		t.Errorf("container labels = %v", c.Labels)
 	}
@@ -138,12 +139,12 @@ func TestSyncCreatesSandboxAndContainer(t *testing.T) {
 			t.Errorf("container label %s = %q, want %q", k, c.Labels[k], v)
 		}
 	}
-	for _, k := range []string{annoHash, annoRestartCount, annoTermMessagePath, annoPodTerminationGrace, annoPorts, annoContainerType} {
+	for _, k := range []string{kuberuntime.AnnotationHash, kuberuntime.AnnotationRestartCount, kuberuntime.AnnotationTermMessagePath, kuberuntime.AnnotationPodTerminationGrace, kuberuntime.AnnotationPorts, kuberuntime.AnnotationContainerType} {
 		if c.Annotations[k] == "" {
 			t.Errorf("container annotation %s missing (have %v)", k, sortedKeys(c.Annotations))
 		}
 	}
-	if c.Annotations[annoRestartCount] != "0" || c.Annotations[annoPodTerminationGrace] != "5" || c.Annotations[annoContainerType] != "container" {
+	if c.Annotations[kuberuntime.AnnotationRestartCount] != "0" || c.Annotations[kuberuntime.AnnotationPodTerminationGrace] != "5" || c.Annotations[kuberuntime.AnnotationContainerType] != "container" {
 		t.Errorf("annotations = %v", c.Annotations)
 	}
 	mounts := map[string]*runtimeapi.Mount{}
@@ -203,8 +204,8 @@ func TestInitContainersRunInOrder(t *testing.T) {
 	for i, name := range []string{"first", "second"} {
 		waitFor(t, name+" to run", func() bool { _, st := rt.find(name); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 		mustStay(t, "only the init containers so far", 50*time.Millisecond, func() bool { return len(rt.created()) == i+1 })
-		if c := rt.lastConfig(name); c.Annotations[annoContainerType] != "init" {
-			t.Errorf("%s: container type %q", name, c.Annotations[annoContainerType])
+		if c := rt.lastConfig(name); c.Annotations[kuberuntime.AnnotationContainerType] != "init" {
+			t.Errorf("%s: container type %q", name, c.Annotations[kuberuntime.AnnotationContainerType])
 		}
 		id, _ := rt.find(name)
 		rt.exit(id, 0, ta.clock.Now())
@@ -298,8 +299,8 @@ func TestRestartBackOff(t *testing.T) {
 			return cs.RestartCount == int32(step.attempt) && cs.State == status.StateRunning
 		})
 	}
-	if c := rt.lastConfig("c"); c.LogPath != "c/4.log" || c.Annotations[annoRestartCount] != "4" {
-		t.Errorf("log path %q restartCount %q", c.LogPath, c.Annotations[annoRestartCount])
+	if c := rt.lastConfig("c"); c.LogPath != "c/4.log" || c.Annotations[kuberuntime.AnnotationRestartCount] != "4" {
+		t.Errorf("log path %q restartCount %q", c.LogPath, c.Annotations[kuberuntime.AnnotationRestartCount])
 	}
 }
 
@@ -482,7 +483,7 @@ func TestManifestEditWaitsForOldPod(t *testing.T) {
 			}
 		}
 		for _, c := range rt.Containers {
-			if c.Labels[labelPodUID] == string(old.UID) {
+			if c.Labels[kuberuntime.LabelPodUID] == string(old.UID) {
 				violation.Store("old container still present")
 			}
 		}
@@ -571,8 +572,8 @@ func TestAdoptionAfterRestart(t *testing.T) {
 
 func TestOrphansOfThisNodeOnlyAreRemoved(t *testing.T) {
 	rt := newTestRuntime()
-	mine := map[string]string{labelPodUID: "u1", labelPodName: "gone-node1", labelPodNamespace: "default", labelNode: "node1"}
-	theirs := map[string]string{labelPodUID: "u2", labelPodName: "x-node2", labelPodNamespace: "default", labelNode: "node2"}
+	mine := map[string]string{kuberuntime.LabelPodUID: "u1", kuberuntime.LabelPodName: "gone-node1", kuberuntime.LabelPodNamespace: "default", kuberuntime.LabelNode: "node1"}
+	theirs := map[string]string{kuberuntime.LabelPodUID: "u2", kuberuntime.LabelPodName: "x-node2", kuberuntime.LabelPodNamespace: "default", kuberuntime.LabelNode: "node2"}
 	rt.SetFakeSandboxes([]*critest.FakePodSandbox{
 		{PodSandboxStatus: runtimeapi.PodSandboxStatus{Id: "s1", Metadata: &runtimeapi.PodSandboxMetadata{Name: "gone-node1", Uid: "u1"}, State: runtimeapi.PodSandboxState_SANDBOX_READY, Labels: mine}},
 		{PodSandboxStatus: runtimeapi.PodSandboxStatus{Id: "s2", Metadata: &runtimeapi.PodSandboxMetadata{Name: "x-node2", Uid: "u2"}, State: runtimeapi.PodSandboxState_SANDBOX_READY, Labels: theirs}},

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 )
 
 func (a *Agent) gcLoop(ctx context.Context) {
@@ -31,7 +33,7 @@ func (a *Agent) gcLoop(ctx context.Context) {
 // terminators, not here.
 func (a *Agent) gc(ctx context.Context) {
 	known := a.knownUIDs()
-	sel := map[string]string{labelNode: a.cfg.NodeName}
+	sel := map[string]string{kuberuntime.LabelNode: a.cfg.NodeName}
 	cs, err := a.rt.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel})
 	if err != nil {
 		return
@@ -49,7 +51,7 @@ func (a *Agent) gcContainers(ctx context.Context, cs []*runtimeapi.Container, kn
 	type key struct{ uid, name string }
 	dead := map[key][]*runtimeapi.Container{}
 	for _, c := range cs {
-		uid := c.GetLabels()[labelPodUID]
+		uid := c.GetLabels()[kuberuntime.LabelPodUID]
 		if !known[uid] || c.GetState() != runtimeapi.ContainerState_CONTAINER_EXITED {
 			continue
 		}
@@ -68,7 +70,7 @@ func (a *Agent) gcContainers(ctx context.Context, cs []*runtimeapi.Container, kn
 				continue
 			}
 			if err := a.rt.RemoveContainer(ctx, c.GetId()); err == nil {
-				a.logf("removed dead container %s (%s of pod %q)", short(c.GetId()), c.GetMetadata().GetName(), c.GetLabels()[labelPodName])
+				a.logf("removed dead container %s (%s of pod %q)", short(c.GetId()), c.GetMetadata().GetName(), c.GetLabels()[kuberuntime.LabelPodName])
 			}
 		}
 	}
@@ -81,18 +83,18 @@ func (a *Agent) gcSandboxes(ctx context.Context, sbs []*runtimeapi.PodSandbox, c
 	}
 	newest := map[string]*runtimeapi.PodSandbox{}
 	for _, s := range sbs {
-		uid := s.GetLabels()[labelPodUID]
+		uid := s.GetLabels()[kuberuntime.LabelPodUID]
 		if n := newest[uid]; n == nil || s.GetCreatedAt() > n.GetCreatedAt() {
 			newest[uid] = s
 		}
 	}
 	for _, s := range sbs {
-		uid := s.GetLabels()[labelPodUID]
+		uid := s.GetLabels()[kuberuntime.LabelPodUID]
 		if !known[uid] || s.GetState() == runtimeapi.PodSandboxState_SANDBOX_READY || used[s.GetId()] || newest[uid] == s {
 			continue
 		}
 		if err := a.rt.RemovePodSandbox(ctx, s.GetId()); err == nil {
-			a.logf("removed dead sandbox %s of pod %q", short(s.GetId()), s.GetLabels()[labelPodName])
+			a.logf("removed dead sandbox %s of pod %q", short(s.GetId()), s.GetLabels()[kuberuntime.LabelPodName])
 		}
 	}
 }
@@ -103,7 +105,7 @@ func (a *Agent) gcSandboxes(ctx context.Context, sbs []*runtimeapi.PodSandbox, c
 func (a *Agent) gcLogDirs(sbs []*runtimeapi.PodSandbox, known map[string]bool) {
 	inRuntime := map[string]bool{}
 	for _, s := range sbs {
-		inRuntime[s.GetLabels()[labelPodUID]] = true
+		inRuntime[s.GetLabels()[kuberuntime.LabelPodUID]] = true
 	}
 	entries, err := os.ReadDir(a.cfg.PodLogsDir)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 )
 
 // containerInfo is one container instance as the runtime reports it.
@@ -119,7 +121,7 @@ func (s *statusCache) retain(live map[string]bool) {
 // listPod lists the sandboxes and containers of pod uid that belong to
 // this node, with their statuses.
 func (a *Agent) listPod(ctx context.Context, uid string) (*runtimePod, error) {
-	sel := map[string]string{labelPodUID: uid, labelNode: a.cfg.NodeName}
+	sel := map[string]string{kuberuntime.LabelPodUID: uid, kuberuntime.LabelNode: a.cfg.NodeName}
 	sbs, err := a.rt.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("failed to list the sandboxes of pod %q: %w", uid, err)
@@ -136,9 +138,9 @@ func (a *Agent) listPod(ctx context.Context, uid string) (*runtimePod, error) {
 		ci := &containerInfo{
 			id: c.GetId(), name: c.GetMetadata().GetName(), sandboxID: c.GetPodSandboxId(),
 			state: c.GetState(), createdAt: c.GetCreatedAt(), annotations: c.GetAnnotations(),
-			hash: c.GetAnnotations()[annoHash], init: c.GetAnnotations()[annoContainerType] == containerTypeInit,
+			hash: c.GetAnnotations()[kuberuntime.AnnotationHash], init: c.GetAnnotations()[kuberuntime.AnnotationContainerType] == kuberuntime.ContainerTypeInit,
 		}
-		ci.restartCount, _ = strconv.Atoi(c.GetAnnotations()[annoRestartCount])
+		ci.restartCount, _ = strconv.Atoi(c.GetAnnotations()[kuberuntime.AnnotationRestartCount])
 		st, err := a.containerStatus(ctx, ci.id, ci.state)
 		if err != nil {
 			return nil, err

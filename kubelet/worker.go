@@ -15,7 +15,9 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
+	"github.com/kubeadmin/kubeadmin/kubelet/volume"
 )
 
 // minGracePeriod is the least time a container gets to stop, as upstream.
@@ -230,7 +232,7 @@ func (w *podWorker) newSandbox(ctx context.Context, pod *v1.Pod, rp *runtimePod)
 		w.a.logf("pod %q: sandbox %s is not ready; creating a new one", pod.Name, short(rp.sandboxes[0].GetId()))
 	}
 	rc := w.a.renderContext("")
-	cfg := sandboxConfig(pod, attempt, rc)
+	cfg := kuberuntime.SandboxConfig(pod, attempt, rc)
 	if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
 		return nil, fmt.Errorf("failed to create the log directory %q: %w", cfg.LogDirectory, err)
 	}
@@ -267,28 +269,28 @@ func (w *podWorker) podIP(ctx context.Context, pod *v1.Pod, sandboxID string) st
 	return ip
 }
 
-func (w *podWorker) probeHost(pod *v1.Pod, rc *renderContext) string {
-	if pod.Spec.HostNetwork || rc.podIP == "" {
+func (w *podWorker) probeHost(pod *v1.Pod, rc *kuberuntime.RenderContext) string {
+	if pod.Spec.HostNetwork || rc.PodIP == "" {
 		if w.a.cfg.NodeIP != "" && pod.Spec.HostNetwork {
 			return w.a.cfg.NodeIP
 		}
 		return "127.0.0.1"
 	}
-	return rc.podIP
+	return rc.PodIP
 }
 
-func (a *Agent) renderContext(podIP string) *renderContext {
-	return &renderContext{
-		node: a.cfg.NodeName, nodeIP: a.cfg.NodeIP, podIP: podIP,
-		podLogsDir: a.cfg.PodLogsDir, cgroupRoot: a.cfg.CgroupRoot,
-		clusterDNS: a.cfg.ClusterDNS, clusterDomain: a.cfg.ClusterDomain,
-		hostDNS: a.hostDNS, memCapacity: a.memCapacity, cpuCapacityMilli: a.cpuMilli,
+func (a *Agent) renderContext(podIP string) *kuberuntime.RenderContext {
+	return &kuberuntime.RenderContext{
+		Node: a.cfg.NodeName, NodeIP: a.cfg.NodeIP, PodIP: podIP,
+		PodLogsDir: a.cfg.PodLogsDir, CgroupRoot: a.cfg.CgroupRoot,
+		ClusterDNS: a.cfg.ClusterDNS, ClusterDomain: a.cfg.ClusterDomain,
+		HostDNS: a.hostDNS, MemCapacity: a.memCapacity, CPUCapacityMilli: a.cpuMilli,
 	}
 }
 
 // syncInit runs the init containers in order. done is true once all have
 // completed (sidecars: started); otherwise d is when to look again.
-func (w *podWorker) syncInit(ctx context.Context, pod *v1.Pod, rp *runtimePod, sb *runtimeapi.PodSandbox, cur map[string][]*containerInfo, rc *renderContext) (time.Duration, bool) {
+func (w *podWorker) syncInit(ctx context.Context, pod *v1.Pod, rp *runtimePod, sb *runtimeapi.PodSandbox, cur map[string][]*containerInfo, rc *kuberuntime.RenderContext) (time.Duration, bool) {
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways
@@ -330,7 +332,7 @@ func (w *podWorker) syncInit(ctx context.Context, pod *v1.Pod, rp *runtimePod, s
 // syncContainer keeps one regular container as its spec and restart
 // policy want; it returns when to look again and, if the container runs,
 // what the prober needs.
-func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, rp *runtimePod, sb *runtimeapi.PodSandbox, instances []*containerInfo, rc *renderContext) (time.Duration, *runningContainer) {
+func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, rp *runtimePod, sb *runtimeapi.PodSandbox, instances []*containerInfo, rc *kuberuntime.RenderContext) (time.Duration, *runningContainer) {
 	next := w.a.resyncPeriod
 	var latest *containerInfo
 	if len(instances) > 0 {
@@ -340,7 +342,7 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Contai
 	case latest == nil:
 		return w.start(ctx, pod, c, false, rp, sb, rc), nil
 	case latest.state == runtimeapi.ContainerState_CONTAINER_RUNNING:
-		if latest.hash != containerHash(c) {
+		if latest.hash != kuberuntime.ContainerHash(c) {
 			w.a.logf("pod %q: container %q changed; restarting it", pod.Name, c.Name)
 			w.killContainer(ctx, latest, podGrace(pod))
 			return 0, nil
@@ -381,7 +383,7 @@ func shouldRestart(policy v1.RestartPolicy, exitCode int32) bool {
 	return true
 }
 
-func backOffKey(c *v1.Container) string { return c.Name + "/" + containerHash(c) }
+func backOffKey(c *v1.Container) string { return c.Name + "/" + kuberuntime.ContainerHash(c) }
 
 // restartWait is how long the restart of a dead container must wait.
 func (w *podWorker) restartWait(c *v1.Container, dead *containerInfo) time.Duration {
@@ -413,15 +415,15 @@ func (w *podWorker) startCreated(ctx context.Context, pod *v1.Pod, c *v1.Contain
 
 // start creates and starts a new instance of c; errors are recorded as
 // the container's waiting reason. It returns when to look again.
-func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, init bool, rp *runtimePod, sb *runtimeapi.PodSandbox, rc *renderContext) time.Duration {
+func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, init bool, rp *runtimePod, sb *runtimeapi.PodSandbox, rc *kuberuntime.RenderContext) time.Duration {
 	begin := w.a.now()
 	restartCount := rp.nextRestartCount(c.Name)
-	sbCfg := sandboxConfig(pod, sb.GetMetadata().GetAttempt(), rc)
+	sbCfg := kuberuntime.SandboxConfig(pod, sb.GetMetadata().GetAttempt(), rc)
 	imageRef, d, err := w.ensureImage(ctx, pod, c, sbCfg)
 	if err != nil {
 		return d
 	}
-	cfg, err := w.containerConfig(pod, c, init, restartCount, imageRef, rc)
+	cfg, err := w.buildContainerConfig(pod, c, init, restartCount, imageRef, rc)
 	if err != nil {
 		w.waiting[c.Name] = waitReason{reasonConfigError, err.Error()}
 		w.a.logf("pod %q: container %q: %v", pod.Name, c.Name, err)
@@ -448,39 +450,39 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 	return w.a.resyncPeriod
 }
 
-// containerConfig prepares volumes and files and renders the config.
-func (w *podWorker) containerConfig(pod *v1.Pod, c *v1.Container, init bool, restartCount int, imageRef string, rc *renderContext) (*runtimeapi.ContainerConfig, error) {
-	vols, err := prepareVolumes(pod, w.a.cfg.RootDir)
+// buildContainerConfig prepares volumes and files and renders the config.
+func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool, restartCount int, imageRef string, rc *kuberuntime.RenderContext) (*runtimeapi.ContainerConfig, error) {
+	vols, err := volume.Prepare(pod, w.a.cfg.RootDir)
 	if err != nil {
 		return nil, err
 	}
-	if err := prepareSubPaths(c, vols); err != nil {
+	if err := volume.PrepareSubPaths(c, vols); err != nil {
 		return nil, err
 	}
-	env, err := containerEnv(pod, c, rc)
+	env, err := kuberuntime.ContainerEnv(pod, c, rc)
 	if err != nil {
 		return nil, err
 	}
-	mounts := containerMounts(c, vols)
-	if !mountsPath(c, "/etc/hosts") {
-		hosts, err := etcHostsFile(w.a.cfg.RootDir, pod, rc.podIP)
+	mounts := volume.ContainerMounts(c, vols)
+	if !volume.MountsPath(c, "/etc/hosts") {
+		hosts, err := volume.EtcHostsFile(w.a.cfg.RootDir, pod, rc.PodIP, kuberuntime.PodHostname(pod))
 		if err != nil {
 			return nil, err
 		}
 		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: hosts})
 	}
-	if c.TerminationMessagePath != "" && !mountsPath(c, c.TerminationMessagePath) {
-		f, err := terminationMessageFile(w.a.cfg.RootDir, pod, c)
+	if c.TerminationMessagePath != "" && !volume.MountsPath(c, c.TerminationMessagePath) {
+		f, err := volume.TerminationMessageFile(w.a.cfg.RootDir, pod, c)
 		if err != nil {
 			return nil, err
 		}
 		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: c.TerminationMessagePath, HostPath: f})
 	}
-	logDir := filepath.Join(podLogDir(w.a.cfg.PodLogsDir, pod), c.Name)
+	logDir := filepath.Join(kuberuntime.PodLogDir(w.a.cfg.PodLogsDir, pod), c.Name)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, fmt.Errorf("failed to create the log directory %q: %w", logDir, err)
 	}
-	return containerConfig(containerSpec{pod: pod, c: c, init: init, restartCount: restartCount, imageRef: imageRef, env: env, mounts: mounts}, rc), nil
+	return kuberuntime.ContainerConfig(kuberuntime.ContainerSpec{Pod: pod, Container: c, Init: init, RestartCount: restartCount, ImageRef: imageRef, Env: env, Mounts: mounts}, rc), nil
 }
 
 // ensureImage returns the image reference to run. A present image is
@@ -527,7 +529,7 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Containe
 // (at least 2 s).
 func (w *podWorker) killContainer(ctx context.Context, ci *containerInfo, grace int64) {
 	begin := w.a.now()
-	if raw := ci.annotations[annoPreStop]; raw != "" && grace > 0 {
+	if raw := ci.annotations[kuberuntime.AnnotationPreStop]; raw != "" && grace > 0 {
 		h := &v1.LifecycleHandler{}
 		if json.Unmarshal([]byte(raw), h) == nil {
 			hctx, cancel := context.WithTimeout(ctx, time.Duration(grace)*time.Second)
@@ -605,10 +607,10 @@ func (w *podWorker) terminate(ctx context.Context, pod *v1.Pod) error {
 	if !rp.empty() {
 		return fmt.Errorf("%d containers and %d sandboxes are still present", len(rp.containers), len(rp.sandboxes))
 	}
-	if err := os.RemoveAll(podDir(w.a.cfg.RootDir, pod)); err != nil {
+	if err := os.RemoveAll(volume.PodDir(w.a.cfg.RootDir, pod)); err != nil {
 		return fmt.Errorf("failed to remove the pod directory: %w", err)
 	}
-	removeCgroup(cgroupParent(w.a.cfg.CgroupRoot, pod))
+	removeCgroup(kuberuntime.CgroupParent(w.a.cfg.CgroupRoot, pod))
 	w.a.logf("pod %q stopped and removed in %.1fs", pod.Name, w.a.now().Sub(begin).Seconds())
 	return nil
 }

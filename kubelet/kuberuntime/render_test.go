@@ -1,4 +1,4 @@
-package kubelet
+package kuberuntime
 
 import (
 	"strings"
@@ -28,8 +28,8 @@ func TestExpand(t *testing.T) {
 }
 
 func TestDNSConfig(t *testing.T) {
-	host := hostDNS{servers: []string{"1.1.1.1"}, searches: []string{"example.org"}, options: []string{"edns0"}}
-	rc := &renderContext{clusterDNS: []string{"10.96.0.10"}, clusterDomain: "cluster.local", hostDNS: host}
+	host := HostDNS{Servers: []string{"1.1.1.1"}, Searches: []string{"example.org"}, Options: []string{"edns0"}}
+	rc := &RenderContext{ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local", HostDNS: host}
 	pod := func(policy v1.DNSPolicy, hostNet bool) *v1.Pod {
 		p := &v1.Pod{}
 		p.Namespace = "ns"
@@ -39,14 +39,14 @@ func TestDNSConfig(t *testing.T) {
 	tests := []struct {
 		name        string
 		pod         *v1.Pod
-		rc          *renderContext
+		rc          *RenderContext
 		wantServers string
 		wantSearch  string
 	}{
 		{"hostNetwork ClusterFirst uses the host", pod(v1.DNSClusterFirst, true), rc, "1.1.1.1", "example.org"},
 		{"ClusterFirst", pod(v1.DNSClusterFirst, false), rc, "10.96.0.10", "ns.svc.cluster.local svc.cluster.local cluster.local example.org"},
 		{"ClusterFirstWithHostNet", pod(v1.DNSClusterFirstWithHostNet, true), rc, "10.96.0.10", "ns.svc.cluster.local svc.cluster.local cluster.local example.org"},
-		{"no clusterDNS falls back", pod(v1.DNSClusterFirst, false), &renderContext{hostDNS: host}, "1.1.1.1", "example.org"},
+		{"no clusterDNS falls back", pod(v1.DNSClusterFirst, false), &RenderContext{HostDNS: host}, "1.1.1.1", "example.org"},
 		{"None", pod(v1.DNSNone, false), rc, "", ""},
 	}
 	for _, tt := range tests {
@@ -58,8 +58,8 @@ func TestDNSConfig(t *testing.T) {
 			t.Errorf("%s: searches %q, want %q", tt.name, got, tt.wantSearch)
 		}
 	}
-	if got := parseResolvConf([]byte("# c\nnameserver 9.9.9.9\nsearch a b\noptions ndots:2\n")); strings.Join(got.servers, ",") != "9.9.9.9" || len(got.searches) != 2 || got.options[0] != "ndots:2" {
-		t.Errorf("parseResolvConf = %+v", got)
+	if got := ParseResolvConf([]byte("# c\nnameserver 9.9.9.9\nsearch a b\noptions ndots:2\n")); strings.Join(got.Servers, ",") != "9.9.9.9" || len(got.Searches) != 2 || got.Options[0] != "ndots:2" {
+		t.Errorf("ParseResolvConf = %+v", got)
 	}
 }
 
@@ -98,18 +98,5 @@ func TestQoSAndOOMScore(t *testing.T) {
 		if got := oomScoreAdj(tt.pod, &tt.pod.Spec.Containers[0], 1024<<20); got != tt.wantOOM {
 			t.Errorf("%s: oom %d, want %d", tt.name, got, tt.wantOOM)
 		}
-	}
-}
-
-func BenchmarkRenderPod(b *testing.B) {
-	y, _ := webPodYAML(&testing.T{})
-	pod := decodePod(&testing.T{}, y, "/m/web.yaml")
-	rc := &renderContext{node: "node1", nodeIP: "10.0.0.1", podLogsDir: "/var/log/pods", cgroupRoot: "/kubeadmin"}
-	c := &pod.Spec.Containers[0]
-	b.ReportAllocs()
-	for b.Loop() {
-		sandboxConfig(pod, 0, rc)
-		env, _ := containerEnv(pod, c, rc)
-		containerConfig(containerSpec{pod: pod, c: c, env: env, mounts: containerMounts(c, map[string]string{"data": "/d", "scratch": "/s"})}, rc)
 	}
 }

@@ -1,4 +1,4 @@
-package kubelet
+package kuberuntime
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // containerEnv renders a container's environment: each variable in order,
 // "$(NAME)" referring to earlier ones expanded, fieldRef and
 // resourceFieldRef values resolved for a static pod.
-func containerEnv(pod *v1.Pod, c *v1.Container, rc *renderContext) ([]*runtimeapi.KeyValue, error) {
+func ContainerEnv(pod *v1.Pod, c *v1.Container, rc *RenderContext) ([]*runtimeapi.KeyValue, error) {
 	vars := map[string]string{}
 	var out []*runtimeapi.KeyValue
 	for _, e := range c.Env {
@@ -43,7 +43,7 @@ func containerEnv(pod *v1.Pod, c *v1.Container, rc *renderContext) ([]*runtimeap
 }
 
 // fieldRefValue resolves a downward-API field path.
-func fieldRefValue(pod *v1.Pod, fp string, rc *renderContext) (string, error) {
+func fieldRefValue(pod *v1.Pod, fp string, rc *RenderContext) (string, error) {
 	switch fp {
 	case "metadata.name":
 		return pod.Name, nil
@@ -56,12 +56,12 @@ func fieldRefValue(pod *v1.Pod, fp string, rc *renderContext) (string, error) {
 	case "spec.serviceAccountName":
 		return pod.Spec.ServiceAccountName, nil
 	case "status.hostIP", "status.hostIPs":
-		return rc.nodeIP, nil
+		return rc.NodeIP, nil
 	case "status.podIP", "status.podIPs":
 		if pod.Spec.HostNetwork {
-			return rc.nodeIP, nil
+			return rc.NodeIP, nil
 		}
-		return rc.podIP, nil
+		return rc.PodIP, nil
 	}
 	for prefix, m := range map[string]map[string]string{"metadata.labels": pod.Labels, "metadata.annotations": pod.Annotations} {
 		if key, ok := strings.CutPrefix(fp, prefix+"['"); ok && strings.HasSuffix(key, "']") {
@@ -73,7 +73,7 @@ func fieldRefValue(pod *v1.Pod, fp string, rc *renderContext) (string, error) {
 
 // resourceFieldValue resolves limits.* / requests.* of the container; an
 // unset limit is the node's capacity, as upstream.
-func resourceFieldValue(c *v1.Container, ref *v1.ResourceFieldSelector, rc *renderContext) (string, error) {
+func resourceFieldValue(c *v1.Container, ref *v1.ResourceFieldSelector, rc *RenderContext) (string, error) {
 	kind, name, ok := strings.Cut(ref.Resource, ".")
 	if !ok || (kind != "limits" && kind != "requests") {
 		return "", fmt.Errorf("unsupported resourceFieldRef %q", ref.Resource)
@@ -89,9 +89,9 @@ func resourceFieldValue(c *v1.Container, ref *v1.ResourceFieldSelector, rc *rend
 		case kind == "requests":
 			q = resource.Quantity{}
 		case cpu:
-			q = *resource.NewMilliQuantity(rc.cpuCapacityMilli, resource.DecimalSI)
+			q = *resource.NewMilliQuantity(rc.CPUCapacityMilli, resource.DecimalSI)
 		case name == "memory":
-			q = *resource.NewQuantity(rc.memCapacity, resource.BinarySI)
+			q = *resource.NewQuantity(rc.MemCapacity, resource.BinarySI)
 		}
 	}
 	divisor := ref.Divisor

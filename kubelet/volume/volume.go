@@ -1,4 +1,7 @@
-package kubelet
+// Package volume prepares what a container mounts on the host: hostPath and
+// emptyDir volumes, sub-paths, the pod's /etc/hosts and the
+// termination-message files, all below <root-dir>/pods/<uid>.
+package volume
 
 import (
 	"crypto/rand"
@@ -14,22 +17,22 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 )
 
-// podDir is <root-dir>/pods/<uid>: the pod's emptyDirs, termination
+// PodDir is <root-dir>/pods/<uid>: the pod's emptyDirs, termination
 // message files and etc-hosts. It is removed with the pod.
-func podDir(rootDir string, pod *v1.Pod) string {
+func PodDir(rootDir string, pod *v1.Pod) string {
 	return filepath.Join(rootDir, "pods", string(pod.UID))
 }
 
 // emptyDirPath is where an emptyDir volume lives, as upstream.
 func emptyDirPath(rootDir string, pod *v1.Pod, name string) string {
-	return filepath.Join(podDir(rootDir, pod), "volumes", "kubernetes.io~empty-dir", name)
+	return filepath.Join(PodDir(rootDir, pod), "volumes", "kubernetes.io~empty-dir", name)
 }
 
-// prepareVolumes creates what the pod's volumes need on the host and
+// Prepare creates what the pod's volumes need on the host and
 // returns the host path of each volume. hostPath types follow the API:
 // DirectoryOrCreate creates a 0755 directory, FileOrCreate an empty 0644
 // file, the other types must already exist with that type.
-func prepareVolumes(pod *v1.Pod, rootDir string) (map[string]string, error) {
+func Prepare(pod *v1.Pod, rootDir string) (map[string]string, error) {
 	paths := map[string]string{}
 	for _, vol := range pod.Spec.Volumes {
 		switch {
@@ -113,8 +116,8 @@ func wantType(p string, t v1.HostPathType) error {
 	return nil
 }
 
-// containerMounts renders the container's volume mounts (pure).
-func containerMounts(c *v1.Container, volumes map[string]string) []*runtimeapi.Mount {
+// ContainerMounts renders the container's volume mounts (pure).
+func ContainerMounts(c *v1.Container, volumes map[string]string) []*runtimeapi.Mount {
 	var out []*runtimeapi.Mount
 	for _, m := range c.VolumeMounts {
 		host := volumes[m.Name]
@@ -144,8 +147,8 @@ func propagation(p *v1.MountPropagationMode) runtimeapi.MountPropagation {
 	return runtimeapi.MountPropagation_PROPAGATION_PRIVATE
 }
 
-// mountsPath reports whether the container mounts something at p.
-func mountsPath(c *v1.Container, p string) bool {
+// MountsPath reports whether the container mounts something at p.
+func MountsPath(c *v1.Container, p string) bool {
 	for _, m := range c.VolumeMounts {
 		if filepath.Clean(m.MountPath) == p {
 			return true
@@ -154,8 +157,8 @@ func mountsPath(c *v1.Container, p string) bool {
 	return false
 }
 
-// prepareSubPaths creates missing sub-path directories of the mounts.
-func prepareSubPaths(c *v1.Container, volumes map[string]string) error {
+// PrepareSubPaths creates missing sub-path directories of the mounts.
+func PrepareSubPaths(c *v1.Container, volumes map[string]string) error {
 	for _, m := range c.VolumeMounts {
 		if m.SubPath == "" {
 			continue
@@ -170,22 +173,22 @@ func prepareSubPaths(c *v1.Container, volumes map[string]string) error {
 	return nil
 }
 
-// terminationMessageFile creates the host file mounted at the container's
+// TerminationMessageFile creates the host file mounted at the container's
 // terminationMessagePath (world-writable, as upstream).
-func terminationMessageFile(rootDir string, pod *v1.Pod, c *v1.Container) (string, error) {
+func TerminationMessageFile(rootDir string, pod *v1.Pod, c *v1.Container) (string, error) {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	p := filepath.Join(podDir(rootDir, pod), "containers", c.Name, hex.EncodeToString(b[:]))
+	p := filepath.Join(PodDir(rootDir, pod), "containers", c.Name, hex.EncodeToString(b[:]))
 	if err := fsutil.WriteFileAtomic(p, nil, 0o666, 0o750); err != nil {
 		return "", err
 	}
 	return p, nil
 }
 
-// etcHostsFile creates <pod dir>/etc-hosts once: the host's /etc/hosts for
+// EtcHostsFile creates <pod dir>/etc-hosts once: the host's /etc/hosts for
 // hostNetwork pods, a small generated file for others.
-func etcHostsFile(rootDir string, pod *v1.Pod, podIP string) (string, error) {
-	p := filepath.Join(podDir(rootDir, pod), "etc-hosts")
+func EtcHostsFile(rootDir string, pod *v1.Pod, podIP, hostname string) (string, error) {
+	p := filepath.Join(PodDir(rootDir, pod), "etc-hosts")
 	if _, err := os.Stat(p); err == nil {
 		return p, nil
 	}
@@ -199,7 +202,7 @@ func etcHostsFile(rootDir string, pod *v1.Pod, podIP string) (string, error) {
 	} else {
 		content = []byte("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 		if podIP != "" {
-			content = append(content, []byte(fmt.Sprintf("%s\t%s\n", podIP, podHostname(pod)))...)
+			content = append(content, []byte(fmt.Sprintf("%s\t%s\n", podIP, hostname))...)
 		}
 	}
 	if err := fsutil.WriteFileAtomic(p, content, 0o644, 0o750); err != nil {

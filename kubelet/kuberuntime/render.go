@@ -1,4 +1,7 @@
-package kubelet
+// Package kuberuntime renders the CRI PodSandboxConfig and ContainerConfig of
+// a pod: labels, annotations, the container hash, environment, DNS,
+// security context and resources. Everything here is pure: no I/O.
+package kuberuntime
 
 import (
 	"bufio"
@@ -13,31 +16,31 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// renderContext is what rendering CRI configs needs besides the pod. All
+// RenderContext is what rendering CRI configs needs besides the pod. All
 // rendering is pure: no I/O.
-type renderContext struct {
-	node          string
-	nodeIP        string
-	podIP         string
-	podLogsDir    string
-	cgroupRoot    string
-	clusterDNS    []string
-	clusterDomain string
-	hostDNS       hostDNS
-	// memCapacity is the node's memory in bytes (0 if unknown).
-	memCapacity int64
-	// cpuCapacityMilli is the node's CPU in millicores.
-	cpuCapacityMilli int64
+type RenderContext struct {
+	Node          string
+	NodeIP        string
+	PodIP         string
+	PodLogsDir    string
+	CgroupRoot    string
+	ClusterDNS    []string
+	ClusterDomain string
+	HostDNS       HostDNS
+	// MemCapacity is the node's memory in bytes (0 if unknown).
+	MemCapacity int64
+	// CPUCapacityMilli is the node's CPU in millicores.
+	CPUCapacityMilli int64
 }
 
-// hostDNS is the host's resolv.conf.
-type hostDNS struct {
-	servers, searches, options []string
+// HostDNS is the host's resolv.conf.
+type HostDNS struct {
+	Servers, Searches, Options []string
 }
 
-// parseResolvConf reads nameserver, search/domain and options lines.
-func parseResolvConf(data []byte) hostDNS {
-	var d hostDNS
+// ParseResolvConf reads nameserver, search/domain and options lines.
+func ParseResolvConf(data []byte) HostDNS {
+	var d HostDNS
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -46,23 +49,23 @@ func parseResolvConf(data []byte) hostDNS {
 		}
 		switch f[0] {
 		case "nameserver":
-			d.servers = append(d.servers, f[1])
+			d.Servers = append(d.Servers, f[1])
 		case "search", "domain":
-			d.searches = append([]string(nil), f[1:]...)
+			d.Searches = append([]string(nil), f[1:]...)
 		case "options":
-			d.options = append(d.options, f[1:]...)
+			d.Options = append(d.Options, f[1:]...)
 		}
 	}
 	return d
 }
 
 // podLogDir is <podLogsDir>/<namespace>_<name>_<uid>.
-func podLogDir(root string, pod *v1.Pod) string {
+func PodLogDir(root string, pod *v1.Pod) string {
 	return filepath.Join(root, fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
 }
 
 // cgroupParent is <cgroupRoot>/pod<uid> (cgroupfs).
-func cgroupParent(root string, pod *v1.Pod) string {
+func CgroupParent(root string, pod *v1.Pod) string {
 	return path.Join(root, "pod"+string(pod.UID))
 }
 
@@ -88,23 +91,23 @@ func namespaceOptions(pod *v1.Pod) *runtimeapi.NamespaceOption {
 }
 
 // sandboxConfig renders the RunPodSandbox config of pod.
-func sandboxConfig(pod *v1.Pod, attempt uint32, rc *renderContext) *runtimeapi.PodSandboxConfig {
+func SandboxConfig(pod *v1.Pod, attempt uint32, rc *RenderContext) *runtimeapi.PodSandboxConfig {
 	cfg := &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: pod.Name, Namespace: pod.Namespace, Uid: string(pod.UID), Attempt: attempt},
-		Labels:       sandboxLabels(pod, rc.node),
+		Labels:       sandboxLabels(pod, rc.Node),
 		Annotations:  copyMap(pod.Annotations),
-		LogDirectory: podLogDir(rc.podLogsDir, pod),
+		LogDirectory: PodLogDir(rc.PodLogsDir, pod),
 		DnsConfig:    dnsConfig(pod, rc),
 		PortMappings: portMappings(pod),
 		Linux:        sandboxLinux(pod, rc),
 	}
 	if !pod.Spec.HostNetwork {
-		cfg.Hostname = podHostname(pod)
+		cfg.Hostname = PodHostname(pod)
 	}
 	return cfg
 }
 
-func podHostname(pod *v1.Pod) string {
+func PodHostname(pod *v1.Pod) string {
 	h := pod.Name
 	if pod.Spec.Hostname != "" {
 		h = pod.Spec.Hostname
@@ -151,26 +154,26 @@ func protocol(p v1.Protocol) runtimeapi.Protocol {
 // dnsConfig follows the pod's dnsPolicy: ClusterFirst uses clusterDNS
 // (falling back to the host's resolv.conf for hostNetwork pods or when no
 // clusterDNS is set), Default uses the host's, None only dnsConfig.
-func dnsConfig(pod *v1.Pod, rc *renderContext) *runtimeapi.DNSConfig {
+func dnsConfig(pod *v1.Pod, rc *RenderContext) *runtimeapi.DNSConfig {
 	policy := pod.Spec.DNSPolicy
 	if policy == v1.DNSClusterFirst && pod.Spec.HostNetwork {
 		policy = v1.DNSDefault
 	}
-	if (policy == v1.DNSClusterFirst || policy == v1.DNSClusterFirstWithHostNet) && len(rc.clusterDNS) == 0 {
+	if (policy == v1.DNSClusterFirst || policy == v1.DNSClusterFirstWithHostNet) && len(rc.ClusterDNS) == 0 {
 		policy = v1.DNSDefault
 	}
 	d := &runtimeapi.DNSConfig{}
 	switch policy {
 	case v1.DNSDefault:
-		d.Servers = append(d.Servers, rc.hostDNS.servers...)
-		d.Searches = append(d.Searches, rc.hostDNS.searches...)
-		d.Options = append(d.Options, rc.hostDNS.options...)
+		d.Servers = append(d.Servers, rc.HostDNS.Servers...)
+		d.Searches = append(d.Searches, rc.HostDNS.Searches...)
+		d.Options = append(d.Options, rc.HostDNS.Options...)
 	case v1.DNSClusterFirst, v1.DNSClusterFirstWithHostNet:
-		d.Servers = append(d.Servers, rc.clusterDNS...)
-		if rc.clusterDomain != "" {
-			d.Searches = []string{pod.Namespace + ".svc." + rc.clusterDomain, "svc." + rc.clusterDomain, rc.clusterDomain}
+		d.Servers = append(d.Servers, rc.ClusterDNS...)
+		if rc.ClusterDomain != "" {
+			d.Searches = []string{pod.Namespace + ".svc." + rc.ClusterDomain, "svc." + rc.ClusterDomain, rc.ClusterDomain}
 		}
-		d.Searches = append(d.Searches, rc.hostDNS.searches...)
+		d.Searches = append(d.Searches, rc.HostDNS.Searches...)
 		d.Options = []string{"ndots:5"}
 	}
 	if pc := pod.Spec.DNSConfig; pc != nil {
@@ -187,7 +190,7 @@ func dnsConfig(pod *v1.Pod, rc *renderContext) *runtimeapi.DNSConfig {
 	return d
 }
 
-func sandboxLinux(pod *v1.Pod, rc *renderContext) *runtimeapi.LinuxPodSandboxConfig {
+func sandboxLinux(pod *v1.Pod, rc *RenderContext) *runtimeapi.LinuxPodSandboxConfig {
 	psc := pod.Spec.SecurityContext
 	sc := &runtimeapi.LinuxSandboxSecurityContext{
 		NamespaceOptions: namespaceOptions(pod),
@@ -203,7 +206,7 @@ func sandboxLinux(pod *v1.Pod, rc *renderContext) *runtimeapi.LinuxPodSandboxCon
 		sc.SupplementalGroups = supplementalGroups(psc)
 		sc.Seccomp = seccomp(psc.SeccompProfile)
 	}
-	lc := &runtimeapi.LinuxPodSandboxConfig{CgroupParent: cgroupParent(rc.cgroupRoot, pod), SecurityContext: sc}
+	lc := &runtimeapi.LinuxPodSandboxConfig{CgroupParent: CgroupParent(rc.CgroupRoot, pod), SecurityContext: sc}
 	if psc != nil && len(psc.Sysctls) > 0 {
 		lc.Sysctls = map[string]string{}
 		for _, s := range psc.Sysctls {
@@ -260,42 +263,42 @@ var (
 	defaultReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
 )
 
-// containerSpec is everything about one container instance to render.
-type containerSpec struct {
-	pod          *v1.Pod
-	c            *v1.Container
-	init         bool
-	restartCount int
-	imageRef     string
-	env          []*runtimeapi.KeyValue
-	mounts       []*runtimeapi.Mount
+// ContainerSpec is everything about one container instance to render.
+type ContainerSpec struct {
+	Pod          *v1.Pod
+	Container    *v1.Container
+	Init         bool
+	RestartCount int
+	ImageRef     string
+	Env          []*runtimeapi.KeyValue
+	Mounts       []*runtimeapi.Mount
 }
 
 // containerConfig renders the CreateContainer config of one container
 // instance.
-func containerConfig(s containerSpec, rc *renderContext) *runtimeapi.ContainerConfig {
-	c := s.c
+func ContainerConfig(s ContainerSpec, rc *RenderContext) *runtimeapi.ContainerConfig {
+	c := s.Container
 	vars := map[string]string{}
-	for _, kv := range s.env {
+	for _, kv := range s.Env {
 		vars[kv.Key] = string(kv.Value)
 	}
 	return &runtimeapi.ContainerConfig{
-		Metadata:    &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: uint32(s.restartCount)},
-		Image:       &runtimeapi.ImageSpec{Image: s.imageRef, UserSpecifiedImage: c.Image},
+		Metadata:    &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: uint32(s.RestartCount)},
+		Image:       &runtimeapi.ImageSpec{Image: s.ImageRef, UserSpecifiedImage: c.Image},
 		Command:     expandAll(c.Command, vars),
 		Args:        expandAll(c.Args, vars),
 		WorkingDir:  c.WorkingDir,
-		Envs:        s.env,
-		Mounts:      s.mounts,
-		Labels:      containerLabels(s.pod, c, rc.node),
-		Annotations: containerAnnotations(s.pod, c, s.restartCount, s.init),
-		LogPath:     filepath.Join(c.Name, fmt.Sprintf("%d.log", s.restartCount)),
+		Envs:        s.Env,
+		Mounts:      s.Mounts,
+		Labels:      containerLabels(s.Pod, c, rc.Node),
+		Annotations: containerAnnotations(s.Pod, c, s.RestartCount, s.Init),
+		LogPath:     filepath.Join(c.Name, fmt.Sprintf("%d.log", s.RestartCount)),
 		Stdin:       c.Stdin,
 		StdinOnce:   c.StdinOnce,
 		Tty:         c.TTY,
 		Linux: &runtimeapi.LinuxContainerConfig{
-			Resources:       containerResources(s.pod, c, rc),
-			SecurityContext: containerSecurity(s.pod, c),
+			Resources:       containerResources(s.Pod, c, rc),
+			SecurityContext: containerSecurity(s.Pod, c),
 		},
 	}
 }
@@ -363,7 +366,7 @@ const (
 // containerResources maps requests and limits to Linux resources: CPU
 // request → shares, CPU limit → CFS quota, memory limit → limit, and the
 // OOM score adjustment of the pod's QoS class.
-func containerResources(pod *v1.Pod, c *v1.Container, rc *renderContext) *runtimeapi.LinuxContainerResources {
+func containerResources(pod *v1.Pod, c *v1.Container, rc *RenderContext) *runtimeapi.LinuxContainerResources {
 	r := &runtimeapi.LinuxContainerResources{CpuShares: minShares}
 	if q, ok := c.Resources.Requests[v1.ResourceCPU]; ok {
 		if s := q.MilliValue() * sharesPerCPU / 1000; s > minShares {
@@ -377,7 +380,7 @@ func containerResources(pod *v1.Pod, c *v1.Container, rc *renderContext) *runtim
 	if q, ok := c.Resources.Limits[v1.ResourceMemory]; ok {
 		r.MemoryLimitInBytes = q.Value()
 	}
-	r.OomScoreAdj = oomScoreAdj(pod, c, rc.memCapacity)
+	r.OomScoreAdj = oomScoreAdj(pod, c, rc.MemCapacity)
 	return r
 }
 
