@@ -56,7 +56,7 @@ func Run(ctx context.Context, o RunOptions, logger *log.Logger) error {
 	t := time.AfterFunc(constants.ReleaseStartupPagesAfter, procutil.ReleaseStartupPages)
 	defer t.Stop()
 	if !cfg.Standalone {
-		if err := startClusterSide(ctx, cfg, agent, o.NodeIP, labels, logger); err != nil {
+		if err := startClusterSide(ctx, cfg, agent, rt, o.NodeIP, labels, logger); err != nil {
 			return err
 		}
 	}
@@ -64,7 +64,7 @@ func Run(ctx context.Context, o RunOptions, logger *log.Logger) error {
 }
 
 // startClusterSide starts the node and kubelet-API loops in the background.
-func startClusterSide(ctx context.Context, cfg *Config, agent *Agent, flagNodeIP string, labels map[string]string, logger *log.Logger) error {
+func startClusterSide(ctx context.Context, cfg *Config, agent *Agent, streamer server.Streamer, flagNodeIP string, labels map[string]string, logger *log.Logger) error {
 	kubeconfig := cfg.KubeConfig
 	if _, err := os.Stat(kubeconfig); err != nil {
 		// TLS bootstrap is not implemented yet: without the node's own
@@ -92,12 +92,7 @@ func startClusterSide(ctx context.Context, cfg *Config, agent *Agent, flagNodeIP
 			logger.Printf("node loop stopped: %v", err)
 		}
 	}()
-	streamer, closer, err := server.DialRuntime(cfg.RuntimeEndpoint)
-	if err != nil {
-		return err
-	}
 	go func() {
-		defer closer.Close()
 		err := server.Serve(ctx, server.Options{
 			NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, Address: kc.Address, Port: int(kc.Port),
 			TLSCertFile: kc.TLSCertFile, TLSKeyFile: kc.TLSPrivateKeyFile, CertDir: filepath.Join(cfg.RootDir, "pki"),

@@ -41,6 +41,15 @@ type ImageService interface {
 	PullImage(ctx context.Context, image *runtimeapi.ImageSpec, auth *runtimeapi.AuthConfig, podSandboxConfig *runtimeapi.PodSandboxConfig) (string, error)
 }
 
+// StreamingService is the part of the CRI RuntimeService that hands out
+// the runtime's streaming URLs (exec, attach, port-forward) to the kubelet
+// API; Remote and the cri-api fake satisfy it.
+type StreamingService interface {
+	Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error)
+	Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error)
+	PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error)
+}
+
 // ExitError is returned by ExecSync when the command ran and exited with a
 // non-zero code.
 type ExitError struct {

@@ -11,8 +11,9 @@ import (
 )
 
 var (
-	_ RuntimeService = (*critest.FakeRuntimeService)(nil)
-	_ ImageService   = (*critest.FakeImageService)(nil)
+	_ RuntimeService   = (*critest.FakeRuntimeService)(nil)
+	_ ImageService     = (*critest.FakeImageService)(nil)
+	_ StreamingService = (*critest.FakeRuntimeService)(nil)
 )
 
 func TestTarget(t *testing.T) {

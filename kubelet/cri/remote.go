@@ -210,6 +210,27 @@ func (r *Remote) ExecSync(ctx context.Context, id string, cmd []string, timeout 
 	return resp.GetStdout(), resp.GetStderr(), nil
 }
 
+// Exec implements StreamingService.
+func (r *Remote) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
+	ctx, cancel := withTimeout(ctx, defaultCallTimeout)
+	defer cancel()
+	return r.runtime.Exec(ctx, req)
+}
+
+// Attach implements StreamingService.
+func (r *Remote) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
+	ctx, cancel := withTimeout(ctx, defaultCallTimeout)
+	defer cancel()
+	return r.runtime.Attach(ctx, req)
+}
+
+// PortForward implements StreamingService.
+func (r *Remote) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
+	ctx, cancel := withTimeout(ctx, defaultCallTimeout)
+	defer cancel()
+	return r.runtime.PortForward(ctx, req)
+}
+
 // ImageStatus implements ImageService.
 func (r *Remote) ImageStatus(ctx context.Context, image *runtimeapi.ImageSpec, verbose bool) (*runtimeapi.ImageStatusResponse, error) {
 	ctx, cancel := withTimeout(ctx, defaultCallTimeout)
@@ -229,6 +250,7 @@ func (r *Remote) PullImage(ctx context.Context, image *runtimeapi.ImageSpec, aut
 }
 
 var (
-	_ RuntimeService = (*Remote)(nil)
-	_ ImageService   = (*Remote)(nil)
+	_ RuntimeService   = (*Remote)(nil)
+	_ ImageService     = (*Remote)(nil)
+	_ StreamingService = (*Remote)(nil)
 )

@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	v1 "k8s.io/api/core/v1"
@@ -48,18 +47,18 @@ type fakeStreamer struct {
 	exec *runtimeapi.ExecRequest
 }
 
-func (f *fakeStreamer) Exec(_ context.Context, in *runtimeapi.ExecRequest, _ ...grpc.CallOption) (*runtimeapi.ExecResponse, error) {
+func (f *fakeStreamer) Exec(_ context.Context, in *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.exec = in
 	return &runtimeapi.ExecResponse{Url: f.url}, nil
 }
 
-func (f *fakeStreamer) Attach(context.Context, *runtimeapi.AttachRequest, ...grpc.CallOption) (*runtimeapi.AttachResponse, error) {
+func (f *fakeStreamer) Attach(context.Context, *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
 	return &runtimeapi.AttachResponse{Url: f.url}, nil
 }
 
-func (f *fakeStreamer) PortForward(context.Context, *runtimeapi.PortForwardRequest, ...grpc.CallOption) (*runtimeapi.PortForwardResponse, error) {
+func (f *fakeStreamer) PortForward(context.Context, *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
 	return &runtimeapi.PortForwardResponse{Url: f.url}, nil
 }
 

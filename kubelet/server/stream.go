@@ -3,43 +3,21 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
+
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 )
 
-// Streamer is the part of the CRI RuntimeService that hands out streaming
-// URLs; runtimeapi.RuntimeServiceClient satisfies it.
-type Streamer interface {
-	Exec(ctx context.Context, in *runtimeapi.ExecRequest, opts ...grpc.CallOption) (*runtimeapi.ExecResponse, error)
-	Attach(ctx context.Context, in *runtimeapi.AttachRequest, opts ...grpc.CallOption) (*runtimeapi.AttachResponse, error)
-	PortForward(ctx context.Context, in *runtimeapi.PortForwardRequest, opts ...grpc.CallOption) (*runtimeapi.PortForwardResponse, error)
-}
-
-// DialRuntime connects to the CRI runtime at endpoint (a unix socket path
-// or unix:// URL) for the streaming calls. Close the returned closer.
-func DialRuntime(endpoint string) (runtimeapi.RuntimeServiceClient, io.Closer, error) {
-	target := endpoint
-	if strings.HasPrefix(endpoint, "/") {
-		target = "unix://" + endpoint
-	}
-	if !strings.HasPrefix(target, "unix://") {
-		return nil, nil, fmt.Errorf("invalid container runtime endpoint %q: only unix sockets are supported, e.g. unix:///run/containerd/containerd.sock", endpoint)
-	}
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to create a client for the container runtime %q: %w", endpoint, err)
-	}
-	return runtimeapi.NewRuntimeServiceClient(conn), conn, nil
-}
+// Streamer hands out the runtime's streaming URLs; the agent's one CRI
+// connection (cri.Remote) satisfies it.
+type Streamer = cri.StreamingService
 
 // streamCallTimeout bounds the CRI call that returns the streaming URL.
 const streamCallTimeout = 30 * time.Second

@@ -1,0 +1,110 @@
+package crilog
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// criLog has full and partial lines on two streams.
+const criLog = "2026-01-01T00:00:01.000000001Z stdout F one\n" +
+	"2026-01-01T00:00:02Z stderr P tw\n" +
+	"2026-01-01T00:00:02.5Z stderr F o\n" +
+	"2026-01-01T00:00:03Z stdout F three\n"
+
+func TestWrite(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		in   string
+		want string
+	}{
+		{"all, partial lines joined", Options{TailLines: -1, LimitBytes: -1}, criLog, "one\ntwo\nthree\n"},
+		{"tail 0", Options{TailLines: 0, LimitBytes: -1}, criLog, ""},
+		{"since", Options{TailLines: -1, LimitBytes: -1, Since: time.Date(2026, 1, 1, 0, 0, 2, 0, time.UTC)}, criLog, "two\nthree\n"},
+		{"timestamps", Options{TailLines: 1, LimitBytes: -1, Timestamps: true}, criLog, "2026-01-01T00:00:03Z three\n"},
+		{"bad lines skipped", Options{TailLines: -1, LimitBytes: -1}, "garbage\n2026-01-01T00:00:03Z stdout F ok\n", "ok\n"},
+		{"incomplete last line ignored", Options{TailLines: -1, LimitBytes: -1}, "2026-01-01T00:00:03Z stdout F ok\n2026-01-01T00:00:04Z stdout F par", "ok\n"},
+		{"empty message", Options{TailLines: -1, LimitBytes: -1}, "2026-01-01T00:00:03Z stdout F \n", "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := Write(context.Background(), strings.NewReader(tt.in), &out, tt.o, nil); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tt.want {
+				t.Errorf("got %q, want %q", out.String(), tt.want)
+			}
+		})
+	}
+}
+
+// syncBuffer is a goroutine-safe buffer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestWriteFollow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	if err := os.WriteFile(path, []byte("2026-01-01T00:00:01Z stdout F first\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var stopped atomic.Bool
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Write(context.Background(), f, out, Options{Follow: true, TailLines: -1, LimitBytes: -1}, stopped.Load)
+	}()
+	w, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	_, _ = w.WriteString("2026-01-01T00:00:02Z stdout P sec")
+	_, _ = w.WriteString("ond\n2026-01-01T00:00:02Z stdout F  half\n")
+	deadline := time.Now().Add(5 * time.Second)
+	for out.String() != "first\nsecond half\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("followed output = %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, _ = w.WriteString("2026-01-01T00:00:03Z stdout F last\n")
+	stopped.Store(true)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("follow did not stop when the container stopped")
+	}
+	if got := out.String(); got != "first\nsecond half\nlast\n" {
+		t.Errorf("output = %q", got)
+	}
+}
