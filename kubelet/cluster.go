@@ -16,14 +16,16 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/procutil"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/node"
+	"github.com/kubeadmin/kubeadmin/kubelet/podstatus"
 	"github.com/kubeadmin/kubeadmin/kubelet/server"
 )
 
 // The agent and its runtime client plug into the cluster side directly.
 var (
-	_ node.Provider   = (*Agent)(nil)
-	_ server.Provider = (*Agent)(nil)
-	_ node.Runtime    = (cri.RuntimeService)(nil)
+	_ podstatus.Provider = (*Agent)(nil)
+	_ podstatus.Node     = (*node.Node)(nil)
+	_ server.Provider    = (*Agent)(nil)
+	_ node.Runtime       = (cri.RuntimeService)(nil)
 )
 
 // RunOptions are the command-line inputs of a full agent run.
@@ -82,15 +84,21 @@ func startClusterSide(ctx context.Context, cfg *Config, agent *Agent, streamer s
 		return fmt.Errorf("failed to create a client from %q: %w", kubeconfig, err)
 	}
 	kc := cfg.Kubelet
+	n, err := node.New(node.Options{
+		NodeName: cfg.NodeName, NodeIP: flagNodeIP, APIServer: rest.Host, Client: client,
+		Runtime: agent.Runtime(), Labels: labels, Taints: kc.RegisterWithTaints,
+		KubeletPort: int(kc.Port), RootDir: cfg.RootDir, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
 	go func() {
-		err := node.Run(ctx, node.Options{
-			NodeName: cfg.NodeName, NodeIP: flagNodeIP, APIServer: rest.Host, Client: client,
-			Runtime: agent.Runtime(), Labels: labels, Taints: kc.RegisterWithTaints,
-			KubeletPort: int(kc.Port), RootDir: cfg.RootDir, Logger: logger,
-		}, agent)
-		if err != nil {
+		if err := n.Run(ctx); err != nil {
 			logger.Printf("node loop stopped: %v", err)
 		}
+	}()
+	go func() {
+		_ = podstatus.Run(ctx, podstatus.Options{NodeName: cfg.NodeName, NodeIP: n.IP(), Client: client, Logger: logger}, agent, n)
 	}()
 	go func() {
 		err := server.Serve(ctx, server.Options{

@@ -17,8 +17,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
 // fakeRuntime answers Version and Status.
@@ -46,37 +44,6 @@ func (f *fakeRuntime) setNetwork(ok bool) {
 	f.networkReady = ok
 }
 
-// fakeProvider is a settable set of static pods and report.
-type fakeProvider struct {
-	mu     sync.Mutex
-	pods   []*v1.Pod
-	report status.Report
-}
-
-func (p *fakeProvider) StaticPods() []*v1.Pod {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := []*v1.Pod{}
-	for _, x := range p.pods {
-		out = append(out, x.DeepCopy())
-	}
-	return out
-}
-
-func (p *fakeProvider) Report() *status.Report {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	r := p.report
-	r.Pods = append([]status.Pod(nil), p.report.Pods...)
-	return &r
-}
-
-func (p *fakeProvider) set(pods []*v1.Pod, rep []status.Pod) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.pods, p.report.Pods = pods, rep
-}
-
 var uidCounter atomic.Int64
 
 // newClient is a fake clientset that assigns UIDs on create, as the API
@@ -102,16 +69,16 @@ func testOptions(c *fake.Clientset, rt Runtime) Options {
 		Host: &HostInfo{MachineID: "mid", SystemUUID: "suuid", BootID: "bid", KernelVersion: "6.1.0", OSImage: "Debian GNU/Linux 12 (bookworm)",
 			CPUs: 2, MemoryBytes: 4 << 30, EphemeralBytes: 100 << 30},
 		StatusUpdatePeriod: 20 * time.Millisecond, LeaseRenewPeriod: 20 * time.Millisecond,
-		RegisterRetry: 10 * time.Millisecond, PodSyncPeriod: 10 * time.Millisecond, MirrorResyncPeriod: 30 * time.Millisecond,
+		RegisterRetry: 10 * time.Millisecond,
 	}
 }
 
 // start runs the node side until the test ends.
-func start(t *testing.T, opts Options, p Provider) {
+func start(t *testing.T, opts Options) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, opts, p) }()
+	go func() { done <- Run(ctx, opts) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

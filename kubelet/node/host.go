@@ -33,7 +33,7 @@ func ReadHostInfo(rootDir string) HostInfo {
 		KernelVersion: readTrim("/proc/sys/kernel/osrelease"),
 		OSImage:       osImage(readString("/etc/os-release")),
 		CPUs:          runtime.NumCPU(),
-		MemoryBytes:   memTotal(readString("/proc/meminfo")),
+		MemoryBytes:   MemTotal(),
 	}
 	h.Hostname, _ = os.Hostname()
 	var st syscall.Statfs_t
@@ -67,6 +67,10 @@ func osImage(osRelease string) string {
 	}
 	return "Linux"
 }
+
+// MemTotal is the machine's memory in bytes (MemTotal of /proc/meminfo; 0
+// if unknown). It is the agent's one reader of host memory.
+func MemTotal() int64 { return memTotal(readString("/proc/meminfo")) }
 
 // memTotal is MemTotal in bytes from /proc/meminfo content (0 if absent).
 func memTotal(meminfo string) int64 {

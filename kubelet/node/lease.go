@@ -14,7 +14,7 @@ const LeaseNamespace = "kube-node-lease"
 
 // leaseLoop renews the node's Lease every LeaseRenewPeriod; after a
 // failure it retries sooner (every RegisterRetry) until the renewal works.
-func (n *node) leaseLoop(ctx context.Context) {
+func (n *Node) leaseLoop(ctx context.Context) {
 	var cached *coordinationv1.Lease
 	for {
 		lease, err := n.renewLease(ctx, cached)
@@ -37,7 +37,7 @@ func (n *node) leaseLoop(ctx context.Context) {
 
 // renewLease updates cached (or the lease read from the API server) with
 // a new renew time, creating the lease when there is none.
-func (n *node) renewLease(ctx context.Context, cached *coordinationv1.Lease) (*coordinationv1.Lease, error) {
+func (n *Node) renewLease(ctx context.Context, cached *coordinationv1.Lease) (*coordinationv1.Lease, error) {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
 	leases := n.opts.Client.CoordinationV1().Leases(LeaseNamespace)
@@ -56,7 +56,7 @@ func (n *node) renewLease(ctx context.Context, cached *coordinationv1.Lease) (*c
 
 // newLease is base (or a new Lease) held by this node, renewed now, owned
 // by the Node.
-func (n *node) newLease(base *coordinationv1.Lease) *coordinationv1.Lease {
+func (n *Node) newLease(base *coordinationv1.Lease) *coordinationv1.Lease {
 	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: n.opts.NodeName, Namespace: LeaseNamespace}}
 	if base != nil {
 		l = base.DeepCopy()
@@ -67,7 +67,7 @@ func (n *node) newLease(base *coordinationv1.Lease) *coordinationv1.Lease {
 	l.Spec.HolderIdentity = &holder
 	l.Spec.LeaseDurationSeconds = &dur
 	l.Spec.RenewTime = &renew
-	if uid := n.uid(); uid != "" && len(l.OwnerReferences) == 0 {
+	if uid := n.UID(); uid != "" && len(l.OwnerReferences) == 0 {
 		l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: n.opts.NodeName, UID: uid}}
 	}
 	return l

@@ -20,7 +20,7 @@ func TestLeaseCreatedAndRenewed(t *testing.T) {
 		clock = clock.Add(time.Second)
 		return clock
 	}
-	start(t, opts, &fakeProvider{})
+	start(t, opts)
 	var first time.Time
 	eventually(t, "the lease", func() bool {
 		l, err := c.CoordinationV1().Leases(LeaseNamespace).Get(context.Background(), "node1", metav1.GetOptions{})

@@ -1,6 +1,7 @@
 // Package node makes a node agent a node of the cluster: it registers the
-// Node object, keeps its status and its Lease in kube-node-lease fresh,
-// mirrors the static pods into the API server and writes their status.
+// Node object and keeps its status and its Lease in kube-node-lease fresh.
+// It also holds the host facts the whole agent uses (memory, CPUs, the
+// node IP). Mirror pods and pod status are package podstatus.
 //
 // Every loop tolerates an API server that is not there yet or goes away:
 // calls are retried at a fixed, cheap period and one line is logged per
@@ -13,6 +14,7 @@ import (
 	"log"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +24,6 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
-	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
 // Default periods, as the upstream kubelet's.
@@ -39,12 +40,6 @@ const (
 	// DefaultRegisterRetry is how often registration is retried while the
 	// API server does not answer.
 	DefaultRegisterRetry = 500 * time.Millisecond
-	// DefaultPodSyncPeriod is how often the static pods and their status
-	// are compared with what was last written.
-	DefaultPodSyncPeriod = time.Second
-	// DefaultMirrorResyncPeriod is how often the mirror pods are listed
-	// from the API server (to recreate deleted ones).
-	DefaultMirrorResyncPeriod = 5 * time.Second
 	// DefaultMaxPods is maxPods.
 	DefaultMaxPods = 110
 	// apiCallTimeout bounds each round of API calls, so that a hung
@@ -56,7 +51,7 @@ const (
 type Options struct {
 	// NodeName is the Node's name.
 	NodeName string
-	// NodeIP is the node's InternalIP. Empty: ChooseNodeIP(APIServer).
+	// NodeIP is the node's InternalIP. Empty: ChooseNodeIP("", APIServer).
 	NodeIP string
 	// APIServer is the API server URL from the kubeconfig; used to choose
 	// the node IP.
@@ -84,8 +79,6 @@ type Options struct {
 	LeaseRenewPeriod     time.Duration
 	LeaseDurationSeconds int32
 	RegisterRetry        time.Duration
-	PodSyncPeriod        time.Duration
-	MirrorResyncPeriod   time.Duration
 
 	// Host overrides the machine facts (tests); nil: ReadHostInfo.
 	Host *HostInfo
@@ -100,13 +93,6 @@ type Runtime interface {
 	Status(ctx context.Context, verbose bool) (*runtimeapi.StatusResponse, error)
 }
 
-// Provider is the node agent: the static pods it runs and their status.
-// *kubelet.Agent satisfies it.
-type Provider interface {
-	StaticPods() []*v1.Pod
-	Report() *status.Report
-}
-
 func (o *Options) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -117,8 +103,6 @@ func (o *Options) setDefaults() {
 	def(&o.StatusReportPeriod, DefaultStatusReportPeriod)
 	def(&o.LeaseRenewPeriod, DefaultLeaseRenewPeriod)
 	def(&o.RegisterRetry, DefaultRegisterRetry)
-	def(&o.PodSyncPeriod, DefaultPodSyncPeriod)
-	def(&o.MirrorResyncPeriod, DefaultMirrorResyncPeriod)
 	if o.LeaseDurationSeconds <= 0 {
 		o.LeaseDurationSeconds = DefaultLeaseDurationSeconds
 	}
@@ -139,11 +123,10 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// node is the running node side.
-type node struct {
-	opts     Options
-	provider Provider
-	host     HostInfo
+// Node is the node side of one agent.
+type Node struct {
+	opts Options
+	host HostInfo
 
 	mu      sync.Mutex
 	nodeUID types.UID
@@ -155,19 +138,24 @@ type node struct {
 	logged map[string]string
 }
 
-// Run registers the node and keeps its status, lease, mirror pods and pod
-// statuses up to date until ctx ends. It waits patiently for the API
-// server and returns nil when ctx ends.
-func Run(ctx context.Context, opts Options, provider Provider) error {
-	n, err := newNode(opts, provider)
+// Run is New followed by Node.Run.
+func Run(ctx context.Context, opts Options) error {
+	n, err := New(opts)
 	if err != nil {
 		return err
 	}
+	return n.Run(ctx)
+}
+
+// Run registers the node and keeps its status and lease up to date until
+// ctx ends. It waits patiently for the API server and returns nil when
+// ctx ends.
+func (n *Node) Run(ctx context.Context) error {
 	if !n.register(ctx) {
 		return nil
 	}
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){n.statusLoop, n.leaseLoop, n.podLoop} {
+	for _, loop := range []func(context.Context){n.statusLoop, n.leaseLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -178,7 +166,8 @@ func Run(ctx context.Context, opts Options, provider Provider) error {
 	return nil
 }
 
-func newNode(opts Options, provider Provider) (*node, error) {
+// New checks opts and reads the host facts; Run starts the node side.
+func New(opts Options) (*Node, error) {
 	if opts.NodeName == "" {
 		return nil, fmt.Errorf("failed to start the node side: the node name is empty")
 	}
@@ -187,13 +176,13 @@ func newNode(opts Options, provider Provider) (*node, error) {
 	}
 	opts.setDefaults()
 	if opts.NodeIP == "" {
-		ip, err := ChooseNodeIP(opts.APIServer)
+		ip, err := ChooseNodeIP("", opts.APIServer)
 		if err != nil {
 			return nil, err
 		}
 		opts.NodeIP = ip
 	}
-	n := &node{opts: opts, provider: provider, logged: map[string]string{}}
+	n := &Node{opts: opts, logged: map[string]string{}}
 	if opts.Host != nil {
 		n.host = *opts.Host
 	} else {
@@ -203,7 +192,7 @@ func newNode(opts Options, provider Provider) (*node, error) {
 }
 
 // logState logs msg under topic unless it is what was last logged there.
-func (n *node) logState(topic, msg string) {
+func (n *Node) logState(topic, msg string) {
 	n.logMu.Lock()
 	defer n.logMu.Unlock()
 	if n.logged[topic] == msg {
@@ -213,16 +202,40 @@ func (n *node) logState(topic, msg string) {
 	n.opts.Logger.Print(msg)
 }
 
-func (n *node) uid() types.UID {
+// UID is the Node object's UID, "" until it is registered.
+func (n *Node) UID() types.UID {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.nodeUID
 }
 
-func (n *node) setUID(uid types.UID) {
+func (n *Node) setUID(uid types.UID) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.nodeUID = uid
+}
+
+// IP is the node's InternalIP.
+func (n *Node) IP() string { return n.opts.NodeIP }
+
+// RuntimeName is the container ID scheme, e.g. "containerd".
+func (n *Node) RuntimeName() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.rtName == "" {
+		return "containerd"
+	}
+	return n.rtName
+}
+
+func (n *Node) setRuntimeName(version string) {
+	name, _, ok := strings.Cut(version, "://")
+	if !ok || name == "" {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.rtName = name
 }
 
 // sleep waits d or until ctx ends; false when ctx ended.
@@ -237,15 +250,19 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// ChooseNodeIP returns the local address of the interface that reaches the
-// API server at apiServer (a URL or host:port): the source address of a
-// UDP "connection" to it, which sends no packet. With no usable server it
-// falls back to the first global unicast address of an interface that is
-// up.
-func ChooseNodeIP(apiServer string) (string, error) {
+// ChooseNodeIP is the one node-IP choice of the agent, as the upstream
+// kubelet makes it: flagIP (--node-ip) when set; else the local address
+// used to reach the API server at apiServer (a URL or host:port: the
+// source address of a UDP "connection", which sends no packet); else the
+// first global unicast address (IPv4 before IPv6) of an interface that is
+// up. A standalone agent (apiServer "") falls back to 127.0.0.1; an agent
+// with an API server and no usable address gets an error.
+func ChooseNodeIP(flagIP, apiServer string) (string, error) {
+	if flagIP != "" {
+		return flagIP, nil
+	}
 	if host := serverHost(apiServer); host != "" {
-		port := "443"
-		conn, err := net.Dial("udp", net.JoinHostPort(host, port))
+		conn, err := net.Dial("udp", net.JoinHostPort(host, "443"))
 		if err == nil {
 			defer conn.Close()
 			if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && !a.IP.IsUnspecified() {
@@ -255,6 +272,9 @@ func ChooseNodeIP(apiServer string) (string, error) {
 	}
 	if ip := firstGlobalIP(); ip != "" {
 		return ip, nil
+	}
+	if apiServer == "" {
+		return "127.0.0.1", nil
 	}
 	return "", fmt.Errorf("failed to choose the node IP: no interface reaches the API server %q and none has a global address; set --node-ip", apiServer)
 }
@@ -273,21 +293,31 @@ func serverHost(s string) string {
 	return s
 }
 
+// firstGlobalIP is the first global unicast IPv4 address of an interface
+// that is up, else the first such IPv6 address, else "".
 func firstGlobalIP() string {
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		return ""
 	}
+	var v6 string
 	for _, ifc := range ifaces {
 		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
 			continue
 		}
 		addrs, _ := ifc.Addrs()
 		for _, a := range addrs {
-			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.IsGlobalUnicast() && ipn.IP.To4() != nil {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || !ipn.IP.IsGlobalUnicast() {
+				continue
+			}
+			if ipn.IP.To4() != nil {
 				return ipn.IP.String()
+			}
+			if v6 == "" {
+				v6 = ipn.IP.String()
 			}
 		}
 	}
-	return ""
+	return v6
 }

@@ -42,7 +42,7 @@ func TestRuntimeConditions(t *testing.T) {
 
 func TestRegistrationContent(t *testing.T) {
 	c := newClient()
-	start(t, testOptions(c, &fakeRuntime{}), &fakeProvider{})
+	start(t, testOptions(c, &fakeRuntime{}))
 	var n *v1.Node
 	eventually(t, "the node to be registered with a status", func() bool {
 		got, err := c.CoreV1().Nodes().Get(context.Background(), "node1", metav1.GetOptions{})
@@ -101,7 +101,7 @@ func TestRegistrationContent(t *testing.T) {
 func TestReRegistrationReconcilesLabels(t *testing.T) {
 	existing := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node1", UID: "old-uid", Labels: map[string]string{"kubernetes.io/hostname": "wrong", "keep": "me"}}}
 	c := newClient(existing)
-	start(t, testOptions(c, &fakeRuntime{}), &fakeProvider{})
+	start(t, testOptions(c, &fakeRuntime{}))
 	eventually(t, "labels to be reconciled", func() bool {
 		n, err := c.CoreV1().Nodes().Get(context.Background(), "node1", metav1.GetOptions{})
 		return err == nil && n.Labels["kubernetes.io/hostname"] == "node1" && n.Labels["kubernetes.io/os"] == "linux"
@@ -124,7 +124,7 @@ func TestRegistrationRetriesUntilAPIServerAnswers(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	start(t, testOptions(c, &fakeRuntime{}), &fakeProvider{})
+	start(t, testOptions(c, &fakeRuntime{}))
 	eventually(t, "the node to be registered", func() bool {
 		_, err := c.CoreV1().Nodes().Get(context.Background(), "node1", metav1.GetOptions{})
 		return err == nil
@@ -138,7 +138,7 @@ func TestNodeStatusPostedOnlyOnChange(t *testing.T) {
 	c := newClient()
 	rt := &fakeRuntime{}
 	opts := testOptions(c, rt)
-	start(t, opts, &fakeProvider{})
+	start(t, opts)
 	eventually(t, "the first status update", func() bool { return countActions(c, "update", "nodes", "status") >= 1 })
 	// Let many status periods pass: nothing changes, nothing is posted.
 	gets := countActions(c, "get", "nodes", "")
@@ -158,9 +158,15 @@ func TestNodeStatusPostedOnlyOnChange(t *testing.T) {
 }
 
 func TestChooseNodeIP(t *testing.T) {
-	ip, err := ChooseNodeIP("https://127.0.0.1:6443")
+	ip, err := ChooseNodeIP("", "https://127.0.0.1:6443")
 	if err != nil || ip != "127.0.0.1" {
 		t.Errorf("ChooseNodeIP(loopback server) = %q, %v; want 127.0.0.1", ip, err)
+	}
+	if ip, err := ChooseNodeIP("10.9.9.9", "https://127.0.0.1:6443"); err != nil || ip != "10.9.9.9" {
+		t.Errorf("ChooseNodeIP(--node-ip) = %q, %v; want the flag's 10.9.9.9", ip, err)
+	}
+	if ip, err := ChooseNodeIP("", ""); err != nil || ip == "" {
+		t.Errorf("ChooseNodeIP(standalone) = %q, %v; want an address", ip, err)
 	}
 	for in, want := range map[string]string{"https://10.1.2.3:6443": "10.1.2.3", "10.1.2.3:6443": "10.1.2.3", "": "", "https://[fd00::1]:6443": "fd00::1"} {
 		if got := serverHost(in); got != want {

@@ -217,7 +217,7 @@ func nodeReady(st v1.NodeStatus) bool {
 
 // register creates the Node or, if it exists, reconciles its default
 // labels; it retries until it succeeds or ctx ends (false).
-func (n *node) register(ctx context.Context) bool {
+func (n *Node) register(ctx context.Context) bool {
 	for {
 		err := n.tryRegister(ctx)
 		if err == nil {
@@ -230,7 +230,7 @@ func (n *node) register(ctx context.Context) bool {
 	}
 }
 
-func (n *node) tryRegister(ctx context.Context) error {
+func (n *Node) tryRegister(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
 	nodes := n.opts.Client.CoreV1().Nodes()
@@ -274,7 +274,7 @@ func (n *node) tryRegister(ctx context.Context) error {
 // statusLoop checks the runtime every second (so that a Ready transition
 // is posted at once), recomputes the status every StatusUpdatePeriod and
 // posts it when it changed or StatusReportPeriod passed.
-func (n *node) statusLoop(ctx context.Context) {
+func (n *Node) statusLoop(ctx context.Context) {
 	var lastPost, lastCheck time.Time
 	lastReady := false
 	first := true
@@ -306,7 +306,7 @@ func (n *node) statusLoop(ctx context.Context) {
 
 // syncStatus posts the node status if it changed or force is set; it
 // reports whether it posted.
-func (n *node) syncStatus(ctx context.Context, rs RuntimeState, now time.Time, force bool) (bool, error) {
+func (n *Node) syncStatus(ctx context.Context, rs RuntimeState, now time.Time, force bool) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
 	nodes := n.opts.Client.CoreV1().Nodes()

@@ -1,4 +1,4 @@
-package node
+package podstatus
 
 import (
 	"context"
@@ -76,32 +76,32 @@ type mirrors struct {
 // podLoop keeps mirror pods and their status in step with the agent. It
 // polls the provider every PodSyncPeriod; the API server is listed when
 // the static pods change, after an error, and every MirrorResyncPeriod.
-func (n *node) podLoop(ctx context.Context) {
+func (s *syncer) podLoop(ctx context.Context) {
 	m := &mirrors{byKey: map[string]*v1.Pod{}}
 	var lastList time.Time
 	lastSet := ""
 	for {
-		pods := n.provider.StaticPods()
+		pods := s.provider.StaticPods()
 		set := staticSet(pods)
 		now := time.Now()
-		if !m.valid || set != lastSet || now.Sub(lastList) >= n.opts.MirrorResyncPeriod {
-			if err := n.syncMirrors(ctx, pods, m); err != nil {
+		if !m.valid || set != lastSet || now.Sub(lastList) >= s.opts.MirrorResyncPeriod {
+			if err := s.syncMirrors(ctx, pods, m); err != nil {
 				m.valid = false
-				n.logState("mirror", fmt.Sprintf("failed to sync the mirror pods of node %q (will retry): %v", n.opts.NodeName, err))
+				s.logState("mirror", fmt.Sprintf("failed to sync the mirror pods of node %q (will retry): %v", s.opts.NodeName, err))
 			} else {
 				m.valid, lastList, lastSet = true, now, set
-				n.logState("mirror", fmt.Sprintf("mirror pods of node %q in sync", n.opts.NodeName))
+				s.logState("mirror", fmt.Sprintf("mirror pods of node %q in sync", s.opts.NodeName))
 			}
 		}
 		if m.valid {
-			if err := n.syncPodStatuses(ctx, pods, m); err != nil {
+			if err := s.syncPodStatuses(ctx, pods, m); err != nil {
 				m.valid = false
-				n.logState("podstatus", fmt.Sprintf("failed to update pod status (will retry): %v", err))
+				s.logState("podstatus", fmt.Sprintf("failed to update pod status (will retry): %v", err))
 			} else {
-				n.logState("podstatus", "")
+				s.logState("podstatus", "")
 			}
 		}
-		if !sleep(ctx, n.opts.PodSyncPeriod) {
+		if !sleep(ctx, s.opts.PodSyncPeriod) {
 			return
 		}
 	}
@@ -119,22 +119,22 @@ func staticSet(pods []*v1.Pod) string {
 
 // syncMirrors lists this node's pods and creates, replaces and deletes
 // mirror pods so that every static pod has exactly one current mirror.
-func (n *node) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) error {
+func (s *syncer) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) error {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
-	uid := n.uid()
+	uid := s.node.UID()
 	if uid == "" {
-		return fmt.Errorf("the UID of node %q is not known yet", n.opts.NodeName)
+		return fmt.Errorf("the UID of node %q is not known yet", s.opts.NodeName)
 	}
-	client := n.opts.Client.CoreV1().Pods(metav1.NamespaceAll)
-	list, err := client.List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", n.opts.NodeName).String()})
+	client := s.opts.Client.CoreV1().Pods(metav1.NamespaceAll)
+	list, err := client.List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", s.opts.NodeName).String()})
 	if err != nil {
 		return err
 	}
 	existing := map[string]*v1.Pod{}
 	for i := range list.Items {
 		p := &list.Items[i]
-		if p.Spec.NodeName == n.opts.NodeName {
+		if p.Spec.NodeName == s.opts.NodeName {
 			existing[podKey(p)] = p
 		}
 	}
@@ -146,7 +146,7 @@ func (n *node) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) erro
 		want[key] = true
 		cur := existing[key]
 		if cur != nil && !IsMirrorPod(cur) {
-			n.logState("mirror-"+key, fmt.Sprintf("pod %q exists in the API server but is not a mirror pod: not mirroring the static pod", key))
+			s.logState("mirror-"+key, fmt.Sprintf("pod %q exists in the API server but is not a mirror pod: not mirroring the static pod", key))
 			continue
 		}
 		if cur != nil && cur.Annotations[AnnotationConfigMirror] == staticHash(sp) && cur.DeletionTimestamp == nil {
@@ -154,23 +154,23 @@ func (n *node) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) erro
 			continue
 		}
 		if cur != nil {
-			if err := n.deleteMirror(ctx, cur, "it is outdated"); err != nil {
+			if err := s.deleteMirror(ctx, cur, "it is outdated"); err != nil {
 				errs = append(errs, err.Error())
 				continue
 			}
 		}
-		created, err := n.opts.Client.CoreV1().Pods(sp.Namespace).Create(ctx, MirrorPod(sp, n.opts.NodeName, uid), metav1.CreateOptions{})
+		created, err := s.opts.Client.CoreV1().Pods(sp.Namespace).Create(ctx, MirrorPod(sp, s.opts.NodeName, uid), metav1.CreateOptions{})
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("failed to create the mirror pod %q: %v", key, err))
 			continue
 		}
-		n.opts.Logger.Printf("created the mirror pod %q", key)
+		s.opts.Logger.Printf("created the mirror pod %q", key)
 		byKey[key] = created
 	}
 	for key, p := range existing {
 		// Also when being deleted: a grace-0 delete finishes it.
 		if !want[key] && IsMirrorPod(p) {
-			if err := n.deleteMirror(ctx, p, "its static pod is gone"); err != nil {
+			if err := s.deleteMirror(ctx, p, "its static pod is gone"); err != nil {
 				errs = append(errs, err.Error())
 			}
 		}
@@ -183,16 +183,16 @@ func (n *node) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) erro
 }
 
 // deleteMirror deletes p at once, if it is still the same object.
-func (n *node) deleteMirror(ctx context.Context, p *v1.Pod, why string) error {
+func (s *syncer) deleteMirror(ctx context.Context, p *v1.Pod, why string) error {
 	grace := int64(0)
 	uid := p.UID
-	err := n.opts.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
+	err := s.opts.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: &grace,
 		Preconditions:      &metav1.Preconditions{UID: &uid},
 	})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("failed to delete the mirror pod %q: %w", podKey(p), err)
 	}
-	n.opts.Logger.Printf("deleted the mirror pod %q: %s", podKey(p), why)
+	s.opts.Logger.Printf("deleted the mirror pod %q: %s", podKey(p), why)
 	return nil
 }

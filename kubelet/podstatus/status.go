@@ -1,4 +1,4 @@
-package node
+package podstatus
 
 import (
 	"context"
@@ -16,15 +16,15 @@ import (
 
 // syncPodStatuses writes the status of every static pod into its mirror
 // pod when it differs from what the mirror shows.
-func (n *node) syncPodStatuses(ctx context.Context, pods []*v1.Pod, m *mirrors) error {
+func (s *syncer) syncPodStatuses(ctx context.Context, pods []*v1.Pod, m *mirrors) error {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
-	rep := n.provider.Report()
+	rep := s.provider.Report()
 	byUID := map[string]status.Pod{}
 	for _, p := range rep.Pods {
 		byUID[p.UID] = p
 	}
-	runtimeName := n.runtimeName()
+	runtimeName := s.node.RuntimeName()
 	var errs []string
 	for _, sp := range pods {
 		key := podKey(sp)
@@ -33,13 +33,13 @@ func (n *node) syncPodStatuses(ctx context.Context, pods []*v1.Pod, m *mirrors) 
 		if mirror == nil || !ok {
 			continue
 		}
-		st := PodStatus(sp, rp, mirror.Status, n.opts.NodeIP, runtimeName, n.opts.Now())
+		st := PodStatus(sp, rp, mirror.Status, s.opts.NodeIP, runtimeName, s.opts.Now())
 		if apiequality.Semantic.DeepEqual(st, mirror.Status) {
 			continue
 		}
 		upd := mirror.DeepCopy()
 		upd.Status = st
-		res, err := n.opts.Client.CoreV1().Pods(sp.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		res, err := s.opts.Client.CoreV1().Pods(sp.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 		if err != nil {
 			if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 				delete(m.byKey, key)
@@ -53,26 +53,6 @@ func (n *node) syncPodStatuses(ctx context.Context, pods []*v1.Pod, m *mirrors) 
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-// runtimeName is the container ID scheme, e.g. "containerd".
-func (n *node) runtimeName() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.rtName == "" {
-		return "containerd"
-	}
-	return n.rtName
-}
-
-func (n *node) setRuntimeName(version string) {
-	name, _, ok := strings.Cut(version, "://")
-	if !ok || name == "" {
-		return
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.rtName = name
 }
 
 // seconds truncates t to the API's time precision so that a status read

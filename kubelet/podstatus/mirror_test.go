@@ -1,4 +1,4 @@
-package node
+package podstatus
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func TestMirrorPodLifecycle(t *testing.T) {
 	c := newClient()
 	p := &fakeProvider{}
 	p.set([]*v1.Pod{staticPod("etcd-node1", "h1")}, nil)
-	start(t, testOptions(c, &fakeRuntime{}), p)
+	start(t, testOptions(c), p)
 
 	eventually(t, "the mirror pod", func() bool { return getPod(c, "etcd-node1") != nil })
 	m := getPod(c, "etcd-node1")
@@ -90,7 +90,7 @@ func TestPodStatusWrittenOnlyOnChange(t *testing.T) {
 	running := status.Pod{Name: sp.Name, Namespace: sp.Namespace, UID: "h1", Phase: "Running", SandboxID: "sb", PodIP: "10.0.0.5",
 		Containers: []status.Container{{Name: "c", ID: "abc", Image: "img:1", State: status.StateRunning, Started: true, Ready: false, StartedAt: &started}}}
 	p.set([]*v1.Pod{sp}, []status.Pod{running})
-	opts := testOptions(c, &fakeRuntime{})
+	opts := testOptions(c)
 	start(t, opts, p)
 	eventually(t, "the pod status", func() bool {
 		m := getPod(c, "api-node1")

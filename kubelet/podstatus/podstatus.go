@@ -1,0 +1,125 @@
+// Package podstatus shows the agent's static pods in the API server: it
+// keeps one mirror pod per static pod (owned by the Node) and writes the
+// pod status the agent reports into it.
+//
+// Like the node side, it tolerates an API server that is not there yet or
+// goes away: calls are retried every PodSyncPeriod and one line is logged
+// per state change, not per retry.
+package podstatus
+
+import (
+	"context"
+	"log"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/status"
+)
+
+// Default periods.
+const (
+	// DefaultPodSyncPeriod is how often the static pods and their status
+	// are compared with what was last written.
+	DefaultPodSyncPeriod = time.Second
+	// DefaultMirrorResyncPeriod is how often the mirror pods are listed
+	// from the API server (to recreate deleted ones).
+	DefaultMirrorResyncPeriod = 5 * time.Second
+	// apiCallTimeout bounds each round of API calls, so that a hung
+	// connection does not stall the loop.
+	apiCallTimeout = 15 * time.Second
+)
+
+// Options configure Run.
+type Options struct {
+	// NodeName is the Node's name; NodeIP its InternalIP (the host IP of
+	// every pod, and the pod IP of hostNetwork pods).
+	NodeName string
+	NodeIP   string
+	// Client talks to the API server as system:node:<NodeName>.
+	Client kubernetes.Interface
+	// Logger receives one line per state change; nil: log.Default().
+	Logger *log.Logger
+	// Periods; zero means the default.
+	PodSyncPeriod      time.Duration
+	MirrorResyncPeriod time.Duration
+	// Now is the clock (tests); nil: time.Now.
+	Now func() time.Time
+}
+
+// Provider is the pod sync engine: the static pods it runs and their
+// status. *kubelet.Agent satisfies it.
+type Provider interface {
+	StaticPods() []*v1.Pod
+	Report() *status.Report
+}
+
+// Node is the registered Node as the node side knows it. *node.Node
+// satisfies it.
+type Node interface {
+	// UID is the Node object's UID, "" until it is registered.
+	UID() types.UID
+	// RuntimeName is the container ID scheme, e.g. "containerd".
+	RuntimeName() string
+}
+
+// syncer is the running mirror and status loop.
+type syncer struct {
+	opts     Options
+	provider Provider
+	node     Node
+
+	logMu  sync.Mutex
+	logged map[string]string
+}
+
+// Run waits until the Node is registered, then keeps mirror pods and
+// their status in step with the provider until ctx ends.
+func Run(ctx context.Context, opts Options, provider Provider, node Node) error {
+	if opts.PodSyncPeriod <= 0 {
+		opts.PodSyncPeriod = DefaultPodSyncPeriod
+	}
+	if opts.MirrorResyncPeriod <= 0 {
+		opts.MirrorResyncPeriod = DefaultMirrorResyncPeriod
+	}
+	if opts.Logger == nil {
+		opts.Logger = log.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &syncer{opts: opts, provider: provider, node: node, logged: map[string]string{}}
+	for node.UID() == "" {
+		if !sleep(ctx, opts.PodSyncPeriod) {
+			return nil
+		}
+	}
+	s.podLoop(ctx)
+	return nil
+}
+
+// logState logs msg under topic unless it is what was last logged there.
+func (s *syncer) logState(topic, msg string) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if s.logged[topic] == msg {
+		return
+	}
+	s.logged[topic] = msg
+	s.opts.Logger.Print(msg)
+}
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
