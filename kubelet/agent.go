@@ -2,13 +2,8 @@ package kubelet
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log"
-	"net"
-	"net/http"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,9 +34,39 @@ const (
 	runtimeWaitInterval = 500 * time.Millisecond
 )
 
+// Options are what the engine needs to know about its node. The process
+// wiring (package app) fills them from the flags and the
+// KubeletConfiguration.
+type Options struct {
+	// NodeName labels every runtime object; NodeIP is the host IP of the
+	// pods and the pod IP of hostNetwork pods.
+	NodeName string
+	NodeIP   string
+	// RootDir holds the pods' volumes and files (<RootDir>/pods/<uid>).
+	RootDir string
+	// PodLogsDir is podLogsDir; CgroupRoot the parent of the pods'
+	// cgroups.
+	PodLogsDir string
+	CgroupRoot string
+	// ClusterDNS and ClusterDomain are the pods' DNS; ResolvConf the
+	// host's resolver file, read once.
+	ClusterDNS    []string
+	ClusterDomain string
+	ResolvConf    string
+	// SyncFrequency is syncFrequency, the longest time between two syncs
+	// of a pod (0: one minute).
+	SyncFrequency time.Duration
+	// MemoryCapacity (bytes) and CPUCapacityMilli are the node's capacity,
+	// for resourceFieldRef values and OOM scores.
+	MemoryCapacity   int64
+	CPUCapacityMilli int64
+	// RuntimeEndpoint names the runtime in log lines.
+	RuntimeEndpoint string
+}
+
 // Agent runs the static pods of one node through the CRI.
 type Agent struct {
-	cfg    *Config
+	opts   Options
 	rt     cri.RuntimeService
 	images cri.ImageService
 	log    *log.Logger
@@ -82,27 +107,27 @@ type podMeta struct {
 	grace           int64
 }
 
-// New returns an agent for cfg that talks to rt and images. logger
+// New returns an agent for opts that talks to rt and images. logger
 // receives one line per lifecycle event.
-func New(cfg *Config, rt cri.RuntimeService, images cri.ImageService, logger *log.Logger) *Agent {
+func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *log.Logger) *Agent {
 	a := &Agent{
-		cfg: cfg, rt: rt, images: images, log: logger, now: time.Now,
+		opts: opts, rt: rt, images: images, log: logger, now: time.Now,
 		secondUnit:   time.Second,
 		relistPeriod: relistPeriod,
-		resyncPeriod: cfg.Kubelet.SyncFrequency.Duration,
+		resyncPeriod: opts.SyncFrequency,
 		statuses:     statusCache{m: map[string]*runtimeapi.ContainerStatus{}},
 		workers:      map[types.UID]*podWorker{},
 		files:        map[string]string{},
 		podStatus:    map[types.UID]status.Pod{},
 		pleg:         map[string]string{},
 		runtimePods:  map[types.UID]podMeta{},
-		cpuMilli:     int64(runtime.NumCPU()) * 1000,
-		memCapacity:  readMemTotal(),
+		cpuMilli:     opts.CPUCapacityMilli,
+		memCapacity:  opts.MemoryCapacity,
 	}
 	if a.resyncPeriod <= 0 {
 		a.resyncPeriod = time.Minute
 	}
-	if data, err := os.ReadFile(cfg.ResolvConf); err == nil {
+	if data, err := os.ReadFile(opts.ResolvConf); err == nil {
 		a.hostDNS = kuberuntime.ParseResolvConf(data)
 	}
 	a.probes = newProber(a)
@@ -114,48 +139,15 @@ func (a *Agent) clock() time.Time { return a.now() }
 
 func (a *Agent) logf(format string, args ...any) { a.log.Printf(format, args...) }
 
-// readMemTotal reads MemTotal from /proc/meminfo (0 if unknown).
-func readMemTotal() int64 {
-	data, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "MemTotal:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
-// Run serves /healthz and /status, waits for the runtime, adopts what
-// this node already runs, then follows the static-pod source until ctx
-// ends. Ending does not stop the pods: a restarted agent adopts them.
-func (a *Agent) Run(ctx context.Context) error {
-	for _, w := range a.cfg.Warnings {
-		a.logf("warning: %s", w)
-	}
-	a.logf("node agent starting: node %q, static pods from %q, runtime %q, cgroup parent %q",
-		a.cfg.NodeName, a.cfg.StaticPodPath, a.cfg.RuntimeEndpoint, a.cfg.CgroupRoot)
-	srvErr := make(chan error, 1)
-	if a.cfg.HealthzAddress != "" {
-		srv, err := a.serve(a.cfg.HealthzAddress, srvErr)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-	}
+// Run waits for the runtime, adopts what this node already runs, then
+// follows the snapshots of the desired pods on updates until ctx ends; a
+// nil updates means no pod source: nothing is desired. Ending does not
+// stop the pods: a restarted agent adopts them.
+func (a *Agent) Run(ctx context.Context, updates <-chan podsource.Snapshot) error {
 	if err := a.start(ctx); err != nil {
 		return err
 	}
-	var updates <-chan podsource.Snapshot
-	if a.cfg.StaticPodPath != "" {
-		src := podsource.New(a.cfg.StaticPodPath, a.cfg.NodeName, a.cfg.FileCheckFrequency, a.logf)
-		go src.Run(ctx)
-		updates = src.Updates()
-	} else {
+	if updates == nil {
 		a.apply(podsource.Snapshot{})
 	}
 	for {
@@ -164,27 +156,10 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.wg.Wait()
 			a.logf("node agent stopped; the pods keep running")
 			return nil
-		case err := <-srvErr:
-			return err
 		case snap := <-updates:
 			a.apply(snap)
 		}
 	}
-}
-
-// serve starts the health and status server.
-func (a *Agent) serve(addr string, errs chan<- error) (*http.Server, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("failed to listen on the healthz address %q (healthzBindAddress, healthzPort): %w", addr, err)
-	}
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs <- fmt.Errorf("the healthz server on %q failed: %w", addr, err)
-		}
-	}()
-	return srv, nil
 }
 
 // start waits for the runtime, lists it once (so that pods found there
@@ -196,7 +171,7 @@ func (a *Agent) start(ctx context.Context) error {
 	err := cri.WaitReady(ctx, a.rt, runtimeWaitInterval, func(err error) {
 		a.setRuntime(false, err.Error())
 		if msg := err.Error(); msg != lastMsg {
-			a.logf("waiting for the container runtime at %q: %v", a.cfg.RuntimeEndpoint, err)
+			a.logf("waiting for the container runtime at %q: %v", a.opts.RuntimeEndpoint, err)
 			lastMsg = msg
 		}
 	})
@@ -342,7 +317,7 @@ func (a *Agent) relistLoop(ctx context.Context) {
 // relist lists this node's sandboxes and containers and pokes the worker
 // of every pod whose objects changed state.
 func (a *Agent) relist(ctx context.Context) error {
-	sel := map[string]string{kuberuntime.LabelNode: a.cfg.NodeName}
+	sel := map[string]string{kuberuntime.LabelNode: a.opts.NodeName}
 	sbs, err := a.rt.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel})
 	if err == nil {
 		var cs []*runtimeapi.Container
@@ -415,7 +390,7 @@ func (a *Agent) observe(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container
 func (a *Agent) Report() *status.Report {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	r := &status.Report{Node: a.cfg.NodeName, RuntimeReady: a.runtimeOK, RuntimeError: a.runtimeErr, Pods: []status.Pod{}, FileErrors: []status.FileError{}}
+	r := &status.Report{Node: a.opts.NodeName, RuntimeReady: a.runtimeOK, RuntimeError: a.runtimeErr, Pods: []status.Pod{}, FileErrors: []status.FileError{}}
 	seen := map[types.UID]bool{}
 	for uid, s := range a.podStatus {
 		if a.workers[uid] != nil {

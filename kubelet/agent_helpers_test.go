@@ -14,7 +14,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	critest "k8s.io/cri-api/pkg/apis/testing"
-	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 )
@@ -128,14 +127,12 @@ func (r *testRuntime) objects() (containers, sandboxes int) {
 	return len(r.Containers), len(r.Sandboxes)
 }
 
-func testConfig(t *testing.T) *Config {
-	kc := &kubeletv1beta1.KubeletConfiguration{}
-	SetKubeletDefaults(kc)
-	return &Config{
-		Kubelet: kc, NodeName: "node1", NodeIP: "10.0.0.1",
+func testConfig(t *testing.T) Options {
+	return Options{
+		NodeName: "node1", NodeIP: "10.0.0.1",
 		RootDir: t.TempDir(), PodLogsDir: t.TempDir(), CgroupRoot: "/test",
-		StaticPodPath: "/nonexistent", RuntimeEndpoint: "unix:///fake.sock",
-		FileCheckFrequency: time.Hour, ResolvConf: "/nonexistent",
+		RuntimeEndpoint: "unix:///fake.sock", ResolvConf: "/nonexistent",
+		SyncFrequency: time.Minute, MemoryCapacity: 4 << 30, CPUCapacityMilli: 2000,
 	}
 }
 
@@ -155,7 +152,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func startAgent(t *testing.T, rt *testRuntime, cfg *Config) *testAgent {
+func startAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
 	t.Helper()
 	images := critest.NewFakeImageService()
 	images.SetFakeImages([]string{"img:1", "img:2"})

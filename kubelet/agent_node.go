@@ -21,6 +21,3 @@ func (a *Agent) StaticPods() []*v1.Pod {
 
 // Runtime is the CRI runtime service the agent talks to.
 func (a *Agent) Runtime() cri.RuntimeService { return a.rt }
-
-// Config is the agent's configuration; callers must not modify it.
-func (a *Agent) Config() *Config { return a.cfg }

@@ -1,7 +1,6 @@
 package kubelet
 
 import (
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +17,6 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	critest "k8s.io/cri-api/pkg/apis/testing"
 
-	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
@@ -93,7 +91,7 @@ func TestSyncCreatesSandboxAndContainer(t *testing.T) {
 	if sb.Annotations["kubernetes.io/config.hash"] != uid || sb.Annotations["kubernetes.io/config.source"] != "file" {
 		t.Errorf("sandbox annotations = %v", sb.Annotations)
 	}
-	if want := filepath.Join(ta.cfg.PodLogsDir, "kube-system_web-node1_"+uid); sb.LogDirectory != want {
+	if want := filepath.Join(ta.opts.PodLogsDir, "kube-system_web-node1_"+uid); sb.LogDirectory != want {
 		t.Errorf("log directory = %q, want %q", sb.LogDirectory, want)
 	}
 	if sb.Linux.CgroupParent != "/test/pod"+uid {
@@ -157,7 +155,7 @@ func TestSyncCreatesSandboxAndContainer(t *testing.T) {
 	if st, err := os.Stat(dataDir); err != nil || !st.IsDir() || st.Mode().Perm() != 0o755 {
 		t.Errorf("DirectoryOrCreate did not create a 0755 directory: %v %v", st, err)
 	}
-	wantEmpty := filepath.Join(ta.cfg.RootDir, "pods", uid, "volumes", "kubernetes.io~empty-dir", "scratch")
+	wantEmpty := filepath.Join(ta.opts.RootDir, "pods", uid, "volumes", "kubernetes.io~empty-dir", "scratch")
 	if m := mounts["/scratch"]; m == nil || m.HostPath != wantEmpty || !m.Readonly {
 		t.Errorf("/scratch mount = %v, want %s read-only", m, wantEmpty)
 	}
@@ -535,7 +533,7 @@ func TestRemovedManifestStopsAndRemovesPod(t *testing.T) {
 		t.Errorf("calls = %v", rt.GetCalls())
 	}
 	waitFor(t, "status without pods", func() bool { return len(ta.Report().Pods) == 0 })
-	if _, err := os.Stat(filepath.Join(ta.cfg.RootDir, "pods", string(pod.UID))); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(ta.opts.RootDir, "pods", string(pod.UID))); !os.IsNotExist(err) {
 		t.Errorf("pod directory still present: %v", err)
 	}
 }
@@ -617,8 +615,8 @@ func TestGCKeepsOneDeadContainer(t *testing.T) {
 		t.Fatalf("%d containers before GC, want 4", c)
 	}
 	// A log directory of a pod of this node that no longer exists.
-	stale := filepath.Join(ta.cfg.PodLogsDir, "default_old-node1_olduid")
-	other := filepath.Join(ta.cfg.PodLogsDir, "default_old-node2_otheruid")
+	stale := filepath.Join(ta.opts.PodLogsDir, "default_old-node1_olduid")
+	other := filepath.Join(ta.opts.PodLogsDir, "default_old-node2_otheruid")
 	for _, d := range []string{stale, other} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -676,7 +674,7 @@ func TestImagePolicy(t *testing.T) {
 	}
 }
 
-func TestStatusEndpoint(t *testing.T) {
+func TestReport(t *testing.T) {
 	rt := newTestRuntime()
 	ta := startAgent(t, rt, testConfig(t))
 	pod := decodePod(t, crashPod, "/m/crash.yaml")
@@ -684,17 +682,7 @@ func TestStatusEndpoint(t *testing.T) {
 	s.Errors = append(s.Errors, podsourceError("/m/bad.yaml", "file \"/m/bad.yaml\": boom"))
 	ta.apply(s)
 	waitFor(t, "running", func() bool { return containerStatus(ta, "c").State == status.StateRunning })
-	srv := httptest.NewServer(ta.Handler())
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + constants.KubeletStatusPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r status.Report
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		t.Fatal(err)
-	}
+	r := ta.Report()
 	if r.Node != "node1" || !r.RuntimeReady || len(r.Pods) != 1 || len(r.FileErrors) != 1 {
 		t.Fatalf("report = %+v", r)
 	}
@@ -707,9 +695,5 @@ func TestStatusEndpoint(t *testing.T) {
 	}
 	if r.FileErrors[0].File != "/m/bad.yaml" {
 		t.Errorf("file errors = %+v", r.FileErrors)
-	}
-	hz, err := http.Get(srv.URL + "/healthz")
-	if err != nil || hz.StatusCode != http.StatusOK {
-		t.Errorf("/healthz: %v %v", hz, err)
 	}
 }

@@ -33,7 +33,7 @@ func (a *Agent) gcLoop(ctx context.Context) {
 // terminators, not here.
 func (a *Agent) gc(ctx context.Context) {
 	known := a.knownUIDs()
-	sel := map[string]string{kuberuntime.LabelNode: a.cfg.NodeName}
+	sel := map[string]string{kuberuntime.LabelNode: a.opts.NodeName}
 	cs, err := a.rt.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel})
 	if err != nil {
 		return
@@ -107,19 +107,19 @@ func (a *Agent) gcLogDirs(sbs []*runtimeapi.PodSandbox, known map[string]bool) {
 	for _, s := range sbs {
 		inRuntime[s.GetLabels()[kuberuntime.LabelPodUID]] = true
 	}
-	entries, err := os.ReadDir(a.cfg.PodLogsDir)
+	entries, err := os.ReadDir(a.opts.PodLogsDir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
 		parts := strings.Split(e.Name(), "_")
-		if !e.IsDir() || len(parts) != 3 || !strings.HasSuffix(parts[1], "-"+a.cfg.NodeName) {
+		if !e.IsDir() || len(parts) != 3 || !strings.HasSuffix(parts[1], "-"+a.opts.NodeName) {
 			continue
 		}
 		if uid := parts[2]; known[uid] || inRuntime[uid] {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(a.cfg.PodLogsDir, e.Name())); err == nil {
+		if err := os.RemoveAll(filepath.Join(a.opts.PodLogsDir, e.Name())); err == nil {
 			a.logf("removed the logs of pod %q (uid %s)", parts[1], parts[2])
 		}
 	}

@@ -19,7 +19,7 @@ func (w *podWorker) publish(pod *v1.Pod, rp *runtimePod, _ bool) {
 	if sb != nil {
 		s.SandboxID = sb.GetId()
 		if pod.Spec.HostNetwork {
-			s.PodIP = w.a.cfg.NodeIP
+			s.PodIP = w.a.opts.NodeIP
 		} else {
 			s.PodIP = w.podIPs[sb.GetId()]
 		}

@@ -247,7 +247,7 @@ func (p *prober) run(ctx context.Context, rc runningContainer, pr *v1.Probe, hos
 func (p *prober) hookHTTP(ctx context.Context, g *v1.HTTPGetAction) {
 	h := g.Host
 	if h == "" {
-		h = p.a.cfg.NodeIP
+		h = p.a.opts.NodeIP
 	}
 	dl, ok := ctx.Deadline()
 	timeout := 30 * time.Second

@@ -121,7 +121,7 @@ func (s *statusCache) retain(live map[string]bool) {
 // listPod lists the sandboxes and containers of pod uid that belong to
 // this node, with their statuses.
 func (a *Agent) listPod(ctx context.Context, uid string) (*runtimePod, error) {
-	sel := map[string]string{kuberuntime.LabelPodUID: uid, kuberuntime.LabelNode: a.cfg.NodeName}
+	sel := map[string]string{kuberuntime.LabelPodUID: uid, kuberuntime.LabelNode: a.opts.NodeName}
 	sbs, err := a.rt.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("failed to list the sandboxes of pod %q: %w", uid, err)

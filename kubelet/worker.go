@@ -255,7 +255,7 @@ func short(id string) string {
 // podIP is the sandbox's IP (the node's for hostNetwork pods).
 func (w *podWorker) podIP(ctx context.Context, pod *v1.Pod, sandboxID string) string {
 	if pod.Spec.HostNetwork {
-		return w.a.cfg.NodeIP
+		return w.a.opts.NodeIP
 	}
 	if ip, ok := w.podIPs[sandboxID]; ok {
 		return ip
@@ -271,8 +271,8 @@ func (w *podWorker) podIP(ctx context.Context, pod *v1.Pod, sandboxID string) st
 
 func (w *podWorker) probeHost(pod *v1.Pod, rc *kuberuntime.RenderContext) string {
 	if pod.Spec.HostNetwork || rc.PodIP == "" {
-		if w.a.cfg.NodeIP != "" && pod.Spec.HostNetwork {
-			return w.a.cfg.NodeIP
+		if w.a.opts.NodeIP != "" && pod.Spec.HostNetwork {
+			return w.a.opts.NodeIP
 		}
 		return "127.0.0.1"
 	}
@@ -281,9 +281,9 @@ func (w *podWorker) probeHost(pod *v1.Pod, rc *kuberuntime.RenderContext) string
 
 func (a *Agent) renderContext(podIP string) *kuberuntime.RenderContext {
 	return &kuberuntime.RenderContext{
-		Node: a.cfg.NodeName, NodeIP: a.cfg.NodeIP, PodIP: podIP,
-		PodLogsDir: a.cfg.PodLogsDir, CgroupRoot: a.cfg.CgroupRoot,
-		ClusterDNS: a.cfg.ClusterDNS, ClusterDomain: a.cfg.ClusterDomain,
+		Node: a.opts.NodeName, NodeIP: a.opts.NodeIP, PodIP: podIP,
+		PodLogsDir: a.opts.PodLogsDir, CgroupRoot: a.opts.CgroupRoot,
+		ClusterDNS: a.opts.ClusterDNS, ClusterDomain: a.opts.ClusterDomain,
 		HostDNS: a.hostDNS, MemCapacity: a.memCapacity, CPUCapacityMilli: a.cpuMilli,
 	}
 }
@@ -452,7 +452,7 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 
 // buildContainerConfig prepares volumes and files and renders the config.
 func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool, restartCount int, imageRef string, rc *kuberuntime.RenderContext) (*runtimeapi.ContainerConfig, error) {
-	vols, err := volume.Prepare(pod, w.a.cfg.RootDir)
+	vols, err := volume.Prepare(pod, w.a.opts.RootDir)
 	if err != nil {
 		return nil, err
 	}
@@ -465,20 +465,20 @@ func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool
 	}
 	mounts := volume.ContainerMounts(c, vols)
 	if !volume.MountsPath(c, "/etc/hosts") {
-		hosts, err := volume.EtcHostsFile(w.a.cfg.RootDir, pod, rc.PodIP, kuberuntime.PodHostname(pod))
+		hosts, err := volume.EtcHostsFile(w.a.opts.RootDir, pod, rc.PodIP, kuberuntime.PodHostname(pod))
 		if err != nil {
 			return nil, err
 		}
 		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: hosts})
 	}
 	if c.TerminationMessagePath != "" && !volume.MountsPath(c, c.TerminationMessagePath) {
-		f, err := volume.TerminationMessageFile(w.a.cfg.RootDir, pod, c)
+		f, err := volume.TerminationMessageFile(w.a.opts.RootDir, pod, c)
 		if err != nil {
 			return nil, err
 		}
 		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: c.TerminationMessagePath, HostPath: f})
 	}
-	logDir := filepath.Join(kuberuntime.PodLogDir(w.a.cfg.PodLogsDir, pod), c.Name)
+	logDir := filepath.Join(kuberuntime.PodLogDir(w.a.opts.PodLogsDir, pod), c.Name)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, fmt.Errorf("failed to create the log directory %q: %w", logDir, err)
 	}
@@ -607,10 +607,10 @@ func (w *podWorker) terminate(ctx context.Context, pod *v1.Pod) error {
 	if !rp.empty() {
 		return fmt.Errorf("%d containers and %d sandboxes are still present", len(rp.containers), len(rp.sandboxes))
 	}
-	if err := os.RemoveAll(volume.PodDir(w.a.cfg.RootDir, pod)); err != nil {
+	if err := os.RemoveAll(volume.PodDir(w.a.opts.RootDir, pod)); err != nil {
 		return fmt.Errorf("failed to remove the pod directory: %w", err)
 	}
-	removeCgroup(kuberuntime.CgroupParent(w.a.cfg.CgroupRoot, pod))
+	removeCgroup(kuberuntime.CgroupParent(w.a.opts.CgroupRoot, pod))
 	w.a.logf("pod %q stopped and removed in %.1fs", pod.Name, w.a.now().Sub(begin).Seconds())
 	return nil
 }

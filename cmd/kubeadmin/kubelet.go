@@ -16,15 +16,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
-	"github.com/kubeadmin/kubeadmin/kubelet"
+	"github.com/kubeadmin/kubeadmin/kubelet/app"
+	"github.com/kubeadmin/kubeadmin/kubelet/options"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
 // newCmdKubelet is `kubeadmin kubelet`: the node agent, and its `status`
 // subcommand.
 func newCmdKubelet(out io.Writer) *cobra.Command {
-	o := kubelet.RunOptions{}
-	var ignoredTaints string
+	o := options.Flags{}
 	cmd := &cobra.Command{
 		Use:   "kubelet",
 		Short: "Run the node agent: static pods from a manifest directory through the CRI",
@@ -40,29 +40,20 @@ Without --kubeconfig or --bootstrap-kubeconfig it runs standalone.`,
 			return runKubelet(cmd.Context(), o)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.ConfigFile, "config", "", "KubeletConfiguration file (kubelet.config.k8s.io/v1beta1)")
-	f.StringVar(&o.KubeConfig, "kubeconfig", "", "kubeconfig of the node; without it (and --bootstrap-kubeconfig) the agent runs standalone")
-	f.StringVar(&o.BootstrapKubeConfig, "bootstrap-kubeconfig", "", "kubeconfig used to obtain the node's client certificate")
-	f.StringVar(&o.RootDir, "root-dir", kubelet.DefaultRootDir, "directory for the pods' volumes and files")
-	f.StringVar(&o.HostnameOverride, "hostname-override", "", "node name to use instead of the hostname")
-	f.StringVar(&o.NodeIP, "node-ip", "", "IP address of the node")
-	f.StringVar(&o.ContainerRuntimeEndpoint, "container-runtime-endpoint", "", "CRI endpoint; overrides containerRuntimeEndpoint of --config")
-	f.StringVar(&o.NodeLabels, "node-labels", "", "labels to register the node with (key=value pairs separated by commas)")
-	f.StringVar(&ignoredTaints, "register-with-taints", "", "taints to register the node with (accepted for kubeadm compatibility; use registerWithTaints in --config)")
+	cmd.Flags().AddFlagSet(options.NewFlagSet(&o))
 	cmd.AddCommand(newCmdKubeletStatus(out))
 	return cmd
 }
 
 // runKubelet runs the agent until SIGTERM or SIGINT.
-func runKubelet(parent context.Context, o kubelet.RunOptions) error {
+func runKubelet(parent context.Context, o options.Flags) error {
 	if parent == nil {
 		parent = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	logger := log.New(os.Stderr, "kubelet ", log.LstdFlags|log.Lmicroseconds)
-	return kubelet.Run(ctx, o, logger)
+	return app.Run(ctx, o, logger)
 }
 
 // newCmdKubeletStatus is `kubeadmin kubelet status`.
@@ -115,11 +106,11 @@ func statusURL(server, configFile string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("failed to read the kubelet configuration %q: %w", configFile, err)
 		}
-		kc, err := kubelet.ParseKubeletConfiguration(data, configFile)
+		kc, err := options.ParseKubeletConfiguration(data, configFile)
 		if err != nil {
 			return "", err
 		}
-		kubelet.SetKubeletDefaults(kc)
+		options.SetKubeletDefaults(kc)
 		host, port = kc.HealthzBindAddress, int(*kc.HealthzPort)
 		if port == 0 {
 			return "", fmt.Errorf("the kubelet configuration %q disables the health endpoint (healthzPort: 0); pass --server", configFile)

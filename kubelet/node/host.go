@@ -83,3 +83,6 @@ func memTotal(meminfo string) int64 {
 	}
 	return 0
 }
+
+// CPUCapacityMilli is the machine's CPU capacity in millicores.
+func CPUCapacityMilli() int64 { return int64(runtime.NumCPU()) * 1000 }

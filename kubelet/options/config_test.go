@@ -1,4 +1,4 @@
-package kubelet
+package options
 
 import (
 	"os"
@@ -18,7 +18,7 @@ func writeConfig(t *testing.T, body string) string {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	cfg, err := LoadConfig(Options{ConfigFile: writeConfig(t, "staticPodPath: /etc/kubernetes/manifests\ncgroupDriver: systemd\n"), HostnameOverride: "Node-A", NodeIP: "10.1.2.3"})
+	cfg, err := Load(Flags{ConfigFile: writeConfig(t, "staticPodPath: /etc/kubernetes/manifests\ncgroupDriver: systemd\n"), HostnameOverride: "Node-A", NodeIP: "10.1.2.3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 }
 
 func TestLoadConfigFlagOverrides(t *testing.T) {
-	cfg, err := LoadConfig(Options{
+	cfg, err := Load(Flags{
 		ConfigFile:               writeConfig(t, "containerRuntimeEndpoint: unix:///a.sock\nhealthzPort: 0\n"),
 		ContainerRuntimeEndpoint: "/run/b.sock", KubeConfig: "/etc/kubernetes/kubelet.conf", HostnameOverride: "n",
 	})
@@ -63,29 +63,29 @@ func TestLoadConfigFlagOverrides(t *testing.T) {
 func TestLoadConfigErrorsNameTheField(t *testing.T) {
 	tests := []struct {
 		name, body string
-		opts       Options
+		opts       Flags
 		want       string
 	}{
-		{"unknown field", "staticPodPaht: /x\n", Options{}, `"staticPodPaht"`},
-		{"bad duration", "fileCheckFrequency: often\n", Options{}, `"fileCheckFrequency"`},
-		{"bad type", "healthzPort: abc\n", Options{}, `"healthzPort"`},
-		{"bad driver", "cgroupDriver: foo\n", Options{}, `"cgroupDriver"`},
-		{"relative path", "staticPodPath: manifests\n", Options{}, `"staticPodPath"`},
-		{"bad endpoint", "containerRuntimeEndpoint: tcp://x:1\n", Options{}, `"containerRuntimeEndpoint"`},
-		{"bad dns", "clusterDNS: [not-an-ip]\n", Options{}, `"clusterDNS[0]"`},
-		{"bad port", "port: 70000\n", Options{}, `"port"`},
-		{"bad healthz address", "healthzBindAddress: localhost\n", Options{}, `"healthzBindAddress"`},
-		{"bad logs dir", "podLogsDir: logs\n", Options{}, `"podLogsDir"`},
-		{"bad cgroup root", "cgroupRoot: kubeadmin\n", Options{}, `"cgroupRoot"`},
-		{"bad node ip", "", Options{NodeIP: "x"}, "--node-ip"},
-		{"bad root dir", "", Options{RootDir: "rel"}, "--root-dir"},
+		{"unknown field", "staticPodPaht: /x\n", Flags{}, `"staticPodPaht"`},
+		{"bad duration", "fileCheckFrequency: often\n", Flags{}, `"fileCheckFrequency"`},
+		{"bad type", "healthzPort: abc\n", Flags{}, `"healthzPort"`},
+		{"bad driver", "cgroupDriver: foo\n", Flags{}, `"cgroupDriver"`},
+		{"relative path", "staticPodPath: manifests\n", Flags{}, `"staticPodPath"`},
+		{"bad endpoint", "containerRuntimeEndpoint: tcp://x:1\n", Flags{}, `"containerRuntimeEndpoint"`},
+		{"bad dns", "clusterDNS: [not-an-ip]\n", Flags{}, `"clusterDNS[0]"`},
+		{"bad port", "port: 70000\n", Flags{}, `"port"`},
+		{"bad healthz address", "healthzBindAddress: localhost\n", Flags{}, `"healthzBindAddress"`},
+		{"bad logs dir", "podLogsDir: logs\n", Flags{}, `"podLogsDir"`},
+		{"bad cgroup root", "cgroupRoot: kubeadmin\n", Flags{}, `"cgroupRoot"`},
+		{"bad node ip", "", Flags{NodeIP: "x"}, "--node-ip"},
+		{"bad root dir", "", Flags{RootDir: "rel"}, "--root-dir"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.opts
 			o.ConfigFile = writeConfig(t, tt.body)
 			o.HostnameOverride = "n"
-			_, err := LoadConfig(o)
+			_, err := Load(o)
 			if err == nil {
 				t.Fatal("expected an error")
 			}

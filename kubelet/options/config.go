@@ -1,4 +1,9 @@
-package kubelet
+// Package options is the node agent's command line and its
+// KubeletConfiguration: the flag set, strict decoding of --config,
+// upstream defaults and validation with errors that name the flag or
+// field and the fix. It is pure (no engine, no runtime connection), so
+// that init's preflight can check kubeletExtraArgs with the same rules.
+package options
 
 import (
 	"bytes"
@@ -18,32 +23,14 @@ import (
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 )
 
-// Options are the agent's command-line flags.
-type Options struct {
-	// ConfigFile is --config, a KubeletConfiguration file.
-	ConfigFile string
-	// KubeConfig and BootstrapKubeConfig are --kubeconfig and
-	// --bootstrap-kubeconfig. Without either the agent runs standalone.
-	KubeConfig          string
-	BootstrapKubeConfig string
-	// RootDir is --root-dir (default /var/lib/kubelet).
-	RootDir string
-	// HostnameOverride is --hostname-override.
-	HostnameOverride string
-	// NodeIP is --node-ip.
-	NodeIP string
-	// ContainerRuntimeEndpoint is --container-runtime-endpoint; it
-	// overrides the config file.
-	ContainerRuntimeEndpoint string
-}
-
 // Config is the agent's validated, defaulted configuration.
 type Config struct {
 	// Kubelet is the KubeletConfiguration with defaults applied.
 	Kubelet *kubeletv1beta1.KubeletConfiguration
 
 	NodeName string
-	// NodeIP is the node's address (flag, or detected).
+	// NodeIP is --node-ip, "" when not given: the agent then chooses the
+	// node IP with node.ChooseNodeIP.
 	NodeIP              string
 	RootDir             string
 	KubeConfig          string
@@ -62,16 +49,16 @@ type Config struct {
 	ClusterDomain  string
 	ResolvConf     string
 
+	// NodeLabels are --node-labels, applied at registration.
+	NodeLabels map[string]string
+
 	// Warnings are non-fatal configuration notes to log at start.
 	Warnings []string
 }
 
-// DefaultRootDir is the default --root-dir.
-const DefaultRootDir = constants.KubeletRunDir
-
-// LoadConfig reads and validates the configuration from the flags and the
+// Load reads and validates the configuration from the flags and the
 // --config file. Errors name the file, the field, the bad value and the fix.
-func LoadConfig(o Options) (*Config, error) {
+func Load(o Flags) (*Config, error) {
 	kc := &kubeletv1beta1.KubeletConfiguration{}
 	if o.ConfigFile != "" {
 		data, err := os.ReadFile(o.ConfigFile)
@@ -122,14 +109,14 @@ func LoadConfig(o Options) (*Config, error) {
 		cfg.CgroupRoot = constants.KubeletDefaultCgroupRoot + "-" + name
 	}
 	cfg.NodeIP = o.NodeIP
-	if cfg.NodeIP == "" {
-		cfg.NodeIP = detectNodeIP()
-	}
 	if kc.CgroupDriver == "systemd" {
 		cfg.Warnings = append(cfg.Warnings, "cgroupDriver \"systemd\" is not supported by the kubeadmin node agent; using cgroupfs with parent "+cfg.CgroupRoot)
 	}
 	if cfg.StaticPodPath == "" {
 		cfg.Warnings = append(cfg.Warnings, "staticPodPath is empty: no static pods will run")
+	}
+	if cfg.NodeLabels, err = ParseNodeLabels(o.NodeLabels); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }
@@ -220,7 +207,7 @@ func SetKubeletDefaults(kc *kubeletv1beta1.KubeletConfiguration) {
 	}
 }
 
-func validate(cfg *Config, o Options) error {
+func validate(cfg *Config, o Flags) error {
 	kc := cfg.Kubelet
 	file := o.ConfigFile
 	if file == "" {
@@ -264,13 +251,7 @@ func validate(cfg *Config, o Options) error {
 	if kc.PodLogsDir != "" && !filepath.IsAbs(kc.PodLogsDir) {
 		return bad("podLogsDir", kc.PodLogsDir, "use an absolute path such as /var/log/pods")
 	}
-	if !filepath.IsAbs(cfg.RootDir) {
-		return fmt.Errorf("invalid flag --root-dir=%q: use an absolute path such as /var/lib/kubelet", cfg.RootDir)
-	}
-	if o.NodeIP != "" && net.ParseIP(o.NodeIP) == nil {
-		return fmt.Errorf("invalid flag --node-ip=%q: use an IP address of this node", o.NodeIP)
-	}
-	return nil
+	return o.Validate()
 }
 
 // nodeName is the lowercased --hostname-override or hostname.
@@ -288,36 +269,4 @@ func nodeName(override string) (string, error) {
 		return "", fmt.Errorf("invalid flag --hostname-override=%q: the node name must not be empty", override)
 	}
 	return name, nil
-}
-
-// detectNodeIP picks the first global unicast IPv4 (else IPv6) address of
-// an interface that is up; 127.0.0.1 if there is none.
-func detectNodeIP() string {
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return "127.0.0.1"
-	}
-	var v6 string
-	for _, ifc := range ifaces {
-		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
-			continue
-		}
-		addrs, _ := ifc.Addrs()
-		for _, a := range addrs {
-			ipn, ok := a.(*net.IPNet)
-			if !ok || !ipn.IP.IsGlobalUnicast() {
-				continue
-			}
-			if ipn.IP.To4() != nil {
-				return ipn.IP.String()
-			}
-			if v6 == "" {
-				v6 = ipn.IP.String()
-			}
-		}
-	}
-	if v6 != "" {
-		return v6
-	}
-	return "127.0.0.1"
 }

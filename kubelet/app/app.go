@@ -1,0 +1,198 @@
+// Package app wires the node agent's process together: it loads the
+// options, opens the one CRI connection, builds the pod sync engine, and
+// starts the pod source, the health endpoint and, with a kubeconfig, the
+// node side, mirror pods and pod status, and the kubelet API.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/internal/procutil"
+	"github.com/kubeadmin/kubeadmin/kubelet"
+	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/node"
+	"github.com/kubeadmin/kubeadmin/kubelet/options"
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
+	"github.com/kubeadmin/kubeadmin/kubelet/podstatus"
+	"github.com/kubeadmin/kubeadmin/kubelet/server"
+)
+
+// The engine and the runtime connection plug into the peers directly.
+var (
+	_ podstatus.Provider = (*kubelet.Agent)(nil)
+	_ podstatus.Node     = (*node.Node)(nil)
+	_ server.Provider    = (*kubelet.Agent)(nil)
+	_ ReportProvider     = (*kubelet.Agent)(nil)
+	_ node.Runtime       = (*cri.Remote)(nil)
+	_ server.Streamer    = (*cri.Remote)(nil)
+)
+
+// Run runs the agent until ctx ends: the static pods always, and, when a
+// usable kubeconfig is given, the node registration, status, lease,
+// mirror pods and the kubelet API on port 10250.
+func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
+	cfg, err := options.Load(flags)
+	if err != nil {
+		return err
+	}
+	rt, err := cri.NewRemote(cfg.RuntimeEndpoint)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	// Once started, give back the pages of the shared binary that only
+	// start-up touched.
+	t := time.AfterFunc(constants.ReleaseStartupPagesAfter, procutil.ReleaseStartupPages)
+	defer t.Stop()
+
+	var client kubernetes.Interface
+	var restCfg *rest.Config
+	if !cfg.Standalone {
+		if restCfg, client, err = loadClient(cfg, logger); err != nil {
+			return err
+		}
+	}
+	apiServer := ""
+	if restCfg != nil {
+		apiServer = restCfg.Host
+	}
+	nodeIP, err := node.ChooseNodeIP(cfg.NodeIP, apiServer)
+	if err != nil {
+		return err
+	}
+	agent := kubelet.New(engineOptions(cfg, nodeIP), rt, rt, logger)
+	if client != nil {
+		if err := startClusterSide(ctx, cfg, nodeIP, apiServer, client, agent, rt, logger); err != nil {
+			return err
+		}
+	}
+	return runEngine(ctx, cfg, agent, logger)
+}
+
+// engineOptions are the engine's options for cfg.
+func engineOptions(cfg *options.Config, nodeIP string) kubelet.Options {
+	return kubelet.Options{
+		NodeName: cfg.NodeName, NodeIP: nodeIP, RootDir: cfg.RootDir,
+		PodLogsDir: cfg.PodLogsDir, CgroupRoot: cfg.CgroupRoot,
+		ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain, ResolvConf: cfg.ResolvConf,
+		SyncFrequency:  cfg.Kubelet.SyncFrequency.Duration,
+		MemoryCapacity: node.MemTotal(), CPUCapacityMilli: node.CPUCapacityMilli(),
+		RuntimeEndpoint: cfg.RuntimeEndpoint,
+	}
+}
+
+// runEngine serves the health endpoint, starts the pod source and runs
+// the engine until ctx ends or the health server fails.
+func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, logger *log.Logger) error {
+	for _, w := range cfg.Warnings {
+		logger.Printf("warning: %s", w)
+	}
+	logger.Printf("node agent starting: node %q, static pods from %q, runtime %q, cgroup parent %q",
+		cfg.NodeName, cfg.StaticPodPath, cfg.RuntimeEndpoint, cfg.CgroupRoot)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		fatal error
+	)
+	if cfg.HealthzAddress != "" {
+		srvErr := make(chan error, 1)
+		srv, err := serveHealthz(cfg.HealthzAddress, agent, srvErr)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		go func() {
+			select {
+			case err := <-srvErr:
+				mu.Lock()
+				fatal = err
+				mu.Unlock()
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	var updates <-chan podsource.Snapshot
+	if cfg.StaticPodPath != "" {
+		src := podsource.New(cfg.StaticPodPath, cfg.NodeName, cfg.FileCheckFrequency, logger.Printf)
+		go src.Run(ctx)
+		updates = src.Updates()
+	}
+	err := agent.Run(ctx, updates)
+	mu.Lock()
+	defer mu.Unlock()
+	if fatal != nil {
+		return fatal
+	}
+	return err
+}
+
+// loadClient reads the node's kubeconfig. Without one (TLS bootstrap is
+// not implemented yet) it returns no client and the agent runs the static
+// pods only.
+func loadClient(cfg *options.Config, logger *log.Logger) (*rest.Config, kubernetes.Interface, error) {
+	kubeconfig := cfg.KubeConfig
+	if _, err := os.Stat(kubeconfig); err != nil {
+		logger.Printf("no usable --kubeconfig %q (%v): running standalone; TLS bootstrap from %q is not supported yet", kubeconfig, err, cfg.BootstrapKubeConfig)
+		return nil, nil, nil
+	}
+	restCfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to load the kubeconfig %q: %w", kubeconfig, err)
+	}
+	restCfg.QPS, restCfg.Burst = constants.ClientQPS, constants.ClientBurst
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to create a client from %q: %w", kubeconfig, err)
+	}
+	return restCfg, client, nil
+}
+
+// startClusterSide starts the node, pod status and kubelet-API loops in
+// the background.
+func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, agent *kubelet.Agent, rt *cri.Remote, logger *log.Logger) error {
+	kc := cfg.Kubelet
+	n, err := node.New(node.Options{
+		NodeName: cfg.NodeName, NodeIP: nodeIP, APIServer: apiServer, Client: client,
+		Runtime: rt, Labels: cfg.NodeLabels, Taints: kc.RegisterWithTaints,
+		KubeletPort: int(kc.Port), RootDir: cfg.RootDir, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := n.Run(ctx); err != nil {
+			logger.Printf("node loop stopped: %v", err)
+		}
+	}()
+	go func() {
+		_ = podstatus.Run(ctx, podstatus.Options{NodeName: cfg.NodeName, NodeIP: nodeIP, Client: client, Logger: logger}, agent, n)
+	}()
+	go func() {
+		err := server.Serve(ctx, server.Options{
+			NodeName: cfg.NodeName, NodeIP: nodeIP, Address: kc.Address, Port: int(kc.Port),
+			TLSCertFile: kc.TLSCertFile, TLSKeyFile: kc.TLSPrivateKeyFile, CertDir: filepath.Join(cfg.RootDir, "pki"),
+			ClientCAFile:            kc.Authentication.X509.ClientCAFile,
+			WebhookAuthentication:   kc.Authentication.Webhook.Enabled != nil && *kc.Authentication.Webhook.Enabled,
+			AnonymousAuthentication: kc.Authentication.Anonymous.Enabled != nil && *kc.Authentication.Anonymous.Enabled,
+			AuthorizationMode:       string(kc.Authorization.Mode),
+			Client:                  client, PodLogsDir: cfg.PodLogsDir, Logger: logger,
+		}, agent, rt)
+		if err != nil {
+			logger.Printf("kubelet API stopped: %v", err)
+		}
+	}()
+	return nil
+}
