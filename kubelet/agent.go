@@ -5,7 +5,6 @@ import (
 	"log"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -97,7 +96,7 @@ type Agent struct {
 	podStatus   map[types.UID]status.Pod
 	runtimeOK   bool
 	runtimeErr  string
-	pleg        map[string]string
+	pleg        map[string]relistEntry
 	runtimePods map[types.UID]podMeta
 }
 
@@ -119,7 +118,7 @@ func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *l
 		workers:      map[types.UID]*podWorker{},
 		files:        map[string]string{},
 		podStatus:    map[types.UID]status.Pod{},
-		pleg:         map[string]string{},
+		pleg:         map[string]relistEntry{},
 		runtimePods:  map[types.UID]podMeta{},
 		cpuMilli:     opts.CPUCapacityMilli,
 		memCapacity:  opts.MemoryCapacity,
@@ -332,20 +331,28 @@ func (a *Agent) relist(ctx context.Context) error {
 	return err
 }
 
+// relistEntry is what one relist saw of a sandbox or container: its pod
+// and its state (a PodSandboxState or a ContainerState).
+type relistEntry struct {
+	pod     types.UID
+	sandbox bool
+	state   int32
+}
+
 func (a *Agent) observe(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container) {
-	state := map[string]string{}
+	state := map[string]relistEntry{}
 	pods := map[types.UID]podMeta{}
 	live := map[string]bool{}
 	for _, s := range sbs {
 		uid := types.UID(s.GetLabels()[kuberuntime.LabelPodUID])
-		state[s.GetId()] = string(uid) + "/" + s.GetState().String()
+		state[s.GetId()] = relistEntry{pod: uid, sandbox: true, state: int32(s.GetState())}
 		if _, ok := pods[uid]; !ok {
 			pods[uid] = podMeta{name: s.GetLabels()[kuberuntime.LabelPodName], namespace: s.GetLabels()[kuberuntime.LabelPodNamespace], grace: 30}
 		}
 	}
 	for _, c := range cs {
 		uid := types.UID(c.GetLabels()[kuberuntime.LabelPodUID])
-		state[c.GetId()] = string(uid) + "/" + c.GetState().String()
+		state[c.GetId()] = relistEntry{pod: uid, state: int32(c.GetState())}
 		live[c.GetId()] = true
 		m := pods[uid]
 		m.name, m.namespace = c.GetLabels()[kuberuntime.LabelPodName], c.GetLabels()[kuberuntime.LabelPodNamespace]
@@ -357,16 +364,16 @@ func (a *Agent) observe(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container
 	}
 	a.statuses.retain(live)
 
-	changed := map[string]bool{}
+	changed := map[types.UID]bool{}
 	a.mu.Lock()
-	for id, s := range state {
-		if a.pleg[id] != s {
-			changed[strings.SplitN(s, "/", 2)[0]] = true
+	for id, e := range state {
+		if old, ok := a.pleg[id]; !ok || old != e {
+			changed[e.pod] = true
 		}
 	}
-	for id, s := range a.pleg {
+	for id, e := range a.pleg {
 		if _, ok := state[id]; !ok {
-			changed[strings.SplitN(s, "/", 2)[0]] = true
+			changed[e.pod] = true
 		}
 	}
 	a.pleg = state
@@ -376,7 +383,7 @@ func (a *Agent) observe(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container
 		w := a.workers[uid]
 		if w == nil {
 			orphans = true
-		} else if changed[string(uid)] {
+		} else if changed[uid] {
 			w.poke()
 		}
 	}
