@@ -1,6 +1,32 @@
-// Package kubelet is kubeadmin's node agent ("kubeadmin kubelet"): a
-// static-pod manager that runs the pods of a manifest directory through
-// the CRI (containerd), standalone or next to the node-side features.
+// Package kubelet is the pod sync engine of kubeadmin's node agent
+// ("kubeadmin kubelet"): it holds the desired set of pods, reconciles it
+// with what the CRI runtime runs (one worker per pod UID, relist, restart
+// and image back-off, garbage collection, probes) and keeps the pods'
+// status for the report. Everything else the agent does lives in its own
+// package below, reached through small interfaces; arrows point down.
+//
+// # Rooms
+//
+//	kubelet/app          process wiring: options to engine, CRI connection, pod source, healthz, node side, API
+//	kubelet/options      flags and KubeletConfiguration: parse, default, validate (pure; preflight can use it)
+//	kubelet/service      how the agent is started and stopped: supervisor or systemd unit
+//	kubelet/podsource    static pods from the manifest directory, as full snapshots
+//	kubelet/kuberuntime  pure rendering of PodSandboxConfig and ContainerConfig: labels, hash, env, DNS
+//	kubelet/volume       hostPath and emptyDir setup, mounts, sub-paths, /etc/hosts, termination files
+//	kubelet/node         Node registration, node status, lease, host facts and the one node-IP choice
+//	kubelet/podstatus    mirror pods and pod status writes to the API server
+//	kubelet/server       the kubelet API on port 10250: auth, /pods, logs, exec/attach/port-forward
+//	kubelet/crilog       the CRI log file format: parse, tail, follow
+//	kubelet/probe        single probe runs: exec, httpGet, tcpSocket, grpc
+//	kubelet/status       the JSON report of /status and `kubeadmin kubelet status`
+//	kubelet/cri          the one CRI client: endpoint parsing, dialing, readiness, the small interfaces
+//
+// app imports the engine and the peers; the engine imports only
+// podsource, kuberuntime, volume, probe, status and cri; the peers see the
+// engine only through their own Provider interfaces. Nothing here imports
+// phases.
+//
+// The rest of this comment describes the agent as a whole.
 //
 // # Command line (stable)
 //
