@@ -56,3 +56,16 @@ func TestWaitReady(t *testing.T) {
 		t.Error("WaitReady succeeded on a runtime that is not ready")
 	}
 }
+
+func TestSocketPath(t *testing.T) {
+	for in, want := range map[string]string{"unix:///run/containerd/containerd.sock": "/run/containerd/containerd.sock", "/run/x.sock": "/run/x.sock"} {
+		if got, err := SocketPath(in); err != nil || got != want {
+			t.Errorf("SocketPath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"tcp://1.2.3.4:1", "unix://relative.sock", ""} {
+		if _, err := SocketPath(in); err == nil {
+			t.Errorf("SocketPath(%q): want an error", in)
+		}
+	}
+}

@@ -47,6 +47,16 @@ func Target(endpoint string) (string, error) {
 	return "", fmt.Errorf("invalid container runtime endpoint %q: only unix sockets are supported, e.g. unix:///run/containerd/containerd.sock", endpoint)
 }
 
+// SocketPath is the file system path of the unix socket of a CRI endpoint
+// (see Target), e.g. to check that the socket exists.
+func SocketPath(endpoint string) (string, error) {
+	target, err := Target(endpoint)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(target, "unix://"), nil
+}
+
 // NewRemote creates a client for the runtime at endpoint. It does not wait
 // for the runtime: use WaitReady.
 func NewRemote(endpoint string) (*Remote, error) {
