@@ -2,9 +2,9 @@
 // SocketPath), dialing (NewRemote), readiness (WaitReady, RuntimeReady),
 // used by the agent, its kubelet API streaming, and init/reset. The
 // RuntimeService, ImageService and StreamingService interfaces list only
-// the calls made (with the same signatures as k8s.io/cri-api's interfaces, so the
-// cri-api fakes satisfy them in tests), and Remote implements both over a
-// plain gRPC connection to the runtime's socket. Talking gRPC directly keeps
+// the calls made (with the same signatures as k8s.io/cri-api's interfaces,
+// so the cri-api fakes satisfy them in tests), and Remote implements them
+// over a plain gRPC connection to the runtime's socket. Talking gRPC directly keeps
 // the agent free of cri-client's tracing and component-base dependencies.
 package cri
 
