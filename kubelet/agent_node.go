@@ -2,13 +2,11 @@ package kubelet
 
 import (
 	v1 "k8s.io/api/core/v1"
-
-	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 )
 
 // StaticPods returns deep copies of the static pods the agent currently
 // wants to run, with their kubernetes.io/config.* annotations. The node
-// API side (package kubelet/node) mirrors them into the API server.
+// API side (package kubelet/podstatus) mirrors them into the API server.
 func (a *Agent) StaticPods() []*v1.Pod {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -18,6 +16,3 @@ func (a *Agent) StaticPods() []*v1.Pod {
 	}
 	return out
 }
-
-// Runtime is the CRI runtime service the agent talks to.
-func (a *Agent) Runtime() cri.RuntimeService { return a.rt }
