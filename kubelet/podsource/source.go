@@ -327,7 +327,7 @@ func DecodePod(data []byte, file, nodeName string) (*v1.Pod, error) {
 		return nil, fmt.Errorf("file %q: metadata.name: Required value: the pod needs a name", file)
 	}
 	setDefaults(pod)
-	if err := applyIdentity(pod, nodeName, file); err != nil {
+	if err := bindStatic(pod, nodeName, file); err != nil {
 		return nil, fmt.Errorf("file %q: %w", file, err)
 	}
 	if errs := validatePod(pod); len(errs) > 0 {
