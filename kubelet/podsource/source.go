@@ -63,6 +63,11 @@ type Source struct {
 	logf     func(format string, args ...any)
 	now      func() time.Time
 
+	// The file system calls, replaced in tests to inject failures.
+	stat      func(string) (os.FileInfo, error)
+	readDir   func(string) ([]os.DirEntry, error)
+	readBytes func(string) ([]byte, error)
+
 	updates  chan Snapshot
 	seen     map[string]string  // UID -> config.seen
 	lastGood map[string]*v1.Pod // file -> last valid pod
@@ -78,6 +83,7 @@ func New(path, nodeName string, period time.Duration, logf func(format string, a
 	}
 	return &Source{
 		path: path, nodeName: nodeName, period: period, logf: logf, now: time.Now,
+		stat: os.Stat, readDir: os.ReadDir, readBytes: os.ReadFile,
 		updates:  make(chan Snapshot, 1),
 		seen:     map[string]string{},
 		lastGood: map[string]*v1.Pod{},
@@ -155,7 +161,7 @@ func (s *Source) Run(ctx context.Context) {
 // watchDir is the directory to watch: path itself, or the parent of a
 // single manifest file.
 func (s *Source) watchDir() string {
-	if st, err := os.Stat(s.path); err == nil && !st.IsDir() {
+	if st, err := s.stat(s.path); err == nil && !st.IsDir() {
 		return filepath.Dir(s.path)
 	}
 	return s.path
@@ -216,7 +222,7 @@ func (s *Source) List() Snapshot {
 	present := map[string]bool{}
 	for _, f := range files {
 		present[f] = true
-		pod, err := s.readFile(f)
+		pod, err := s.readPod(f)
 		if err != nil {
 			msg := err.Error()
 			if old := s.lastGood[f]; old != nil {
@@ -268,14 +274,14 @@ func (s *Source) stampSeen(pods []*v1.Pod) {
 // files lists the manifest files: every regular file not starting with
 // "." (directories are skipped), sorted.
 func (s *Source) files() ([]string, error) {
-	st, err := os.Stat(s.path)
+	st, err := s.stat(s.path)
 	if err != nil {
 		return nil, err
 	}
 	if !st.IsDir() {
 		return []string{s.path}, nil
 	}
-	entries, err := os.ReadDir(s.path)
+	entries, err := s.readDir(s.path)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the static pod directory %q: %w", s.path, err)
 	}
@@ -285,7 +291,7 @@ func (s *Source) files() ([]string, error) {
 			continue
 		}
 		f := filepath.Join(s.path, e.Name())
-		if st, err := os.Stat(f); err != nil || st.IsDir() {
+		if st, err := s.stat(f); err != nil || st.IsDir() {
 			continue
 		}
 		out = append(out, f)
@@ -294,15 +300,15 @@ func (s *Source) files() ([]string, error) {
 	return out, nil
 }
 
-func (s *Source) readFile(f string) (*v1.Pod, error) {
-	st, err := os.Stat(f)
+func (s *Source) readPod(f string) (*v1.Pod, error) {
+	st, err := s.stat(f)
 	if err != nil {
 		return nil, fmt.Errorf("file %q: %w", f, err)
 	}
 	if st.Size() > maxFileSize {
 		return nil, fmt.Errorf("file %q: larger than %d bytes", f, maxFileSize)
 	}
-	data, err := os.ReadFile(f)
+	data, err := s.readBytes(f)
 	if err != nil {
 		return nil, fmt.Errorf("file %q: %w", f, err)
 	}
