@@ -322,7 +322,7 @@ func (s *Source) list() (snap Snapshot, ok bool) {
 // the last good one, with err in front of its errors.
 func (s *Source) keepLast(err error) Snapshot {
 	snap := copySnapshot(s.last)
-	msg := fmt.Sprintf("%v; keeping the %d pods of the last good read, reading again on the next change or in %s", err, len(snap.Pods), s.period)
+	msg := fmt.Sprintf("%v; keeping the last good read's pods (%d), reading again on the next change or in %s", err, len(snap.Pods), s.period)
 	if !s.good {
 		msg = fmt.Sprintf("%v; no pod is started or stopped until it can be read, reading again on the next change or in %s", err, s.period)
 	}
@@ -366,8 +366,11 @@ func (s *Source) stampSeen(pods []*v1.Pod) {
 // "." (directories are skipped), sorted.
 func (s *Source) files() ([]string, error) {
 	st, err := s.stat(s.path)
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the static pod path: %w", err)
 	}
 	if !st.IsDir() {
 		return []string{s.path}, nil
