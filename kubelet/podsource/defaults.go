@@ -1,23 +1,9 @@
 package podsource
 
 import (
-	"crypto/md5"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
-)
-
-// Annotations the config layer sets on every static pod, as upstream.
-const (
-	ConfigHashAnnotation   = "kubernetes.io/config.hash"
-	ConfigSourceAnnotation = "kubernetes.io/config.source"
-	ConfigSeenAnnotation   = "kubernetes.io/config.seen"
-	// FileSource is the value of ConfigSourceAnnotation for manifest files.
-	FileSource = "file"
 )
 
 // Defaults the API server would apply, for the fields the agent reads.
@@ -133,43 +119,4 @@ func defaultPullPolicy(image string) v1.PullPolicy {
 		return v1.PullAlways
 	}
 	return v1.PullIfNotPresent
-}
-
-// applyIdentity gives a decoded pod its static-pod identity as upstream:
-// a UID hashed from the node name, the file and the content (unless the
-// manifest pins one), the name suffix "-<node>", the node name, the
-// NoExecute toleration and the config annotations.
-func applyIdentity(pod *v1.Pod, nodeName, file string) error {
-	if pod.UID == "" {
-		uid, err := contentUID(pod, nodeName, file)
-		if err != nil {
-			return err
-		}
-		pod.UID = uid
-	}
-	pod.Name = pod.Name + "-" + strings.ToLower(nodeName)
-	pod.Spec.NodeName = nodeName
-	pod.Spec.Tolerations = append(pod.Spec.Tolerations, v1.Toleration{Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute})
-	pod.Status.Phase = v1.PodPending
-	if pod.Annotations == nil {
-		pod.Annotations = map[string]string{}
-	}
-	pod.Annotations[ConfigHashAnnotation] = string(pod.UID)
-	pod.Annotations[ConfigSourceAnnotation] = FileSource
-	return nil
-}
-
-// contentUID is the MD5 of the node name, the file path and the decoded
-// (defaulted) pod: reformatting the file does not change it, any edit of
-// the content or a rename does.
-func contentUID(pod *v1.Pod, nodeName, file string) (types.UID, error) {
-	data, err := json.Marshal(pod)
-	if err != nil {
-		return "", fmt.Errorf("failed to hash the pod: %w", err)
-	}
-	h := md5.New()
-	fmt.Fprintf(h, "host:%s", nodeName)
-	fmt.Fprintf(h, "file:%s", file)
-	h.Write(data)
-	return types.UID(hex.EncodeToString(h.Sum(nil))), nil
 }

@@ -11,6 +11,15 @@
 // valid pod before, the last valid pod is kept, so a half-written edit
 // does not stop a running control plane. When two files define the same
 // pod name, the first in name order wins and the other is reported.
+//
+// A directory that cannot be read (permission denied, too many open files,
+// an I/O error) never empties the set: the source sends the pods of its
+// last good read again, with the problem among the Errors under the
+// directory's name, and reads again on the next event or period. Before
+// any read has worked it sends nothing at all, and Err tells why. Only a
+// path that does not exist means "no static pods", as in the upstream
+// kubelet (it is how `kubeadm reset` and operators remove them all). An
+// empty path is no source: Run sends nothing.
 package podsource
 
 import (
@@ -22,6 +31,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -63,11 +73,23 @@ type Source struct {
 	logf     func(format string, args ...any)
 	now      func() time.Time
 
+	// The file system calls, replaced in tests to inject failures.
+	stat      func(string) (os.FileInfo, error)
+	readDir   func(string) ([]os.DirEntry, error)
+	readBytes func(string) ([]byte, error)
+
 	updates  chan Snapshot
 	seen     map[string]string  // UID -> config.seen
 	lastGood map[string]*v1.Pod // file -> last valid pod
+	last     Snapshot           // own copy of the last good read
+	good     bool               // a read of the path has worked
 	lastKey  string
 	sent     bool
+	logged   string // the last problem logged before the first snapshot
+	missing  bool   // the path did not exist at the last read
+
+	mu  sync.Mutex
+	err error // why the last read of the path failed; nil if it worked
 }
 
 // New returns a source for path (a directory or a file) on node nodeName,
@@ -78,6 +100,7 @@ func New(path, nodeName string, period time.Duration, logf func(format string, a
 	}
 	return &Source{
 		path: path, nodeName: nodeName, period: period, logf: logf, now: time.Now,
+		stat: os.Stat, readDir: os.ReadDir, readBytes: os.ReadFile,
 		updates:  make(chan Snapshot, 1),
 		seen:     map[string]string{},
 		lastGood: map[string]*v1.Pod{},
@@ -87,9 +110,28 @@ func New(path, nodeName string, period time.Duration, logf func(format string, a
 // Updates delivers snapshots. Only the newest undelivered snapshot is kept.
 func (s *Source) Updates() <-chan Snapshot { return s.updates }
 
+// Err is why the last read of the path failed, or nil. It matters most
+// before the first snapshot, when nothing else reports the problem; it is
+// safe to call from any goroutine.
+func (s *Source) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *Source) setErr(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
 // Run lists the path at once, then on every change and every period, until
-// ctx ends.
+// ctx ends. With an empty path it returns at once and sends nothing.
 func (s *Source) Run(ctx context.Context) {
+	if s.path == "" {
+		s.logf("static pods: no staticPodPath, the file source is off")
+		return
+	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		s.logf("static pods: failed to create a file watcher, relying on the %s re-list: %v", s.period, err)
@@ -155,7 +197,7 @@ func (s *Source) Run(ctx context.Context) {
 // watchDir is the directory to watch: path itself, or the parent of a
 // single manifest file.
 func (s *Source) watchDir() string {
-	if st, err := os.Stat(s.path); err == nil && !st.IsDir() {
+	if st, err := s.stat(s.path); err == nil && !st.IsDir() {
 		return filepath.Dir(s.path)
 	}
 	return s.path
@@ -175,12 +217,25 @@ func (s *Source) watch(w *fsnotify.Watcher) bool {
 // relist reads the path and sends a snapshot if it differs from the last
 // one sent (or if none was sent yet).
 func (s *Source) relist() {
-	snap := s.List()
+	snap, ok := s.list()
+	if !ok && !s.good {
+		// Nothing is known yet: an empty snapshot would make the agent
+		// stop the pods it finds running. Wait for a good read.
+		if msg := snap.Errors[0].Error; msg != s.logged {
+			s.logf("static pods: %s", msg)
+			s.logged = msg
+		}
+		return
+	}
 	key := snapshotKey(snap)
 	if s.sent && key == s.lastKey {
 		return
 	}
-	for _, fe := range snap.Errors {
+	for i, fe := range snap.Errors {
+		if i == 0 && !ok {
+			s.logf("static pods: %s", fe.Error)
+			continue
+		}
 		s.logf("static pods: skipping %s", fe.Error)
 	}
 	s.sent, s.lastKey = true, key
@@ -202,21 +257,36 @@ func snapshotKey(snap Snapshot) string {
 	return b.String()
 }
 
-// List reads the path once and returns the snapshot it defines.
+// List reads the path once and returns the snapshot it defines. If the
+// path cannot be read, that is the last good read's snapshot with the
+// problem first in Errors.
 func (s *Source) List() Snapshot {
-	snap := Snapshot{Files: map[string]string{}}
+	snap, _ := s.list()
+	return snap
+}
+
+// list is List; ok is false when the path could not be read, so the
+// snapshot repeats an earlier one (empty if there was none).
+func (s *Source) list() (snap Snapshot, ok bool) {
 	files, err := s.files()
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			snap.Errors = append(snap.Errors, FileError{File: s.path, Error: err.Error()})
-		}
-		files = nil
+	missing := errors.Is(err, os.ErrNotExist)
+	if err != nil && !missing {
+		s.setErr(err)
+		return s.keepLast(err), false
 	}
+	s.setErr(nil)
+	if missing != s.missing {
+		if missing {
+			s.logf("static pods: %q does not exist: no static pods until it is created", s.path)
+		}
+		s.missing = missing
+	}
+	snap = Snapshot{Files: map[string]string{}}
 	byName := map[string]string{}
 	present := map[string]bool{}
 	for _, f := range files {
 		present[f] = true
-		pod, err := s.readFile(f)
+		pod, err := s.readPod(f)
 		if err != nil {
 			msg := err.Error()
 			if old := s.lastGood[f]; old != nil {
@@ -244,7 +314,34 @@ func (s *Source) List() Snapshot {
 		}
 	}
 	s.stampSeen(snap.Pods)
+	s.last, s.good = copySnapshot(snap), true
+	return snap, true
+}
+
+// keepLast is the snapshot to send when reading the path failed with err:
+// the last good one, with err in front of its errors.
+func (s *Source) keepLast(err error) Snapshot {
+	snap := copySnapshot(s.last)
+	msg := fmt.Sprintf("%v; keeping the last good read's pods (%d), reading again on the next change or in %s", err, len(snap.Pods), s.period)
+	if !s.good {
+		msg = fmt.Sprintf("%v; no pod is started or stopped until it can be read, reading again on the next change or in %s", err, s.period)
+	}
+	snap.Errors = append([]FileError{{File: s.path, Error: msg}}, snap.Errors...)
 	return snap
+}
+
+// copySnapshot is a deep copy, so the source never shares a pod with the
+// snapshot's receiver.
+func copySnapshot(in Snapshot) Snapshot {
+	out := Snapshot{Files: make(map[string]string, len(in.Files))}
+	for _, p := range in.Pods {
+		out.Pods = append(out.Pods, p.DeepCopy())
+	}
+	for uid, f := range in.Files {
+		out.Files[uid] = f
+	}
+	out.Errors = append(out.Errors, in.Errors...)
+	return out
 }
 
 // stampSeen sets config.seen to the first time each UID was seen.
@@ -268,15 +365,19 @@ func (s *Source) stampSeen(pods []*v1.Pod) {
 // files lists the manifest files: every regular file not starting with
 // "." (directories are skipped), sorted.
 func (s *Source) files() ([]string, error) {
-	st, err := os.Stat(s.path)
-	if err != nil {
+	st, err := s.stat(s.path)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the static pod path: %w", err)
 	}
 	if !st.IsDir() {
 		return []string{s.path}, nil
 	}
-	entries, err := os.ReadDir(s.path)
+	entries, err := s.readDir(s.path)
 	if err != nil {
+		// Partial results are not used: a missing file would stop its pod.
 		return nil, fmt.Errorf("failed to read the static pod directory %q: %w", s.path, err)
 	}
 	var out []string
@@ -285,7 +386,11 @@ func (s *Source) files() ([]string, error) {
 			continue
 		}
 		f := filepath.Join(s.path, e.Name())
-		if st, err := os.Stat(f); err != nil || st.IsDir() {
+		// A file that vanished since the listing is skipped; one whose
+		// metadata cannot be read is kept so that readPod reports it and
+		// keeps its last pod.
+		st, err := s.stat(f)
+		if errors.Is(err, os.ErrNotExist) || err == nil && st.IsDir() {
 			continue
 		}
 		out = append(out, f)
@@ -294,15 +399,15 @@ func (s *Source) files() ([]string, error) {
 	return out, nil
 }
 
-func (s *Source) readFile(f string) (*v1.Pod, error) {
-	st, err := os.Stat(f)
+func (s *Source) readPod(f string) (*v1.Pod, error) {
+	st, err := s.stat(f)
 	if err != nil {
 		return nil, fmt.Errorf("file %q: %w", f, err)
 	}
 	if st.Size() > maxFileSize {
 		return nil, fmt.Errorf("file %q: larger than %d bytes", f, maxFileSize)
 	}
-	data, err := os.ReadFile(f)
+	data, err := s.readBytes(f)
 	if err != nil {
 		return nil, fmt.Errorf("file %q: %w", f, err)
 	}
@@ -327,7 +432,7 @@ func DecodePod(data []byte, file, nodeName string) (*v1.Pod, error) {
 		return nil, fmt.Errorf("file %q: metadata.name: Required value: the pod needs a name", file)
 	}
 	setDefaults(pod)
-	if err := applyIdentity(pod, nodeName, file); err != nil {
+	if err := bindStatic(pod, nodeName, file); err != nil {
 		return nil, fmt.Errorf("file %q: %w", file, err)
 	}
 	if errs := validatePod(pod); len(errs) > 0 {
