@@ -8,47 +8,11 @@ import (
 	"strings"
 	"time"
 
-	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
-
-	"github.com/kubeadmin/kubeadmin/internal/config"
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 	"github.com/kubeadmin/kubeadmin/kubelet/service"
-	"github.com/kubeadmin/kubeadmin/manifests"
-	"github.com/kubeadmin/kubeadmin/phases/workflow"
 	"github.com/kubeadmin/kubeadmin/templates"
 )
-
-func newKubeletStartPhase() workflow.Phase {
-	return workflow.Phase{
-		Name:         "kubelet-start",
-		Short:        "Write kubelet settings and (re)start the kubelet",
-		Long:         "Write a file with KubeletConfiguration and an environment file with node specific kubelet settings, and then (re)start the node agent (kubeadmin kubelet).",
-		Example:      "  # Writes a dynamic environment file with kubelet flags from a InitConfiguration file.\n  kubeadmin init phase kubelet-start --config config.yaml",
-		InheritFlags: []string{FlagConfig, FlagImageRepository, FlagCRISocket, FlagNodeName, FlagPatches, FlagDryRun},
-		Run:          initPhase(runKubeletStart),
-	}
-}
-
-// clusterKubeletConfig is the KubeletConfiguration every node of the
-// cluster shares: the user's document, or kubeadm's defaults.
-func clusterKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfiguration {
-	if cfg.Components.Kubelet != nil {
-		return cfg.Components.Kubelet.DeepCopy()
-	}
-	return config.DefaultKubeletConfiguration(&cfg.Cluster)
-}
-
-// localKubeletConfig adapts the shared configuration to this host. Where
-// systemd is not the init system its cgroup driver cannot work, so the
-// agent uses cgroupfs (a node-local change, as kubeadm's resolvConf one).
-func localKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfiguration {
-	kc := clusterKubeletConfig(cfg)
-	if kc.CgroupDriver == constants.CgroupDriverSystemd && !hostSystemd.running() {
-		return config.LocalKubeletConfiguration(kc, constants.CgroupDriverCgroupfs)
-	}
-	return kc
-}
 
 // systemdHost is where and how the kubelet unit is installed. Tests point it
 // at a temporary directory and a stand-in systemctl.
@@ -81,32 +45,8 @@ func (h systemdHost) ctl(args ...string) error {
 	return nil
 }
 
-func runKubeletStart(d *InitData) error {
-	cfg := d.Cfg()
-	out := d.Out()
-	nr := cfg.Init.NodeRegistration
-	hostname, err := manifests.KubeletHostname()
-	if err != nil {
-		return err
-	}
-	flags := manifests.KubeletFlagsEnv(nr.Name, hostname, nr.KubeletExtraArgs, nil, false)
-	kubeletCfg, err := manifests.BuildKubeletConfigFile(localKubeletConfig(cfg), nr.CRISocket, d.PatchesDir(), out)
-	if err != nil {
-		return err
-	}
-	dir := d.KubeletDir()
-	fmt.Fprintf(out, "[kubelet-start] Writing kubelet environment file with flags to file %q\n", filepath.Join(dir, constants.KubeletFlagsEnvFile))
-	fmt.Fprintf(out, "[kubelet-start] Writing kubelet configuration to file %q\n", filepath.Join(dir, constants.KubeletConfigFile))
-	if err := manifests.WriteKubeletFiles(dir, flags, manifests.InstanceConfig(nr.CRISocket), kubeletCfg); err != nil {
-		return err
-	}
-	if d.DryRun() {
-		fmt.Fprintln(out, "[dryrun] Would start the node agent (kubeadmin kubelet)")
-		return nil
-	}
-	fmt.Fprintln(out, "[kubelet-start] Starting the kubelet")
-	return startKubelet(flags)
-}
+// SystemdRunning reports whether systemd is the init system.
+func SystemdRunning() bool { return hostSystemd.running() }
 
 // kubeletArgs are the node agent's arguments, as kubeadm's systemd drop-in
 // passes them to the upstream kubelet.
@@ -119,10 +59,10 @@ func kubeletArgs() []string {
 	}
 }
 
-// startKubelet (re)starts the node agent: as the systemd unit "kubelet"
+// StartKubelet (re)starts the node agent: as the systemd unit "kubelet"
 // where systemd runs, otherwise under kubeadmin's supervisor. The running
 // containers survive a restart of the agent: it adopts them.
-func startKubelet(flagsEnv []byte) error {
+func StartKubelet(flagsEnv []byte) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("failed to find the kubeadmin binary: %w", err)
@@ -157,8 +97,8 @@ func (h systemdHost) startKubeletUnit(self string) error {
 	return nil
 }
 
-// stopKubelet stops the node agent, however it runs.
-func stopKubelet() error {
+// StopKubelet stops the node agent, however it runs.
+func StopKubelet() error {
 	if hostSystemd.running() {
 		if err := hostSystemd.ctl("stop", "kubelet"); err != nil {
 			return err
