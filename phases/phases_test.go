@@ -100,13 +100,3 @@ func TestTailFileStripsTheCRIPrefix(t *testing.T) {
 		t.Error("a missing file gave lines")
 	}
 }
-
-func TestParseFlagsEnv(t *testing.T) {
-	got := parseFlagsEnv([]byte(`KUBELET_KUBEADM_ARGS="--hostname-override=n1 --node-labels=a=b"` + "\n"))
-	if want := []string{"--hostname-override=n1", "--node-labels=a=b"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("args = %q, want %q", got, want)
-	}
-	if got := parseFlagsEnv([]byte(`KUBELET_KUBEADM_ARGS=""`)); len(got) != 0 {
-		t.Errorf("empty args = %q", got)
-	}
-}

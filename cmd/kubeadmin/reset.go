@@ -11,10 +11,6 @@ import (
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newCmdReset)
-}
-
 // newCmdReset wires `kubeadmin reset` and its phase subcommands.
 func newCmdReset(in io.Reader, out io.Writer) *cobra.Command {
 	o := &resetphases.ResetOptions{In: in}

@@ -1,9 +1,7 @@
-// Package supervisor keeps a long-running process alive where no init
-// system does: on machines without systemd, `kubeadmin init` starts the node
-// agent through a small detached supervisor process that restarts the agent
-// when it dies (with back-off), appends its output to a log file, and
-// records its own PID in a file so that `kubeadmin reset` and a later
-// kubelet-start can stop or replace it.
+// The supervisor: where no init system restarts the agent, a detached
+// `kubeadmin supervise` process runs it, restarts it with back-off when it
+// exits, appends its output to a log file and records its own PID.
+
 package service
 
 import (
@@ -33,6 +31,10 @@ const (
 	stableAfter = 30 * time.Second
 	// stopGrace is how long a stopping child gets before SIGKILL.
 	stopGrace = 10 * time.Second
+	// supervisorStartTimeout bounds the wait for a new supervisor's PID file.
+	supervisorStartTimeout = 10 * time.Second
+	// supervisorStopTimeout bounds the wait for a supervisor to exit.
+	supervisorStopTimeout = 20 * time.Second
 )
 
 // Options describe a supervised process.
@@ -119,12 +121,17 @@ func openLog(path string) (*os.File, error) {
 	return f, nil
 }
 
-// Start launches a detached supervisor (self with supervisorArgs, e.g.
+// supervisorArgs are the arguments of `kubeadmin supervise` that run o.
+func (o Options) supervisorArgs() []string {
+	return append([]string{SuperviseCommand, "--name=" + o.Name, "--pid-file=" + o.PIDFile, "--log-file=" + o.LogFile, "--", o.Command}, o.Args...)
+}
+
+// startSupervisor launches a detached supervisor (self with supervisorArgs, e.g.
 // "kubeadmin supervise --pid-file ... -- kubeadmin kubelet ...") in its own
 // session, replacing one that is already running, and waits until it has
 // written its PID file.
-func Start(o Options, self string, supervisorArgs []string, timeout time.Duration) error {
-	if err := Stop(o.PIDFile, stopGrace+5*time.Second); err != nil {
+func startSupervisor(o Options, self string, supervisorArgs []string, timeout time.Duration) error {
+	if err := stopSupervisor(o.PIDFile, stopGrace+5*time.Second); err != nil {
 		return err
 	}
 	logf, err := openLog(o.LogFile)
@@ -159,9 +166,9 @@ func Start(o Options, self string, supervisorArgs []string, timeout time.Duratio
 	return fmt.Errorf("the %s supervisor did not write %s within %s; see %s", o.Name, o.PIDFile, timeout, o.LogFile)
 }
 
-// Stop terminates the supervisor recorded in pidFile (which stops its
+// stopSupervisor terminates the supervisor recorded in pidFile (which stops its
 // child) and waits for it to exit. A missing or stale PID file is fine.
-func Stop(pidFile string, timeout time.Duration) error {
+func stopSupervisor(pidFile string, timeout time.Duration) error {
 	pid, ok := ReadPID(pidFile)
 	if !ok || !alive(pid) {
 		_ = os.Remove(pidFile)

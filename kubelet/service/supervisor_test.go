@@ -71,7 +71,7 @@ func TestStartDetachesAndStopStopsChild(t *testing.T) {
 	}
 	t.Setenv("SUPERVISOR_TEST_HELPER", "1")
 	args := []string{o.PIDFile, o.LogFile, "/bin/sh", "-c", "echo $$ > " + childPID + "; exec sleep 300"}
-	if err := Start(o, self, args, 10*time.Second); err != nil {
+	if err := startSupervisor(o, self, args, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	supPID, ok := Running(o.PIDFile)
@@ -84,7 +84,7 @@ func TestStartDetachesAndStopStopsChild(t *testing.T) {
 		child, ok = ReadPID(childPID)
 		return ok && alive(child)
 	})
-	if err := Stop(o.PIDFile, 15*time.Second); err != nil {
+	if err := stopSupervisor(o.PIDFile, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if alive(supPID) {
@@ -92,7 +92,7 @@ func TestStartDetachesAndStopStopsChild(t *testing.T) {
 	}
 	waitFor(t, "the child to stop", func() bool { return !alive(child) })
 	// Stopping again is a no-op.
-	if err := Stop(o.PIDFile, time.Second); err != nil {
+	if err := stopSupervisor(o.PIDFile, time.Second); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,12 +2,8 @@ package initphases
 
 import (
 	"fmt"
-	"path/filepath"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
-	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 	"github.com/kubeadmin/kubeadmin/manifests"
 	"github.com/kubeadmin/kubeadmin/phases"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
@@ -49,7 +45,7 @@ func newControlPlanePhase() workflow.Phase {
 			InheritFlags: controlPlanePhaseFlags(c.phase),
 			Run: runAs(func(d staticPodData) error {
 				fmt.Fprintf(d.Out(), "[control-plane] Creating static Pod manifest for %q\n", c.component)
-				return writeStaticPod(d, c.component, manifests.ControlPlanePods(d.Cfg())[c.component])
+				return manifests.WriteStaticPod(d.ManifestDir(), c.component, manifests.ControlPlanePods(d.Cfg())[c.component], d.PatchesDir(), d.Out())
 			}),
 		})
 	}
@@ -62,26 +58,4 @@ func newControlPlanePhase() workflow.Phase {
 			return nil
 		}),
 	}
-}
-
-// writeStaticPod renders pod, applies the user's patches for the component
-// and writes it to the manifest directory (0600, directory 0700).
-func writeStaticPod(d staticPodData, component string, pod *corev1.Pod) error {
-	if pod == nil {
-		return fmt.Errorf("no static Pod manifest is defined for %q", component)
-	}
-	data, err := manifests.MarshalPod(pod)
-	if err != nil {
-		return fmt.Errorf("failed to serialize the static Pod manifest for %q: %w", component, err)
-	}
-	if d.PatchesDir() != "" {
-		if data, err = manifests.ApplyPatches(d.PatchesDir(), component, data, d.Out()); err != nil {
-			return err
-		}
-	}
-	path := filepath.Join(d.ManifestDir(), component+".yaml")
-	if err := fsutil.WriteFileAtomic(path, data, 0o600, 0o700); err != nil {
-		return fmt.Errorf("failed to write the static Pod manifest for %q: %w", component, err)
-	}
-	return nil
 }

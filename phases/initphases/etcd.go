@@ -33,5 +33,5 @@ func runEtcdLocal(d staticPodData) error {
 		return err
 	}
 	fmt.Fprintf(d.Out(), "[etcd] Creating static Pod manifest for local etcd in %q\n", d.ManifestDir())
-	return writeStaticPod(d, constants.Etcd, manifests.EtcdPod(cfg))
+	return manifests.WriteStaticPod(d.ManifestDir(), constants.Etcd, manifests.EtcdPod(cfg), d.PatchesDir(), d.Out())
 }

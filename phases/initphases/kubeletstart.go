@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/internal/config"
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/service"
 	"github.com/kubeadmin/kubeadmin/manifests"
 	"github.com/kubeadmin/kubeadmin/phases"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
@@ -48,7 +49,7 @@ func runKubeletStart(d kubeletStartData) error {
 		return nil
 	}
 	fmt.Fprintln(out, "[kubelet-start] Starting the kubelet")
-	return phases.StartKubelet(flags)
+	return service.Start(flags)
 }
 
 // clusterKubeletConfig is the KubeletConfiguration every node of the
@@ -65,7 +66,7 @@ func clusterKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfigu
 // agent uses cgroupfs (a node-local change, as kubeadm's resolvConf one).
 func localKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfiguration {
 	kc := clusterKubeletConfig(cfg)
-	if kc.CgroupDriver == constants.CgroupDriverSystemd && !phases.SystemdRunning() {
+	if kc.CgroupDriver == constants.CgroupDriverSystemd && !service.SystemdRunning() {
 		return config.LocalKubeletConfiguration(kc, constants.CgroupDriverCgroupfs)
 	}
 	return kc

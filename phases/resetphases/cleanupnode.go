@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/service"
 	"github.com/kubeadmin/kubeadmin/phases"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
@@ -41,7 +42,7 @@ func runCleanupNode(d cleanupNodeData) error {
 		return nil
 	}
 	fmt.Fprintln(out, "[reset] Stopping the kubelet service")
-	if err := phases.StopKubelet(); err != nil {
+	if err := service.Stop(); err != nil {
 		fmt.Fprintf(out, "[reset] The kubelet service could not be stopped by kubeadmin: [%v]\n", err)
 	}
 	fmt.Fprintf(out, "[reset] Unmounting mounted directories in %q\n", kubeletDir)
