@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
@@ -27,12 +25,28 @@ const (
 	removePodRetryInterval = 200 * time.Millisecond
 )
 
+// Node is what cleanup-node does to this host; tests stand in for it.
+type Node struct {
+	// StopAgent stops the node agent, however it runs.
+	StopAgent func() error
+	// RemovePods removes every Kubernetes pod of the runtime at a CRI
+	// endpoint and returns how many it removed.
+	RemovePods func(criEndpoint string) (int, error)
+	// Mounts is the host's mount table.
+	Mounts MountTable
+}
+
+// hostNode is this machine.
+func hostNode() Node {
+	return Node{StopAgent: service.Stop, RemovePods: removeAllPods, Mounts: procMounts{}}
+}
+
 func newCleanupNodePhase() workflow.Phase {
 	return workflow.Phase{Name: "cleanup-node", Aliases: []string{"cleanupnode"}, Short: "Run cleanup node.", Run: runAs(runCleanupNode)}
 }
 
 func runCleanupNode(d cleanupNodeData) error {
-	out, cfg, kubeletDir := d.Out(), d.Cfg(), d.KubeletDir()
+	out, cfg, kubeletDir, node := d.Out(), d.Cfg(), d.KubeletDir(), d.Node()
 	if cfg.DryRun {
 		fmt.Fprintln(out, "[dryrun] Would stop the kubelet service")
 		fmt.Fprintf(out, "[dryrun] Would unmount mounted directories in %q\n", kubeletDir)
@@ -42,14 +56,18 @@ func runCleanupNode(d cleanupNodeData) error {
 		return nil
 	}
 	fmt.Fprintln(out, "[reset] Stopping the kubelet service")
-	if err := service.Stop(); err != nil {
+	if err := node.StopAgent(); err != nil {
 		fmt.Fprintf(out, "[reset] The kubelet service could not be stopped by kubeadmin: [%v]\n", err)
 	}
 	fmt.Fprintf(out, "[reset] Unmounting mounted directories in %q\n", kubeletDir)
-	if err := unmountUnder(kubeletDir); err != nil {
-		fmt.Fprintf(out, "[reset] Failed to unmount mounted directories in %q: %v\n", kubeletDir, err)
+	stillMounted, unmountErr := unmountUnder(kubeletDir, node.Mounts)
+	if unmountErr != nil {
+		fmt.Fprintf(out, "[reset] Failed to unmount mounted directories in %q: %v\n", kubeletDir, unmountErr)
 	}
-	n, err := removeAllPods(d.CRISocket())
+	for _, m := range stillMounted {
+		fmt.Fprintf(out, "[reset] Leaving %q and everything below it in place: it may still be mounted\n", m)
+	}
+	n, err := node.RemovePods(d.CRISocket())
 	if err != nil {
 		fmt.Fprintf(out, "[reset] Failed to remove containers: %v\n", err)
 	} else {
@@ -61,7 +79,7 @@ func runCleanupNode(d cleanupNodeData) error {
 	dirs := dirsToClean(d)
 	fmt.Fprintf(out, "[reset] Deleting contents of directories: %v\n", dirs)
 	for _, dir := range dirs {
-		if err := cleanDir(dir); err != nil {
+		if err := cleanDir(dir, stillMounted); err != nil {
 			fmt.Fprintf(out, "[reset] Failed to delete contents of %q directory: %v\n", dir, err)
 		}
 	}
@@ -73,6 +91,10 @@ func runCleanupNode(d cleanupNodeData) error {
 		}
 	}
 	fmt.Fprintf(out, "\nThe reset process does not clean CNI configuration in %s, iptables/nftables/IPVS rules,\nor $HOME/.kube/config; remove them by hand if this host is to be reused.\n", constants.CNIConfDir)
+	if len(stillMounted) > 0 {
+		return fmt.Errorf("left %s and everything below it in place: %w; unmount what is mounted there (umount <path>) and run \"kubeadmin reset\" again",
+			strings.Join(stillMounted, ", "), unmountErr)
+	}
 	return nil
 }
 
@@ -94,54 +116,6 @@ func filesToClean(d cleanupNodeData) []string {
 		files = append(files, filepath.Join(d.KubernetesDir(), f))
 	}
 	return files
-}
-
-// cleanDir deletes the contents of dir, keeping dir itself.
-func cleanDir(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// unmountUnder unmounts every mount point below dir, deepest first.
-func unmountUnder(dir string) error {
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
-		return err
-	}
-	b, err := os.ReadFile("/proc/self/mounts")
-	if err != nil {
-		return err
-	}
-	var points []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 1 && strings.HasPrefix(f[1], real+"/") {
-			points = append(points, f[1])
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(points)))
-	var errs []error
-	for _, p := range points {
-		if err := syscall.Unmount(p, 0); err != nil && !errors.Is(err, syscall.EINVAL) {
-			errs = append(errs, fmt.Errorf("%s: %w", p, err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // removeAllPods stops and removes every Kubernetes pod sandbox (and so its

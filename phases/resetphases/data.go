@@ -37,6 +37,7 @@ type ResetData struct {
 	etcdDir string
 	criSock string
 	kubelet string
+	node    Node
 }
 
 // NewResetData builds the reset data from the flags.
@@ -80,6 +81,7 @@ func NewResetData(o *ResetOptions, out io.Writer) (*ResetData, error) {
 		etcdDir: etcdDataDirFromManifest(manifests.ManifestPath(filepath.Join(constants.KubernetesDir, constants.ManifestsSubDirName), constants.Etcd)),
 		criSock: cfg.CRISocket,
 		kubelet: constants.KubeletRunDir,
+		node:    hostNode(),
 	}, nil
 }
 
@@ -133,6 +135,7 @@ type (
 		KubernetesDir() string
 		KubeletDir() string
 		CRISocket() string
+		Node() Node
 	}
 )
 
@@ -165,3 +168,6 @@ func (d *ResetData) CRISocket() string { return d.criSock }
 
 // KubeletDir is the node agent's directory (/var/lib/kubelet).
 func (d *ResetData) KubeletDir() string { return d.kubelet }
+
+// Node is what cleanup-node does to the host.
+func (d *ResetData) Node() Node { return d.node }

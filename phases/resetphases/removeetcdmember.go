@@ -27,7 +27,7 @@ func runRemoveEtcdMember(d removeEtcdMemberData) error {
 	}
 	// A single stacked member is all kubeadmin init creates; its removal
 	// from the member list is moot, so only its data goes.
-	if err := cleanDir(etcdDir); err != nil {
+	if err := cleanDir(etcdDir, nil); err != nil {
 		fmt.Fprintf(out, "[reset] Failed to delete contents of the etcd directory: %q, error: %v\n", etcdDir, err)
 		return nil
 	}
