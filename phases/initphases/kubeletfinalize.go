@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/phases"
+	"github.com/kubeadmin/kubeadmin/phases/kubeconfig"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
 
@@ -26,11 +27,14 @@ func newKubeletFinalizePhase() workflow.Phase {
 	}
 }
 
+// kubeletClientCertPath is the agent's rotated client certificate and key.
+var kubeletClientCertPath = filepath.Join(constants.KubeletPKIDir, constants.KubeletClientCurrent)
+
 // runEnableClientCertRotation points kubelet.conf at the rotated client
 // certificate once the agent has one, as kubeadm does; without it there is
 // nothing to do.
 func runEnableClientCertRotation(d kubeletFinalizeData) error {
-	pem := filepath.Join(constants.KubeletPKIDir, constants.KubeletClientCurrent)
+	pem := kubeletClientCertPath
 	if _, err := os.Stat(pem); err != nil {
 		return nil
 	}
@@ -50,11 +54,9 @@ func runEnableClientCertRotation(d kubeletFinalizeData) error {
 		fmt.Fprintf(d.Out(), "[dryrun] Would change the kubelet client certificate in %q to %q\n", path, pem)
 		return nil
 	}
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+	// The running agent reads this file: replace it, never rewrite it.
+	if err := kubeconfig.WriteKubeconfig(path, kc); err != nil {
 		return fmt.Errorf("failed to write kubeconfig %q: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		return err
 	}
 	fmt.Fprintf(d.Out(), "[kubelet-finalize] Updating %q to point to a rotatable kubelet client certificate and key\n", path)
 	return nil
