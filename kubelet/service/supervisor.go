@@ -1,6 +1,8 @@
 // The supervisor: where no init system restarts the agent, a detached
 // `kubeadmin supervise` process runs it, restarts it with back-off when it
-// exits, appends its output to a log file and records its own PID.
+// exits, copies its output to a bounded log file and records its own PID.
+// Before it signals the PID of that file, Stop makes sure the process is a
+// supervisor of that file: a PID can be reused once its process is gone.
 
 package service
 
@@ -9,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -35,7 +36,20 @@ const (
 	supervisorStartTimeout = 10 * time.Second
 	// supervisorStopTimeout bounds the wait for a supervisor to exit.
 	supervisorStopTimeout = 20 * time.Second
+	// startPollInterval and stopPollInterval pace those waits.
+	startPollInterval = 20 * time.Millisecond
+	stopPollInterval  = 50 * time.Millisecond
+	// outputWaitDelay bounds the wait for the child's output pipes once it
+	// exited.
+	outputWaitDelay = 5 * time.Second
 )
+
+// pidFileFlag is the supervise flag that names the PID file; it also
+// identifies a supervisor's process (see isSupervisorOf).
+const pidFileFlag = "--pid-file"
+
+// procDir is where procfs is mounted.
+const procDir = "/proc"
 
 // Options describe a supervised process.
 type Options struct {
@@ -43,7 +57,8 @@ type Options struct {
 	Name string
 	// PIDFile holds the supervisor's PID while it runs.
 	PIDFile string
-	// LogFile receives the child's stdout and stderr (appended).
+	// LogFile receives the child's stdout and stderr (appended, rotated
+	// at LogMaxSize).
 	LogFile string
 	// Command and Args of the child.
 	Command string
@@ -59,7 +74,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer os.Remove(o.PIDFile)
-	logf, err := openLog(o.LogFile)
+	logf, err := openLog(o.LogFile, LogMaxSize)
 	if err != nil {
 		return err
 	}
@@ -87,9 +102,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 }
 
-func runChild(ctx context.Context, o Options, logf io.Writer) error {
+func runChild(ctx context.Context, o Options, logf *rotatingLog) error {
 	cmd := exec.Command(o.Command, o.Args...)
+	// Through pipes, so the supervisor sees every byte and can rotate. A
+	// process the child leaves behind holding them does not delay Wait.
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.WaitDelay = outputWaitDelay
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -110,20 +128,9 @@ func runChild(ctx context.Context, o Options, logf io.Writer) error {
 	}
 }
 
-func openLog(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("failed to create the log directory of %q: %w", path, err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("failed to open the log file %q: %w", path, err)
-	}
-	return f, nil
-}
-
 // supervisorArgs are the arguments of `kubeadmin supervise` that run o.
 func (o Options) supervisorArgs() []string {
-	return append([]string{SuperviseCommand, "--name=" + o.Name, "--pid-file=" + o.PIDFile, "--log-file=" + o.LogFile, "--", o.Command}, o.Args...)
+	return append([]string{SuperviseCommand, "--name=" + o.Name, pidFileFlag + "=" + o.PIDFile, "--log-file=" + o.LogFile, "--", o.Command}, o.Args...)
 }
 
 // startSupervisor launches a detached supervisor (self with supervisorArgs, e.g.
@@ -134,9 +141,14 @@ func startSupervisor(o Options, self string, supervisorArgs []string, timeout ti
 	if err := stopSupervisor(o.PIDFile, stopGrace+5*time.Second); err != nil {
 		return err
 	}
-	logf, err := openLog(o.LogFile)
+	// The supervisor's own output before it opens the log, and a crash,
+	// go to the log file too.
+	if err := os.MkdirAll(filepath.Dir(o.LogFile), logDirMode); err != nil {
+		return fmt.Errorf("failed to create the log directory of %q: %w", o.LogFile, err)
+	}
+	logf, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, logFileMode)
 	if err != nil {
-		return err
+		return fmt.Errorf("failed to open the log file %q: %w", o.LogFile, err)
 	}
 	defer logf.Close()
 	devnull, err := os.Open(os.DevNull)
@@ -161,16 +173,17 @@ func startSupervisor(o Options, self string, supervisorArgs []string, timeout ti
 		if !alive(pid) {
 			return fmt.Errorf("the %s supervisor exited right after it started; see %s", o.Name, o.LogFile)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(startPollInterval)
 	}
 	return fmt.Errorf("the %s supervisor did not write %s within %s; see %s", o.Name, o.PIDFile, timeout, o.LogFile)
 }
 
-// stopSupervisor terminates the supervisor recorded in pidFile (which stops its
-// child) and waits for it to exit. A missing or stale PID file is fine.
+// stopSupervisor terminates the supervisor recorded in pidFile (which stops
+// its child) and waits for it to exit. A missing or stale PID file is fine:
+// it is removed, and the process it names, if any, is left alone.
 func stopSupervisor(pidFile string, timeout time.Duration) error {
-	pid, ok := ReadPID(pidFile)
-	if !ok || !alive(pid) {
+	pid, ok := Running(pidFile)
+	if !ok {
 		_ = os.Remove(pidFile)
 		return nil
 	}
@@ -183,20 +196,48 @@ func stopSupervisor(pidFile string, timeout time.Duration) error {
 			_ = os.Remove(pidFile)
 			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(stopPollInterval)
 	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
+	// Checked again: the PID may have been reused while we waited.
+	if isSupervisorOf(pid, pidFile) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 	_ = os.Remove(pidFile)
 	return nil
 }
 
-// Running reports the supervisor's PID if it is alive.
+// Running reports the PID of the supervisor recorded in pidFile if that
+// process is alive and is a supervisor of pidFile.
 func Running(pidFile string) (int, bool) {
 	pid, ok := ReadPID(pidFile)
-	if !ok || !alive(pid) {
+	if !ok || !alive(pid) || !isSupervisorOf(pid, pidFile) {
 		return 0, false
 	}
 	return pid, true
+}
+
+// isSupervisorOf reports whether process pid runs with --pid-file=pidFile,
+// the argument every supervisor gets (see supervisorArgs), so a process
+// that merely reused a dead supervisor's PID is never signalled.
+func isSupervisorOf(pid int, pidFile string) bool {
+	b, err := os.ReadFile(filepath.Join(procDir, strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return false
+	}
+	want := absPath(pidFile)
+	for _, arg := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(arg, pidFileFlag+"="); ok && absPath(v) == want {
+			return true
+		}
+	}
+	return false
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return filepath.Clean(p)
 }
 
 // ReadPID reads a PID file.
@@ -217,7 +258,7 @@ func alive(pid int) bool {
 	if err := syscall.Kill(pid, 0); err != nil {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	stat, err := os.ReadFile(filepath.Join(procDir, strconv.Itoa(pid), "stat"))
 	if err != nil {
 		return false
 	}
