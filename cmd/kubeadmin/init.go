@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,7 +17,7 @@ import (
 
 // newCmdInit wires `kubeadmin init` and its phase subcommands.
 func newCmdInit(out io.Writer) *cobra.Command {
-	o := &initphases.InitOptions{}
+	o := &initphases.InitOptions{ValidateKubeletArgs: validateAgentArgs}
 	runner := workflow.NewRunner(initphases.Phases()...)
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -87,4 +88,20 @@ func changedFlags(f *pflag.FlagSet) []string {
 	var names []string
 	f.Visit(func(fl *pflag.Flag) { names = append(names, fl.Name) })
 	return names
+}
+
+// validateAgentArgs parses args as `kubeadmin kubelet` would, flags it
+// inherits from the root command included. It is preflight's KubeletFlags
+// hook; point it at the agent's own flag set (kubelet/options) once that
+// package exists.
+func validateAgentArgs(args []string) error {
+	root := newCmdRoot(strings.NewReader(""), io.Discard, io.Discard)
+	agent, _, err := root.Find([]string{"kubelet"})
+	if err != nil {
+		return err
+	}
+	if err := agent.ParseFlags(args); err != nil {
+		return err
+	}
+	return agent.ValidateArgs(agent.Flags().Args())
 }

@@ -35,7 +35,7 @@ func Start(flagsEnv []byte) error {
 	if hostSystemd.running() {
 		return hostSystemd.startUnit(self)
 	}
-	args := append(agentArgs(), ParseFlagsEnv(flagsEnv)...)
+	args := append([]string{agentName}, AgentFlags(flagsEnv)...)
 	o := Options{Name: agentName, PIDFile: constants.KubeletPidFile, LogFile: constants.KubeletLogFile, Command: self, Args: args}
 	if err := startSupervisor(o, self, o.supervisorArgs(), supervisorStartTimeout); err != nil {
 		return fmt.Errorf("failed to start the node agent: %w", err)
@@ -58,15 +58,16 @@ func Stop() error {
 // whether Start uses a unit.
 func SystemdRunning() bool { return hostSystemd.running() }
 
-// agentArgs are the node agent's fixed arguments, the ones kubeadm's
-// drop-in passes to the upstream kubelet.
-func agentArgs() []string {
-	return []string{
-		agentName,
+// AgentFlags are the flags the node agent runs with, given the content of
+// kubeadm-flags.env: the fixed ones kubeadm's drop-in passes to the
+// upstream kubelet, then those of the file. Both ways of starting it use
+// the same flags; preflight checks them.
+func AgentFlags(flagsEnv []byte) []string {
+	return append([]string{
 		"--bootstrap-kubeconfig=" + filepath.Join(constants.KubernetesDir, constants.KubeletBootstrapKubeConfigFile),
 		"--kubeconfig=" + filepath.Join(constants.KubernetesDir, constants.KubeletKubeConfigFile),
 		"--config=" + filepath.Join(constants.KubeletRunDir, constants.KubeletConfigFile),
-	}
+	}, ParseFlagsEnv(flagsEnv)...)
 }
 
 // ParseFlagsEnv turns the kubeadm-flags.env line

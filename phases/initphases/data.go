@@ -40,6 +40,9 @@ type InitOptions struct {
 	KubeconfigPath string
 	// ChangedFlags are the names of the flags the user set.
 	ChangedFlags []string
+	// ValidateKubeletArgs parses arguments with the node agent's flag set,
+	// for preflight's KubeletFlags check; nil leaves the check out.
+	ValidateKubeletArgs func(args []string) error
 }
 
 // InitData is the state of one init run. Phases see it through the views
@@ -58,6 +61,7 @@ type InitData struct {
 	skipTokenPrint bool
 	skipCertKey    bool
 	patchesDir     string
+	validateArgs   func(args []string) error
 
 	client kubernetes.Interface
 }
@@ -75,6 +79,7 @@ type (
 		baseData
 		HostManifestDir() string
 		IgnorePreflightErrors() map[string]bool
+		KubeletArgsValidator() func(args []string) error
 	}
 	certsData interface {
 		baseData
@@ -232,6 +237,10 @@ func (d *InitData) HostManifestDir() string {
 // dry-run mode (the success banner shows it).
 func (d *InitData) HostKubeConfigPath() string { return d.kubeconfigPath }
 
+// KubeletArgsValidator parses the node agent's arguments with its flag
+// set (nil: not known).
+func (d *InitData) KubeletArgsValidator() func(args []string) error { return d.validateArgs }
+
 // SkipTokenPrint reports whether --skip-token-print was given.
 func (d *InitData) SkipTokenPrint() bool { return d.skipTokenPrint }
 
@@ -313,6 +322,7 @@ func NewInitData(o *InitOptions, out io.Writer) (*InitData, error) {
 		skipTokenPrint: o.SkipTokenPrint,
 		skipCertKey:    o.SkipCertificateKeyPrint,
 		patchesDir:     o.PatchesDir,
+		validateArgs:   o.ValidateKubeletArgs,
 	}
 	if d.kubeconfigDir == "" {
 		d.kubeconfigDir = constants.KubernetesDir

@@ -29,11 +29,10 @@ func runKubeletStart(d kubeletStartData) error {
 	cfg := d.Cfg()
 	out := d.Out()
 	nr := cfg.Init.NodeRegistration
-	hostname, err := manifests.KubeletHostname()
+	flags, err := kubeletFlagsEnv(cfg)
 	if err != nil {
 		return err
 	}
-	flags := manifests.KubeletFlagsEnv(nr.Name, hostname, nr.KubeletExtraArgs, nil, false)
 	kubeletCfg, err := manifests.BuildKubeletConfigFile(localKubeletConfig(cfg), nr.CRISocket, d.PatchesDir(), out)
 	if err != nil {
 		return err
@@ -50,6 +49,16 @@ func runKubeletStart(d kubeletStartData) error {
 	}
 	fmt.Fprintln(out, "[kubelet-start] Starting the kubelet")
 	return service.Start(flags)
+}
+
+// kubeletFlagsEnv renders this node's kubeadm-flags.env.
+func kubeletFlagsEnv(cfg *config.InitConfig) ([]byte, error) {
+	nr := cfg.Init.NodeRegistration
+	hostname, err := manifests.KubeletHostname()
+	if err != nil {
+		return nil, err
+	}
+	return manifests.KubeletFlagsEnv(nr.Name, hostname, nr.KubeletExtraArgs, nil, false), nil
 }
 
 // clusterKubeletConfig is the KubeletConfiguration every node of the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kubeadmin/kubeadmin/internal/config"
+	"github.com/kubeadmin/kubeadmin/kubelet/service"
 	"github.com/kubeadmin/kubeadmin/phases"
 	"github.com/kubeadmin/kubeadmin/phases/preflight"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
@@ -23,13 +24,21 @@ func newPreflightPhase() workflow.Phase {
 func runPreflight(d preflightData) error {
 	fmt.Fprintln(d.Out(), "[preflight] Running pre-flight checks")
 	cfg := d.Cfg()
-	checks := preflight.InitChecks(preflight.InitOptions{
+	opts := preflight.InitOptions{
 		Cfg:          cfg,
 		ManifestsDir: d.HostManifestDir(),
 		EtcdDataDir:  etcdDataDirOf(cfg),
 		Images:       config.Images(&cfg.Cluster),
 		DryRun:       d.DryRun(),
-	})
+	}
+	// Without a host name kubelet-start fails with the reason; the flags
+	// cannot be known before.
+	if validate := d.KubeletArgsValidator(); validate != nil {
+		if env, err := kubeletFlagsEnv(cfg); err == nil {
+			opts.KubeletArgs, opts.ValidateKubeletArgs = service.AgentFlags(env), validate
+		}
+	}
+	checks := preflight.InitChecks(opts)
 	if err := preflight.RunChecks(checks, d.Out(), d.IgnorePreflightErrors()); err != nil {
 		return err
 	}
