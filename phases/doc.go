@@ -6,6 +6,7 @@
 //
 // This package keeps the pieces more than one workflow needs: the flag
 // names, the health waits of wait-control-plane, the diagnosis of a
-// component that does not become healthy, client building, the dry-run
-// client and directory, and starting or stopping the node agent.
+// component that does not become healthy, client building, and the dry-run
+// client and directory. The node agent is started and stopped by
+// kubelet/service, and reached over the CRI through kubelet/cri.
 package phases

@@ -67,13 +67,13 @@ func AgentFlags(flagsEnv []byte) []string {
 		"--bootstrap-kubeconfig=" + filepath.Join(constants.KubernetesDir, constants.KubeletBootstrapKubeConfigFile),
 		"--kubeconfig=" + filepath.Join(constants.KubernetesDir, constants.KubeletKubeConfigFile),
 		"--config=" + filepath.Join(constants.KubeletRunDir, constants.KubeletConfigFile),
-	}, ParseFlagsEnv(flagsEnv)...)
+	}, parseFlagsEnv(flagsEnv)...)
 }
 
-// ParseFlagsEnv turns the kubeadm-flags.env line
+// parseFlagsEnv turns the kubeadm-flags.env line
 // KUBELET_KUBEADM_ARGS="--a=b --c=d" into arguments, split on white space
 // as systemd splits the unquoted variable of the drop-in.
-func ParseFlagsEnv(env []byte) []string {
+func parseFlagsEnv(env []byte) []string {
 	line := strings.TrimSpace(string(env))
 	_, value, ok := strings.Cut(line, "=")
 	if !ok {

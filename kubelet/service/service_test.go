@@ -6,11 +6,11 @@ import (
 )
 
 func TestParseFlagsEnv(t *testing.T) {
-	got := ParseFlagsEnv([]byte(`KUBELET_KUBEADM_ARGS="--hostname-override=n1 --node-labels=a=b"` + "\n"))
+	got := parseFlagsEnv([]byte(`KUBELET_KUBEADM_ARGS="--hostname-override=n1 --node-labels=a=b"` + "\n"))
 	if want := []string{"--hostname-override=n1", "--node-labels=a=b"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("args = %q, want %q", got, want)
 	}
-	if got := ParseFlagsEnv([]byte(`KUBELET_KUBEADM_ARGS=""`)); len(got) != 0 {
+	if got := parseFlagsEnv([]byte(`KUBELET_KUBEADM_ARGS=""`)); len(got) != 0 {
 		t.Errorf("empty args = %q", got)
 	}
 }

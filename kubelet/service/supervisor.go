@@ -167,7 +167,7 @@ func startSupervisor(o Options, self string, supervisorArgs []string, timeout ti
 	_ = cmd.Process.Release()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if p, ok := ReadPID(o.PIDFile); ok && p == pid {
+		if p, ok := readPID(o.PIDFile); ok && p == pid {
 			return nil
 		}
 		if !alive(pid) {
@@ -182,7 +182,7 @@ func startSupervisor(o Options, self string, supervisorArgs []string, timeout ti
 // its child) and waits for it to exit. A missing or stale PID file is fine:
 // it is removed, and the process it names, if any, is left alone.
 func stopSupervisor(pidFile string, timeout time.Duration) error {
-	pid, ok := Running(pidFile)
+	pid, ok := supervisorRunning(pidFile)
 	if !ok {
 		_ = os.Remove(pidFile)
 		return nil
@@ -206,10 +206,10 @@ func stopSupervisor(pidFile string, timeout time.Duration) error {
 	return nil
 }
 
-// Running reports the PID of the supervisor recorded in pidFile if that
+// supervisorRunning reports the PID of the supervisor recorded in pidFile if that
 // process is alive and is a supervisor of pidFile.
-func Running(pidFile string) (int, bool) {
-	pid, ok := ReadPID(pidFile)
+func supervisorRunning(pidFile string) (int, bool) {
+	pid, ok := readPID(pidFile)
 	if !ok || !alive(pid) || !isSupervisorOf(pid, pidFile) {
 		return 0, false
 	}
@@ -240,8 +240,8 @@ func absPath(p string) string {
 	return filepath.Clean(p)
 }
 
-// ReadPID reads a PID file.
-func ReadPID(pidFile string) (int, bool) {
+// readPID reads a PID file.
+func readPID(pidFile string) (int, bool) {
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		return 0, false

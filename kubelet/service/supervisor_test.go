@@ -91,14 +91,14 @@ func TestStartDetachesAndStopStopsChild(t *testing.T) {
 	if err := startSupervisor(o, self, o.supervisorArgs(), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	supPID, ok := Running(o.PIDFile)
+	supPID, ok := supervisorRunning(o.PIDFile)
 	if !ok {
 		t.Fatal("supervisor is not running after Start")
 	}
 	var child int
 	waitFor(t, "the child", func() bool {
 		var ok bool
-		child, ok = ReadPID(childPID)
+		child, ok = readPID(childPID)
 		return ok && alive(child)
 	})
 	if err := stopSupervisor(o.PIDFile, 15*time.Second); err != nil {
@@ -134,8 +134,8 @@ func TestStopDoesNotSignalAProcessItDidNotStart(t *testing.T) {
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(stranger.Process.Pid)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := Running(pidFile); ok {
-		t.Error("Running() takes a process that is no supervisor for the supervisor")
+	if _, ok := supervisorRunning(pidFile); ok {
+		t.Error("supervisorRunning() takes a process that is no supervisor for the supervisor")
 	}
 	if err := stopSupervisor(pidFile, 2*time.Second); err != nil {
 		t.Fatal(err)
