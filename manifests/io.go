@@ -3,6 +3,7 @@ package manifests
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -38,16 +39,26 @@ func ManifestPath(dir, component string) string {
 	return filepath.Join(dir, component+".yaml")
 }
 
-// WriteStaticPod writes pod to <dir>/<component>.yaml (0600), creating dir
-// with 0700 if it is missing. The write is atomic.
-func WriteStaticPod(dir, component string, pod *corev1.Pod) error {
+// WriteStaticPod is the one writer of static-pod manifests: it serializes
+// pod, applies the user's patches for component from patchesDir (none when
+// empty; out receives their notices), and writes <dir>/<component>.yaml
+// atomically with mode 0600, creating dir with 0700 if it is missing.
+func WriteStaticPod(dir, component string, pod *corev1.Pod, patchesDir string, out io.Writer) error {
+	if pod == nil {
+		return fmt.Errorf("no static Pod manifest is defined for %q", component)
+	}
 	data, err := MarshalPod(pod)
 	if err != nil {
-		return err
+		return fmt.Errorf("failed to serialize the static Pod manifest for %q: %w", component, err)
+	}
+	if patchesDir != "" {
+		if data, err = ApplyPatches(patchesDir, component, data, out); err != nil {
+			return err
+		}
 	}
 	path := ManifestPath(dir, component)
 	if err := fsutil.WriteFileAtomic(path, data, ManifestFileMode, ManifestDirMode); err != nil {
-		return fmt.Errorf("failed to write the static pod manifest for %q: %w", component, err)
+		return fmt.Errorf("failed to write the static Pod manifest for %q: %w", component, err)
 	}
 	return nil
 }

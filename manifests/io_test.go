@@ -21,7 +21,7 @@ func fileMode(t *testing.T, path string) os.FileMode {
 func TestWriteAndReadStaticPod(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "manifests")
 	pod := EtcdPod(testConfig())
-	if err := WriteStaticPod(dir, "etcd", pod); err != nil {
+	if err := WriteStaticPod(dir, "etcd", pod, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "etcd.yaml")
@@ -35,7 +35,7 @@ func TestWriteAndReadStaticPod(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteStaticPod(dir, "etcd", pod); err != nil {
+	if err := WriteStaticPod(dir, "etcd", pod, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if m := fileMode(t, path); m != 0o600 {
@@ -113,5 +113,27 @@ func TestCreateEtcdDataDir(t *testing.T) {
 
 	if err := CreateEtcdDataDir(member); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("CreateEtcdDataDir(file) error = %v, want a not-a-directory error", err)
+	}
+}
+
+func TestWriteStaticPodAppliesPatches(t *testing.T) {
+	patches := writePatchDir(t, map[string]string{"etcd+strategic.json": `{"metadata":{"labels":{"extra":"yes"}}}`})
+	dir := t.TempDir()
+	var out strings.Builder
+	if err := WriteStaticPod(dir, "etcd", EtcdPod(testConfig()), patches, &out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadStaticPod(ManifestPath(dir, "etcd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Labels["extra"] != "yes" {
+		t.Errorf("labels = %v, want the patched label", got.Labels)
+	}
+	if !strings.Contains(out.String(), "etcd") {
+		t.Errorf("no patch notice in %q", out.String())
+	}
+	if err := WriteStaticPod(dir, "none", nil, "", nil); err == nil || !strings.Contains(err.Error(), `no static Pod manifest is defined for "none"`) {
+		t.Errorf("nil pod: error = %v", err)
 	}
 }

@@ -3,8 +3,6 @@ package phases
 import (
 	"fmt"
 	"io"
-	"net"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,34 +16,9 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
-// Client returns the client init uses to talk to the new cluster: the admin
-// kubeconfig re-pointed, in memory only, at this node's API server (as
-// kubeadm does); in dry-run mode a fake that prints every call it gets.
-func (d *InitData) Client() (kubernetes.Interface, error) {
-	if d.client != nil {
-		return d.client, nil
-	}
-	if d.DryRun() {
-		d.client = dryRunClient(d.out, d.cfg.Init.NodeRegistration.Name)
-		return d.client, nil
-	}
-	c, err := clientFromKubeconfig(d.KubeConfigPath(), d.localAPIEndpoint())
-	if err != nil {
-		return nil, err
-	}
-	d.client = c
-	return c, nil
-}
-
-// localAPIEndpoint is https://<advertise address>:<bind port>.
-func (d *InitData) localAPIEndpoint() string {
-	ep := d.cfg.Init.LocalAPIEndpoint
-	return "https://" + net.JoinHostPort(ep.AdvertiseAddress, strconv.Itoa(int(ep.BindPort)))
-}
-
-// clientFromKubeconfig builds a clientset from a kubeconfig file; a
+// ClientFromKubeconfig builds a clientset from a kubeconfig file; a
 // non-empty server replaces the file's server URL.
-func clientFromKubeconfig(path, server string) (kubernetes.Interface, error) {
+func ClientFromKubeconfig(path, server string) (kubernetes.Interface, error) {
 	rest, err := clientcmd.BuildConfigFromFlags(server, path)
 	if err != nil {
 		return nil, fmt.Errorf("failed to load the kubeconfig %q: %w", path, err)
@@ -61,9 +34,9 @@ func clientFromKubeconfig(path, server string) (kubernetes.Interface, error) {
 	return c, nil
 }
 
-// dryRunClient is a fake clientset that prints each call, seeded with the
+// DryRunClient is a fake clientset that prints each call, seeded with the
 // Node that init would register so node patches succeed.
-func dryRunClient(out io.Writer, nodeName string) kubernetes.Interface {
+func DryRunClient(out io.Writer, nodeName string) kubernetes.Interface {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
 		Name:   nodeName,
 		Labels: map[string]string{corev1.LabelHostname: nodeName},

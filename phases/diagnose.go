@@ -10,18 +10,26 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/server"
 )
 
-// diagnoseLogLines is how many log lines a failure report shows.
-const diagnoseLogLines = 20
+// Limits of a failure report.
+const (
+	// diagnoseLogLines is how many log lines a failure report shows.
+	diagnoseLogLines = 20
+	// diagnoseTimeout bounds the runtime calls of one report.
+	diagnoseTimeout = 5 * time.Second
+	// shortIDLen is how much of a CRI ID messages show, as crictl.
+	shortIDLen = 13
+)
 
-// describeComponent explains why a control-plane component is not healthy
+// DescribeComponent explains why a control-plane component is not healthy
 // from what the container runtime knows: the state, exit code and restart
 // count of its newest container and the last lines of its log.
-func describeComponent(ctx context.Context, criEndpoint, component string) string {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+func DescribeComponent(ctx context.Context, criEndpoint, component string) string {
+	ctx, cancel := context.WithTimeout(ctx, diagnoseTimeout)
 	defer cancel()
 	rt, err := cri.NewRemote(criEndpoint)
 	if err != nil {
@@ -35,17 +43,18 @@ func describeComponent(ctx context.Context, criEndpoint, component string) strin
 		return fmt.Sprintf("cannot list containers at %s: %v", criEndpoint, err)
 	}
 	if len(containers) == 0 {
-		return fmt.Sprintf("no %s container exists: the node agent has not started it (see its log in %s and the manifest in /etc/kubernetes/manifests)", component, "/var/log/kubeadmin/kubelet.log")
+		return fmt.Sprintf("no %s container exists: the node agent has not started it (see its log in %s and the manifest in %s)",
+			component, constants.KubeletLogFile, constants.KubernetesDir+"/"+constants.ManifestsSubDirName)
 	}
 	sort.Slice(containers, func(i, j int) bool { return containers[i].CreatedAt > containers[j].CreatedAt })
 	c := containers[0]
 	st, err := rt.ContainerStatus(ctx, c.Id, false)
 	if err != nil {
-		return fmt.Sprintf("container %s: cannot read its status: %v", short(c.Id), err)
+		return fmt.Sprintf("container %s: cannot read its status: %v", ShortID(c.Id), err)
 	}
 	s := st.Status
 	var b strings.Builder
-	fmt.Fprintf(&b, "container %s (%s): state %s, restarts %d", short(c.Id), s.Image.GetImage(), strings.TrimPrefix(s.State.String(), "CONTAINER_"), c.Metadata.GetAttempt())
+	fmt.Fprintf(&b, "container %s (%s): state %s, restarts %d", ShortID(c.Id), s.Image.GetImage(), strings.TrimPrefix(s.State.String(), "CONTAINER_"), c.Metadata.GetAttempt())
 	if s.State == runtimeapi.ContainerState_CONTAINER_EXITED {
 		fmt.Fprintf(&b, ", exit code %d", s.ExitCode)
 		if s.Reason != "" {
@@ -64,9 +73,10 @@ func describeComponent(ctx context.Context, criEndpoint, component string) strin
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func short(id string) string {
-	if len(id) > 13 {
-		return id[:13]
+// ShortID shortens a CRI container or sandbox ID for messages.
+func ShortID(id string) string {
+	if len(id) > shortIDLen {
+		return id[:shortIDLen]
 	}
 	return id
 }

@@ -29,8 +29,8 @@ func testConfig() *config.InitConfig {
 func TestControlPlaneTargetsFollowTheManifests(t *testing.T) {
 	cfg := testConfig()
 	cfg.Cluster.Scheduler.ExtraArgs = []config.Arg{{Name: "bind-address", Value: "0.0.0.0"}}
-	got := controlPlaneTargets(manifests.ControlPlanePods(cfg))
-	want := []healthTarget{
+	got := ControlPlaneTargets(manifests.ControlPlanePods(cfg))
+	want := []HealthTarget{
 		{"kube-apiserver", "https://10.0.0.10:6444/livez"},
 		{"kube-controller-manager", "https://127.0.0.1:10257/healthz"},
 		{"kube-scheduler", "https://127.0.0.1:10259/livez"},
@@ -50,7 +50,7 @@ func TestWaitHealthy(t *testing.T) {
 		fmt.Fprint(w, "ok")
 	}))
 	defer srv.Close()
-	if _, err := waitHealthy(context.Background(), srv.URL, time.Millisecond, 5*time.Second); err != nil {
+	if _, err := WaitHealthy(context.Background(), srv.URL, time.Millisecond, 5*time.Second); err != nil {
 		t.Fatalf("waitHealthy: %v", err)
 	}
 	if calls.Load() != 3 {
@@ -61,7 +61,7 @@ func TestWaitHealthy(t *testing.T) {
 		http.Error(w, "[-]etcd failed", http.StatusInternalServerError)
 	}))
 	defer down.Close()
-	_, err := waitHealthy(context.Background(), down.URL, time.Millisecond, 50*time.Millisecond)
+	_, err := WaitHealthy(context.Background(), down.URL, time.Millisecond, 50*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "HTTP 500: [-]etcd failed") {
 		t.Errorf("error = %v, want the last answer in it", err)
 	}
@@ -71,11 +71,11 @@ func TestWaitComponentsReportsEachFailure(t *testing.T) {
 	ok := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") }))
 	defer ok.Close()
 	var out strings.Builder
-	failed := waitComponents(context.Background(), &out, []healthTarget{
+	failed := WaitComponents(context.Background(), &out, []HealthTarget{
 		{"kube-scheduler", ok.URL},
 		{"kube-apiserver", "https://127.0.0.1:1/livez"},
 	}, 200*time.Millisecond)
-	if len(failed) != 1 || failed[0].target.component != "kube-apiserver" || !strings.Contains(failed[0].err.Error(), "connection refused") {
+	if len(failed) != 1 || failed[0].Target.Component != "kube-apiserver" || !strings.Contains(failed[0].Err.Error(), "connection refused") {
 		t.Errorf("failed = %+v", failed)
 	}
 	if !strings.Contains(out.String(), "[control-plane-check] kube-scheduler is healthy after") {
@@ -98,61 +98,5 @@ func TestTailFileStripsTheCRIPrefix(t *testing.T) {
 	}
 	if tailFile(filepath.Join(t.TempDir(), "missing"), 3) != nil {
 		t.Error("a missing file gave lines")
-	}
-}
-
-func TestParseFlagsEnv(t *testing.T) {
-	got := parseFlagsEnv([]byte(`KUBELET_KUBEADM_ARGS="--hostname-override=n1 --node-labels=a=b"` + "\n"))
-	if want := []string{"--hostname-override=n1", "--node-labels=a=b"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("args = %q, want %q", got, want)
-	}
-	if got := parseFlagsEnv([]byte(`KUBELET_KUBEADM_ARGS=""`)); len(got) != 0 {
-		t.Errorf("empty args = %q", got)
-	}
-}
-
-func TestDryRunRealPaths(t *testing.T) {
-	d := &InitData{cfg: testConfig(), dryRunDir: "/tmp/dry", kubeconfigDir: "/etc/kubernetes"}
-	for rel, want := range map[string]string{
-		"ca.crt":              "/etc/kubernetes/pki/ca.crt",
-		"etcd/peer.key":       "/etc/kubernetes/pki/etcd/peer.key",
-		"sa.pub":              "/etc/kubernetes/pki/sa.pub",
-		"admin.conf":          "/etc/kubernetes/admin.conf",
-		"kube-apiserver.yaml": "/etc/kubernetes/manifests/kube-apiserver.yaml",
-		"config.yaml":         "/var/lib/kubelet/config.yaml",
-		"kubeadm-flags.env":   "/var/lib/kubelet/kubeadm-flags.env",
-	} {
-		if got := realPath(d, rel); got != want {
-			t.Errorf("realPath(%q) = %q, want %q", rel, got, want)
-		}
-	}
-}
-
-func TestRemoveAllPodsReportsAnUnreachableRuntime(t *testing.T) {
-	_, err := removeAllPods("unix://" + filepath.Join(t.TempDir(), "none.sock"))
-	if err == nil {
-		t.Fatal("no error for a runtime that is not there")
-	}
-}
-
-func TestCleanDirKeepsTheDirectory(t *testing.T) {
-	dir := t.TempDir()
-	for _, p := range []string{"a", "sub/b"} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, p), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := cleanDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) != 0 {
-		t.Errorf("entries %v, err %v", entries, err)
-	}
-	if err := cleanDir(filepath.Join(dir, "missing")); err != nil {
-		t.Errorf("a missing directory is an error: %v", err)
 	}
 }

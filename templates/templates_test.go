@@ -46,3 +46,25 @@ func TestRenderKubeletDropIn(t *testing.T) {
 		}
 	}
 }
+
+// The drop-in's directives, in order, are kubeadm's; only comments differ.
+func TestKubeletDropInDirectives(t *testing.T) {
+	var got []string
+	for _, line := range strings.Split(string(RenderKubeletDropIn("/usr/bin/kubeadmin")), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			got = append(got, line)
+		}
+	}
+	want := []string{
+		"[Service]",
+		`Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"`,
+		`Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"`,
+		"EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env",
+		"EnvironmentFile=-/etc/default/kubelet",
+		"ExecStart=",
+		"ExecStart=/usr/bin/kubeadmin kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("directives:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -12,10 +12,6 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(_ io.Reader, out io.Writer) *cobra.Command { return newCmdCerts(out) })
-}
-
 const certRenewLongFmt = `Renew the %s.
 
 Renewals run unconditionally, regardless of certificate expiration date; extra attributes such as SANs will

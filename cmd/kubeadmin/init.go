@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,13 +11,14 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/phases"
+	"github.com/kubeadmin/kubeadmin/phases/initphases"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
 
 // newCmdInit wires `kubeadmin init` and its phase subcommands.
 func newCmdInit(out io.Writer) *cobra.Command {
-	o := &phases.InitOptions{}
-	runner := workflow.NewRunner(phases.InitPhases()...)
+	o := &initphases.InitOptions{ValidateKubeletArgs: validateAgentArgs}
+	runner := workflow.NewRunner(initphases.Phases()...)
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Run this command in order to set up the Kubernetes control plane",
@@ -26,7 +28,7 @@ func newCmdInit(out io.Writer) *cobra.Command {
 		o.ChangedFlags = changedFlags(c.Flags())
 		start := time.Now()
 		runner.SetDataInitializer(func() (workflow.RunData, error) {
-			d, err := phases.NewInitData(o, out)
+			d, err := initphases.NewInitData(o, out)
 			// Only the whole workflow announces the version, as kubeadm
 			// does; a single phase does not.
 			if err == nil && c == cmd {
@@ -36,8 +38,8 @@ func newCmdInit(out io.Writer) *cobra.Command {
 		})
 		err := runner.Run()
 		if d := runner.BuiltData(); d != nil {
-			if data, ok := d.(*phases.InitData); ok && data.DryRun() && err == nil {
-				phases.PrintDryRunFiles(out, data)
+			if data, ok := d.(*initphases.InitData); ok && data.DryRun() && err == nil {
+				initphases.PrintDryRunFiles(out, data)
 			}
 		}
 		runner.PrintTimings(out, time.Since(start))
@@ -55,7 +57,7 @@ func newCmdInit(out io.Writer) *cobra.Command {
 }
 
 // addInitFlags binds kubeadm's init flags to o.
-func addInitFlags(f *pflag.FlagSet, o *phases.InitOptions) {
+func addInitFlags(f *pflag.FlagSet, o *initphases.InitOptions) {
 	f.StringVar(&o.ConfigPath, phases.FlagConfig, "", "Path to a kubeadm configuration file.")
 	f.StringVar(&o.Init.LocalAPIEndpoint.AdvertiseAddress, phases.FlagAdvertiseAddress, "", "The IP address the API Server will advertise it's listening on. If not set the default network interface will be used.")
 	f.Int32Var(&o.Init.LocalAPIEndpoint.BindPort, phases.FlagBindPort, constants.KubeAPIServerPort, "Port for the API Server to bind to.")
@@ -86,4 +88,20 @@ func changedFlags(f *pflag.FlagSet) []string {
 	var names []string
 	f.Visit(func(fl *pflag.Flag) { names = append(names, fl.Name) })
 	return names
+}
+
+// validateAgentArgs parses args as `kubeadmin kubelet` would, flags it
+// inherits from the root command included. It is preflight's KubeletFlags
+// hook; point it at the agent's own flag set (kubelet/options) once that
+// package exists.
+func validateAgentArgs(args []string) error {
+	root := newCmdRoot(strings.NewReader(""), io.Discard, io.Discard)
+	agent, _, err := root.Find([]string{"kubelet"})
+	if err != nil {
+		return err
+	}
+	if err := agent.ParseFlags(args); err != nil {
+		return err
+	}
+	return agent.ValidateArgs(agent.Flags().Args())
 }

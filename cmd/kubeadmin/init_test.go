@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubeadmin/kubeadmin/phases"
+	"github.com/kubeadmin/kubeadmin/phases/initphases"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
 
@@ -190,7 +190,7 @@ func TestInitErrors(t *testing.T) {
 }
 
 func TestEveryPhaseHasASubcommand(t *testing.T) {
-	r := workflow.NewRunner(phases.InitPhases()...)
+	r := workflow.NewRunner(initphases.Phases()...)
 	for _, n := range r.Nodes() {
 		if n.Hidden {
 			continue

@@ -52,24 +52,21 @@ plane with its own node agent ("kubeadmin kubelet") over the CRI API.
 	root.SetOut(out)
 	root.SetErr(errOut)
 	root.PersistentFlags().IntVarP(&verbosity, "v", "v", 0, "number for the log level verbosity")
+	// Every command is listed here; no file registers itself.
 	root.AddCommand(
 		newCmdInit(out),
+		newCmdReset(in, out),
+		newCmdCerts(out),
 		newCmdConfig(out),
 		newCmdVersion(out),
 		newCmdKubelet(out),
+		newCmdSupervise(),
 	)
-	for _, c := range extraCommands {
-		root.AddCommand(c(in, out))
-	}
 	return root
 }
 
 // verbosity is the global -v level.
 var verbosity int
-
-// extraCommands are added by other files of this package (kubelet, certs,
-// reset, ...), so each file registers itself.
-var extraCommands []func(in io.Reader, out io.Writer) *cobra.Command
 
 // handleError prints err the way kubeadm does and returns the exit code.
 func handleError(w io.Writer, err error) int {

@@ -7,17 +7,14 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/phases"
+	"github.com/kubeadmin/kubeadmin/phases/resetphases"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newCmdReset)
-}
-
 // newCmdReset wires `kubeadmin reset` and its phase subcommands.
 func newCmdReset(in io.Reader, out io.Writer) *cobra.Command {
-	o := &phases.ResetOptions{In: in}
-	runner := workflow.NewRunner(phases.ResetPhases()...)
+	o := &resetphases.ResetOptions{In: in}
+	runner := workflow.NewRunner(resetphases.Phases()...)
 	cmd := &cobra.Command{
 		Use:   "reset",
 		Short: "Performs a best effort revert of changes made to this host by 'kubeadmin init' or 'kubeadmin join'",
@@ -25,7 +22,7 @@ func newCmdReset(in io.Reader, out io.Writer) *cobra.Command {
 	}
 	run := func(c *cobra.Command, _ []string) error {
 		o.ChangedFlags = changedFlags(c.Flags())
-		runner.SetDataInitializer(func() (workflow.RunData, error) { return phases.NewResetData(o, out) })
+		runner.SetDataInitializer(func() (workflow.RunData, error) { return resetphases.NewResetData(o, out) })
 		return runner.Run()
 	}
 	cmd.RunE = run

@@ -2,23 +2,18 @@ package main
 
 import (
 	"context"
-	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/service"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(_ io.Reader, _ io.Writer) *cobra.Command { return newCmdSupervise() })
-}
-
 // newCmdSupervise is the hidden command the detached supervisor runs:
 // `kubeadmin supervise --pid-file F --log-file L -- CMD ARGS...`.
 func newCmdSupervise() *cobra.Command {
 	o := service.Options{}
 	cmd := &cobra.Command{
-		Use:    "supervise --pid-file FILE --log-file FILE -- COMMAND [ARGS...]",
+		Use:    service.SuperviseCommand + " --pid-file FILE --log-file FILE -- COMMAND [ARGS...]",
 		Short:  "Run a command and restart it when it exits (used where systemd does not run)",
 		Hidden: true,
 		Args:   cobra.MinimumNArgs(1),

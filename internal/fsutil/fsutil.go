@@ -1,13 +1,16 @@
 // Package fsutil writes files the way every kubeadmin package must: the
 // content goes to a temporary file in the same directory, is synced, given
-// its final mode, and renamed into place, so a reader never sees a
-// half-written file and a re-run converges the mode of an existing file.
+// its final mode, and renamed into place, and then the directory is synced
+// so the rename itself survives a crash. A reader never sees a half-written
+// file and a re-run converges the mode of an existing file.
 package fsutil
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // WriteFileAtomic writes data to path with the given mode, creating parent
@@ -47,6 +50,24 @@ func WriteFileAtomic(path string, data []byte, mode, dirMode os.FileMode) error 
 		return fmt.Errorf("failed to move %q into place: %w", path, err)
 	}
 	tmpName = ""
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("failed to sync the directory of %q: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir flushes a directory's entries to disk. File systems that cannot
+// sync a directory (EINVAL) have nothing more to flush. A variable so that
+// tests can watch it.
+var syncDir = func(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
 	return nil
 }
 

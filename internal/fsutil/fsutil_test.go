@@ -35,3 +35,26 @@ func TestWriteFileAtomicSetsModeAndReplaces(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
+
+// The directory is synced after the rename, so a crash cannot bring back
+// the old file (or none) once WriteFileAtomic returned.
+func TestWriteFileAtomicSyncsTheDirectoryAfterTheRename(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "kubelet.conf")
+	var synced []string
+	orig := syncDir
+	syncDir = func(d string) error {
+		if b, err := os.ReadFile(p); err != nil || string(b) != "new" {
+			t.Errorf("directory synced before the rename: %q, %v", b, err)
+		}
+		synced = append(synced, d)
+		return orig(d)
+	}
+	t.Cleanup(func() { syncDir = orig })
+	if err := WriteFileAtomic(p, []byte("new"), 0o600, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if len(synced) != 1 || synced[0] != dir {
+		t.Errorf("synced %q, want [%s]", synced, dir)
+	}
+}

@@ -1,9 +1,9 @@
-// Package supervisor keeps a long-running process alive where no init
-// system does: on machines without systemd, `kubeadmin init` starts the node
-// agent through a small detached supervisor process that restarts the agent
-// when it dies (with back-off), appends its output to a log file, and
-// records its own PID in a file so that `kubeadmin reset` and a later
-// kubelet-start can stop or replace it.
+// The supervisor: where no init system restarts the agent, a detached
+// `kubeadmin supervise` process runs it, restarts it with back-off when it
+// exits, copies its output to a bounded log file and records its own PID.
+// Before it signals the PID of that file, Stop makes sure the process is a
+// supervisor of that file: a PID can be reused once its process is gone.
+
 package service
 
 import (
@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -33,7 +32,24 @@ const (
 	stableAfter = 30 * time.Second
 	// stopGrace is how long a stopping child gets before SIGKILL.
 	stopGrace = 10 * time.Second
+	// supervisorStartTimeout bounds the wait for a new supervisor's PID file.
+	supervisorStartTimeout = 10 * time.Second
+	// supervisorStopTimeout bounds the wait for a supervisor to exit.
+	supervisorStopTimeout = 20 * time.Second
+	// startPollInterval and stopPollInterval pace those waits.
+	startPollInterval = 20 * time.Millisecond
+	stopPollInterval  = 50 * time.Millisecond
+	// outputWaitDelay bounds the wait for the child's output pipes once it
+	// exited.
+	outputWaitDelay = 5 * time.Second
 )
+
+// pidFileFlag is the supervise flag that names the PID file; it also
+// identifies a supervisor's process (see isSupervisorOf).
+const pidFileFlag = "--pid-file"
+
+// procDir is where procfs is mounted.
+const procDir = "/proc"
 
 // Options describe a supervised process.
 type Options struct {
@@ -41,7 +57,8 @@ type Options struct {
 	Name string
 	// PIDFile holds the supervisor's PID while it runs.
 	PIDFile string
-	// LogFile receives the child's stdout and stderr (appended).
+	// LogFile receives the child's stdout and stderr (appended, rotated
+	// at LogMaxSize).
 	LogFile string
 	// Command and Args of the child.
 	Command string
@@ -57,7 +74,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer os.Remove(o.PIDFile)
-	logf, err := openLog(o.LogFile)
+	logf, err := openLog(o.LogFile, LogMaxSize)
 	if err != nil {
 		return err
 	}
@@ -85,9 +102,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 }
 
-func runChild(ctx context.Context, o Options, logf io.Writer) error {
+func runChild(ctx context.Context, o Options, logf *rotatingLog) error {
 	cmd := exec.Command(o.Command, o.Args...)
+	// Through pipes, so the supervisor sees every byte and can rotate. A
+	// process the child leaves behind holding them does not delay Wait.
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.WaitDelay = outputWaitDelay
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -108,28 +128,27 @@ func runChild(ctx context.Context, o Options, logf io.Writer) error {
 	}
 }
 
-func openLog(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("failed to create the log directory of %q: %w", path, err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("failed to open the log file %q: %w", path, err)
-	}
-	return f, nil
+// supervisorArgs are the arguments of `kubeadmin supervise` that run o.
+func (o Options) supervisorArgs() []string {
+	return append([]string{SuperviseCommand, "--name=" + o.Name, pidFileFlag + "=" + o.PIDFile, "--log-file=" + o.LogFile, "--", o.Command}, o.Args...)
 }
 
-// Start launches a detached supervisor (self with supervisorArgs, e.g.
+// startSupervisor launches a detached supervisor (self with supervisorArgs, e.g.
 // "kubeadmin supervise --pid-file ... -- kubeadmin kubelet ...") in its own
 // session, replacing one that is already running, and waits until it has
 // written its PID file.
-func Start(o Options, self string, supervisorArgs []string, timeout time.Duration) error {
-	if err := Stop(o.PIDFile, stopGrace+5*time.Second); err != nil {
+func startSupervisor(o Options, self string, supervisorArgs []string, timeout time.Duration) error {
+	if err := stopSupervisor(o.PIDFile, stopGrace+5*time.Second); err != nil {
 		return err
 	}
-	logf, err := openLog(o.LogFile)
+	// The supervisor's own output before it opens the log, and a crash,
+	// go to the log file too.
+	if err := os.MkdirAll(filepath.Dir(o.LogFile), logDirMode); err != nil {
+		return fmt.Errorf("failed to create the log directory of %q: %w", o.LogFile, err)
+	}
+	logf, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, logFileMode)
 	if err != nil {
-		return err
+		return fmt.Errorf("failed to open the log file %q: %w", o.LogFile, err)
 	}
 	defer logf.Close()
 	devnull, err := os.Open(os.DevNull)
@@ -148,22 +167,23 @@ func Start(o Options, self string, supervisorArgs []string, timeout time.Duratio
 	_ = cmd.Process.Release()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if p, ok := ReadPID(o.PIDFile); ok && p == pid {
+		if p, ok := readPID(o.PIDFile); ok && p == pid {
 			return nil
 		}
 		if !alive(pid) {
 			return fmt.Errorf("the %s supervisor exited right after it started; see %s", o.Name, o.LogFile)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(startPollInterval)
 	}
 	return fmt.Errorf("the %s supervisor did not write %s within %s; see %s", o.Name, o.PIDFile, timeout, o.LogFile)
 }
 
-// Stop terminates the supervisor recorded in pidFile (which stops its
-// child) and waits for it to exit. A missing or stale PID file is fine.
-func Stop(pidFile string, timeout time.Duration) error {
-	pid, ok := ReadPID(pidFile)
-	if !ok || !alive(pid) {
+// stopSupervisor terminates the supervisor recorded in pidFile (which stops
+// its child) and waits for it to exit. A missing or stale PID file is fine:
+// it is removed, and the process it names, if any, is left alone.
+func stopSupervisor(pidFile string, timeout time.Duration) error {
+	pid, ok := supervisorRunning(pidFile)
+	if !ok {
 		_ = os.Remove(pidFile)
 		return nil
 	}
@@ -176,24 +196,52 @@ func Stop(pidFile string, timeout time.Duration) error {
 			_ = os.Remove(pidFile)
 			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(stopPollInterval)
 	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
+	// Checked again: the PID may have been reused while we waited.
+	if isSupervisorOf(pid, pidFile) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 	_ = os.Remove(pidFile)
 	return nil
 }
 
-// Running reports the supervisor's PID if it is alive.
-func Running(pidFile string) (int, bool) {
-	pid, ok := ReadPID(pidFile)
-	if !ok || !alive(pid) {
+// supervisorRunning reports the PID of the supervisor recorded in pidFile if that
+// process is alive and is a supervisor of pidFile.
+func supervisorRunning(pidFile string) (int, bool) {
+	pid, ok := readPID(pidFile)
+	if !ok || !alive(pid) || !isSupervisorOf(pid, pidFile) {
 		return 0, false
 	}
 	return pid, true
 }
 
-// ReadPID reads a PID file.
-func ReadPID(pidFile string) (int, bool) {
+// isSupervisorOf reports whether process pid runs with --pid-file=pidFile,
+// the argument every supervisor gets (see supervisorArgs), so a process
+// that merely reused a dead supervisor's PID is never signalled.
+func isSupervisorOf(pid int, pidFile string) bool {
+	b, err := os.ReadFile(filepath.Join(procDir, strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return false
+	}
+	want := absPath(pidFile)
+	for _, arg := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(arg, pidFileFlag+"="); ok && absPath(v) == want {
+			return true
+		}
+	}
+	return false
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return filepath.Clean(p)
+}
+
+// readPID reads a PID file.
+func readPID(pidFile string) (int, bool) {
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		return 0, false
@@ -210,7 +258,7 @@ func alive(pid int) bool {
 	if err := syscall.Kill(pid, 0); err != nil {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	stat, err := os.ReadFile(filepath.Join(procDir, strconv.Itoa(pid), "stat"))
 	if err != nil {
 		return false
 	}

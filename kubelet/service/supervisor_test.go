@@ -2,18 +2,35 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// When the test binary is started as a supervisor by Start, it becomes one.
+// When the test binary is started as a supervisor by startSupervisor, it
+// becomes one: its arguments are those of `kubeadmin supervise`.
 func TestMain(m *testing.M) {
 	if os.Getenv("SUPERVISOR_TEST_HELPER") == "1" {
+		o := Options{}
 		args := os.Args[1:]
-		o := Options{Name: "child", PIDFile: args[0], LogFile: args[1], Command: args[2], Args: args[3:]}
+		for i, a := range args {
+			if a == "--" {
+				o.Command, o.Args = args[i+1], args[i+2:]
+				break
+			}
+			o.Name = strings.TrimPrefix(a, "--name=")
+			if v, ok := strings.CutPrefix(a, "--pid-file="); ok {
+				o.PIDFile = v
+			}
+			if v, ok := strings.CutPrefix(a, "--log-file="); ok {
+				o.LogFile = v
+			}
+		}
 		if err := Run(context.Background(), o); err != nil {
 			os.Exit(1)
 		}
@@ -70,21 +87,21 @@ func TestStartDetachesAndStopStopsChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SUPERVISOR_TEST_HELPER", "1")
-	args := []string{o.PIDFile, o.LogFile, "/bin/sh", "-c", "echo $$ > " + childPID + "; exec sleep 300"}
-	if err := Start(o, self, args, 10*time.Second); err != nil {
+	o.Command, o.Args = "/bin/sh", []string{"-c", "echo $$ > " + childPID + "; exec sleep 300"}
+	if err := startSupervisor(o, self, o.supervisorArgs(), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	supPID, ok := Running(o.PIDFile)
+	supPID, ok := supervisorRunning(o.PIDFile)
 	if !ok {
 		t.Fatal("supervisor is not running after Start")
 	}
 	var child int
 	waitFor(t, "the child", func() bool {
 		var ok bool
-		child, ok = ReadPID(childPID)
+		child, ok = readPID(childPID)
 		return ok && alive(child)
 	})
-	if err := Stop(o.PIDFile, 15*time.Second); err != nil {
+	if err := stopSupervisor(o.PIDFile, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if alive(supPID) {
@@ -92,7 +109,77 @@ func TestStartDetachesAndStopStopsChild(t *testing.T) {
 	}
 	waitFor(t, "the child to stop", func() bool { return !alive(child) })
 	// Stopping again is a no-op.
-	if err := Stop(o.PIDFile, time.Second); err != nil {
+	if err := stopSupervisor(o.PIDFile, time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// startSleeper starts a process that is not a supervisor, as a PID file
+// left by a dead supervisor may name once the PID is reused.
+func startSleeper(t *testing.T) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sleep", "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	return cmd
+}
+
+func TestStopDoesNotSignalAProcessItDidNotStart(t *testing.T) {
+	stranger := startSleeper(t)
+	pidFile := filepath.Join(t.TempDir(), "kubelet.pid")
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(stranger.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := supervisorRunning(pidFile); ok {
+		t.Error("supervisorRunning() takes a process that is no supervisor for the supervisor")
+	}
+	if err := stopSupervisor(pidFile, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(stranger.Process.Pid) {
+		t.Fatal("stopSupervisor() killed a process that is not the supervisor of its PID file")
+	}
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Errorf("the stale PID file is still there: %v", err)
+	}
+}
+
+func TestRunBoundsTheLog(t *testing.T) {
+	dir := t.TempDir()
+	done := filepath.Join(dir, "done")
+	// Two and a half times the limit, in the small writes a logger makes.
+	n := LogMaxSize * 5 / 2
+	o := Options{
+		Name: "child", PIDFile: filepath.Join(dir, "pid"), LogFile: filepath.Join(dir, "log"),
+		Command: "/bin/sh", Args: []string{"-c", fmt.Sprintf("head -c %d /dev/zero | tr '\\0' x | fold -w 99; touch %s; exec sleep 300", n, done)},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error)
+	go func() { result <- Run(ctx, o) }()
+	waitFor(t, "the child's output", func() bool { _, err := os.Stat(done); return err == nil })
+	cancel()
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	total := int64(0)
+	for _, f := range []string{o.LogFile, o.LogFile + ".1"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if st.Size() > LogMaxSize {
+			t.Errorf("%s is %d bytes, more than LogMaxSize (%d)", f, st.Size(), LogMaxSize)
+		}
+		total += st.Size()
+	}
+	if total < LogMaxSize {
+		t.Errorf("the log and its old file hold %d bytes; the newest output is lost", total)
+	}
+	if matches, _ := filepath.Glob(o.LogFile + ".*"); len(matches) != 1 {
+		t.Errorf("old log files %q, want one", matches)
 	}
 }

@@ -26,77 +26,139 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 )
 
-// Secret keys of the external etcd client files in kubeadm-certs.
+// The kubeadm-certs Secret carries, encrypted, the files every control-plane
+// node must hold the same copy of. Its layout is kubeadm's, so that kubeadm
+// and kubeadmin nodes can join each other's clusters:
+//
+//   - one data key per file, the file's path below the certificate
+//     directory with "/" turned into "-" (etcd/ca.key is "etcd-ca.key");
+//   - with external etcd, the client files under fixed keys instead of
+//     the etcd CA;
+//   - each value sealed with AES-GCM under the certificate key, and empty
+//     for a file the uploading node does not have;
+//   - owned by a bootstrap token that cannot authenticate and expires in
+//     two hours, so the garbage collector deletes the Secret with it.
+
+// Data keys of the external etcd client files.
 const (
 	externalEtcdCAKey   = "external-etcd-ca.crt"
 	externalEtcdCertKey = "external-etcd.crt"
 	externalEtcdKeyKey  = "external-etcd.key"
 )
 
-// CertsToTransfer maps each kubeadm-certs Secret key to the file it holds:
-// the cluster CA, front-proxy CA and service-account key pairs under
-// certDir, plus the etcd CA pair (local etcd) or the external etcd client
-// files at their configured paths. cluster may be nil (local etcd).
+// Modes of the downloaded files: private keys are for root only.
+const (
+	privateKeyFileMode os.FileMode = 0o600
+	publicFileMode     os.FileMode = 0o644
+	sharedCertsDirMode os.FileMode = 0o755
+)
+
+// CertsToTransfer maps each data key of the kubeadm-certs Secret to the file
+// it carries on this node. cluster may be nil (local etcd).
 func CertsToTransfer(cluster *config.ClusterConfiguration, certDir string) map[string]string {
 	files := map[string]string{}
-	add := func(rel string) {
-		files[strings.ReplaceAll(rel, "/", "-")] = filepath.Join(certDir, rel)
+	underCertDir := func(names ...string) {
+		for _, rel := range names {
+			files[strings.ReplaceAll(rel, "/", "-")] = filepath.Join(certDir, rel)
+		}
 	}
-	for _, base := range []string{constants.CACertAndKeyBaseName, constants.FrontProxyCACertAndKeyBaseName} {
-		add(base + ".crt")
-		add(base + ".key")
-	}
-	add(constants.ServiceAccountPublicKeyName)
-	add(constants.ServiceAccountPrivateKeyName)
+	pair := func(base string) []string { return []string{base + ".crt", base + ".key"} }
+
+	underCertDir(pair(constants.CACertAndKeyBaseName)...)
+	underCertDir(pair(constants.FrontProxyCACertAndKeyBaseName)...)
+	underCertDir(constants.ServiceAccountPublicKeyName, constants.ServiceAccountPrivateKeyName)
 	if cluster != nil && cluster.Etcd.External != nil {
 		ext := cluster.Etcd.External
-		files[externalEtcdCAKey] = ext.CAFile
-		files[externalEtcdCertKey] = ext.CertFile
-		files[externalEtcdKeyKey] = ext.KeyFile
-		return files
+		files[externalEtcdCAKey], files[externalEtcdCertKey], files[externalEtcdKeyKey] = ext.CAFile, ext.CertFile, ext.KeyFile
+	} else {
+		underCertDir(pair(constants.EtcdCACertAndKeyBaseName)...)
 	}
-	add(constants.EtcdCACertAndKeyBaseName + ".crt")
-	add(constants.EtcdCACertAndKeyBaseName + ".key")
 	return files
 }
 
-// decodeCertificateKey turns the hex certificate key into AES key bytes.
-func decodeCertificateKey(key string) ([]byte, error) {
-	b, err := hex.DecodeString(key)
+// certificateKey is a decoded --certificate-key: the AES key that seals
+// the Secret's values.
+type certificateKey []byte
+
+// parseCertificateKey decodes the hex certificate key. kubeadm makes 32-byte
+// keys; AES also takes 16 and 24, and so does kubeadm when given one.
+func parseCertificateKey(s string) (certificateKey, error) {
+	b, err := hex.DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("invalid certificate key: it must be hex encoded (64 characters, see `kubeadmin certs certificate-key`): %w", err)
 	}
-	// kubeadm generates 32-byte keys but, through AES, accepts 16 and 24.
-	if n := len(b); n != 16 && n != 24 && n != constants.CertificateKeySize {
-		return nil, fmt.Errorf("invalid certificate key: it is %d bytes long, want %d (64 hex characters, see `kubeadmin certs certificate-key`)", n, constants.CertificateKeySize)
+	switch len(b) {
+	case 16, 24, constants.CertificateKeySize:
+		return b, nil
+	}
+	return nil, fmt.Errorf("invalid certificate key: it is %d bytes long, want %d (64 hex characters, see `kubeadmin certs certificate-key`)", len(b), constants.CertificateKeySize)
+}
+
+// seal reads every file and encrypts it; a file that does not exist (or
+// has no configured path) gets an empty value.
+func (k certificateKey) seal(files map[string]string) (map[string][]byte, error) {
+	sealed := make(map[string][]byte, len(files))
+	for name, path := range files {
+		plain, err := readIfExists(path)
+		if err != nil {
+			return nil, err
+		}
+		if plain == nil {
+			sealed[name] = nil
+			continue
+		}
+		if sealed[name], err = certs.EncryptBytes(plain, k); err != nil {
+			return nil, fmt.Errorf("failed to encrypt %q: %w", path, err)
+		}
+	}
+	return sealed, nil
+}
+
+// open decrypts every non-empty value; one value that does not decrypt
+// fails them all, before anything is written.
+func (k certificateKey) open(sealed map[string][]byte) (map[string][]byte, error) {
+	plain := make(map[string][]byte, len(sealed))
+	for name, value := range sealed {
+		if len(value) == 0 {
+			plain[name] = nil
+			continue
+		}
+		b, err := certs.DecryptBytes(value, k)
+		if err != nil {
+			return nil, fmt.Errorf("failed to decrypt %q: %w", name, err)
+		}
+		plain[name] = b
+	}
+	return plain, nil
+}
+
+// readIfExists returns the content of path, or nil when path is empty or
+// names no file.
+func readIfExists(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read %q: %w", path, err)
 	}
 	return b, nil
 }
 
-// KubeadmCertsData reads and encrypts the files of CertsToTransfer. A
-// missing file gives an empty value, as in kubeadm.
-func KubeadmCertsData(cluster *config.ClusterConfiguration, certDir string, key []byte) (map[string][]byte, error) {
-	data := map[string][]byte{}
-	for name, path := range CertsToTransfer(cluster, certDir) {
-		if path == "" {
-			data[name] = nil
-			continue
-		}
-		plain, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
-			data[name] = nil
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("failed to read %q: %w", path, err)
-		}
-		enc, err := certs.EncryptBytes(plain, key)
-		if err != nil {
-			return nil, fmt.Errorf("failed to encrypt %q: %w", path, err)
-		}
-		data[name] = enc
+// KubeadmCertsSecret builds Secret kube-system/kubeadm-certs from sealed
+// data, owned by owner.
+func KubeadmCertsSecret(sealed map[string][]byte, owner metav1.OwnerReference) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            constants.KubeadmCertsSecret,
+			Namespace:       metav1.NamespaceSystem,
+			OwnerReferences: []metav1.OwnerReference{owner},
+		},
+		Data: sealed,
 	}
-	return data, nil
 }
 
 // KubeadmCertsRBAC returns Role and RoleBinding kube-system/kubeadm:kubeadm-certs
@@ -109,139 +171,108 @@ func KubeadmCertsRBAC() []runtime.Object {
 	}
 }
 
-// UploadCerts stores the shared control-plane certificates and keys of
-// certDir in Secret kube-system/kubeadm-certs, each encrypted with the hex
-// certificate key (AES-256-GCM). The Secret is owned by a new bootstrap
-// token Secret that expires in two hours, so that the garbage collector
-// removes it when the token cleaner removes the token. It also creates the
-// RBAC rules that let joining nodes read it.
+// UploadCerts seals the shared files of certDir with the hex certificate
+// key and stores them in Secret kube-system/kubeadm-certs, with the RBAC
+// rules that let joining nodes read it. The files are read before anything
+// is created in the cluster.
 func UploadCerts(client kubernetes.Interface, cfg *config.InitConfig, certDir, key string, out io.Writer) error {
 	fmt.Fprintf(out, "[upload-certs] Storing the certificates in Secret %q in the %q Namespace\n",
 		constants.KubeadmCertsSecret, metav1.NamespaceSystem)
-	aesKey, err := decodeCertificateKey(key)
+	k, err := parseCertificateKey(key)
+	if err != nil {
+		return err
+	}
+	sealed, err := k.seal(CertsToTransfer(&cfg.Cluster, certDir))
 	if err != nil {
 		return err
 	}
 	timeout := initTimeout(cfg)
-	tokenID, err := createCertsProxyToken(client, timeout)
+	owner, err := newSecretOwner(client, timeout)
 	if err != nil {
 		return err
 	}
-	data, err := KubeadmCertsData(&cfg.Cluster, certDir, aesKey)
-	if err != nil {
-		return err
-	}
-	owner, err := tokenOwnerRef(client, tokenID)
-	if err != nil {
-		return err
-	}
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            constants.KubeadmCertsSecret,
-			Namespace:       metav1.NamespaceSystem,
-			OwnerReferences: []metav1.OwnerReference{*owner},
-		},
-		Data: data,
-	}
-	if err := CreateOrUpdateSecret(client, secret, timeout); err != nil {
+	if err := CreateOrUpdateSecret(client, KubeadmCertsSecret(sealed, *owner), timeout); err != nil {
 		return err
 	}
 	return createOrUpdateAll(client, timeout, KubeadmCertsRBAC()...)
 }
 
-// createCertsProxyToken creates the short-lived token that owns kubeadm-certs
-// and returns its ID. It has no usages or groups: it cannot authenticate.
-func createCertsProxyToken(client kubernetes.Interface, timeout time.Duration) (string, error) {
-	tokenStr, err := bootstraputil.GenerateBootstrapToken()
+// newSecretOwner creates the short-lived token that owns kubeadm-certs (no
+// usages, no groups: it cannot authenticate) and returns a controller
+// reference to its Secret as the API server stored it.
+func newSecretOwner(client kubernetes.Interface, timeout time.Duration) (*metav1.OwnerReference, error) {
+	raw, err := bootstraputil.GenerateBootstrapToken()
 	if err != nil {
-		return "", fmt.Errorf("error generating token to upload certs: %w", err)
+		return nil, fmt.Errorf("error generating token to upload certs: %w", err)
 	}
-	id, secret, _ := strings.Cut(tokenStr, ".")
-	tokens := []config.BootstrapToken{{
+	id, secret, _ := strings.Cut(raw, ".")
+	token := config.BootstrapToken{
 		Token:       &config.BootstrapTokenString{ID: id, Secret: secret},
 		Description: constants.CertsProxyTokenDescription,
 		TTL:         &metav1.Duration{Duration: constants.DefaultCertTokenDuration},
-	}}
-	if err := CreateOrUpdateTokens(client, tokens, true, timeout); err != nil {
-		return "", fmt.Errorf("error creating token: %w", err)
 	}
-	return id, nil
-}
-
-// tokenOwnerRef is a controller reference to the Secret of token id.
-func tokenOwnerRef(client kubernetes.Interface, id string) (*metav1.OwnerReference, error) {
+	if err := CreateOrUpdateTokens(client, []config.BootstrapToken{token}, true, timeout); err != nil {
+		return nil, fmt.Errorf("error creating token: %w", err)
+	}
 	name := bootstraputil.BootstrapTokenSecretName(id)
-	s, err := client.CoreV1().Secrets(metav1.NamespaceSystem).Get(context.Background(), name, metav1.GetOptions{})
+	stored, err := client.CoreV1().Secrets(metav1.NamespaceSystem).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("failed to get the token Secret %q that owns %q: %w", name, constants.KubeadmCertsSecret, err)
 	}
-	return metav1.NewControllerRef(s, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}), nil
+	return metav1.NewControllerRef(stored, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}), nil
 }
 
-// DownloadCerts reads Secret kube-system/kubeadm-certs, decrypts it with the
-// hex certificate key and writes the files of CertsToTransfer: private keys
-// with mode 0600, certificates and public keys with 0644. Empty entries are
-// skipped. cluster may be nil (local etcd).
+// DownloadCerts fetches Secret kube-system/kubeadm-certs, opens it with the
+// hex certificate key and writes each file it carries to its place on this
+// node (see CertsToTransfer). Empty values are skipped; a value the Secret
+// lacks is an error. cluster may be nil (local etcd).
 func DownloadCerts(client kubernetes.Interface, cluster *config.ClusterConfiguration, certDir, key string, out io.Writer) error {
 	fmt.Fprintf(out, "[download-certs] Downloading the certificates in Secret %q in the %q Namespace\n",
 		constants.KubeadmCertsSecret, metav1.NamespaceSystem)
-	aesKey, err := decodeCertificateKey(key)
+	k, err := parseCertificateKey(key)
 	if err != nil {
 		return err
 	}
 	secret, err := client.CoreV1().Secrets(metav1.NamespaceSystem).Get(context.Background(), constants.KubeadmCertsSecret, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	switch {
+	case apierrors.IsNotFound(err):
 		return fmt.Errorf("error downloading the secret: Secret %q was not found in the %q Namespace. This Secret might have expired. Please, run `kubeadmin init phase upload-certs --upload-certs` on a control plane to generate a new one",
 			constants.KubeadmCertsSecret, metav1.NamespaceSystem)
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("error downloading the secret: %w", err)
 	}
-	plain, err := decryptSecretData(secret.Data, aesKey)
+	plain, err := k.open(secret.Data)
 	if err != nil {
 		return fmt.Errorf("error decoding secret data with provided key: %w", err)
 	}
 	fmt.Fprintf(out, "[download-certs] Saving the certificates to the folder: %q\n", certDir)
 	for name, path := range CertsToTransfer(cluster, certDir) {
-		b, found := plain[name]
-		if !found {
+		content, ok := plain[name]
+		if !ok {
 			return fmt.Errorf("the Secret does not include the required certificate or key - name: %s, path: %s", name, path)
 		}
-		if len(b) == 0 {
+		if len(content) == 0 {
 			continue
 		}
-		if err := writeCertOrKey(path, b); err != nil {
+		mode, err := sharedFileMode(content)
+		if err != nil {
+			return fmt.Errorf("failed to write %q: %w", path, err)
+		}
+		if err := fsutil.WriteFileAtomic(path, content, mode, sharedCertsDirMode); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// decryptSecretData decrypts every non-empty value; any failure fails all.
-func decryptSecretData(data map[string][]byte, key []byte) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	for name, enc := range data {
-		if len(enc) == 0 {
-			out[name] = nil
-			continue
-		}
-		b, err := certs.DecryptBytes(enc, key)
-		if err != nil {
-			return nil, fmt.Errorf("failed to decrypt %q: %w", name, err)
-		}
-		out[name] = b
+// sharedFileMode is the mode a downloaded file gets from what it holds: a
+// private key is for root only; certificates and public keys are readable.
+func sharedFileMode(pem []byte) (os.FileMode, error) {
+	if _, err := keyutil.ParsePrivateKeyPEM(pem); err == nil {
+		return privateKeyFileMode, nil
 	}
-	return out, nil
-}
-
-// writeCertOrKey writes a PEM private key with mode 0600, a certificate or
-// public key with 0644.
-func writeCertOrKey(path string, b []byte) error {
-	mode := os.FileMode(0o644)
-	if _, err := keyutil.ParsePrivateKeyPEM(b); err == nil {
-		mode = 0o600
-	} else if _, err := keyutil.ParsePublicKeysPEM(b); err != nil {
-		return fmt.Errorf("failed to write %q: unknown data found in Secret entry", path)
+	if _, err := keyutil.ParsePublicKeysPEM(pem); err == nil {
+		return publicFileMode, nil
 	}
-	return fsutil.WriteFileAtomic(path, b, mode, 0o755)
+	return 0, errors.New("unknown data found in Secret entry")
 }

@@ -232,3 +232,19 @@ func TestUploadCertsMissingFilesAreEmpty(t *testing.T) {
 		t.Errorf("wrote %d files for empty entries", len(entries))
 	}
 }
+
+func TestUploadCertsReadsTheFilesFirst(t *testing.T) {
+	src := t.TempDir()
+	if err := os.Mkdir(filepath.Join(src, "ca.key"), 0o700); err != nil { // unreadable as a file
+		t.Fatal(err)
+	}
+	client := fake.NewSimpleClientset()
+	err := UploadCerts(client, testConfig(t, "default"), src, testCertKey, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "ca.key") {
+		t.Fatalf("UploadCerts() = %v, want an error naming ca.key", err)
+	}
+	secrets, _ := client.CoreV1().Secrets("kube-system").List(context.Background(), metav1.ListOptions{})
+	if len(secrets.Items) != 0 {
+		t.Errorf("created %d Secrets before reading the files", len(secrets.Items))
+	}
+}

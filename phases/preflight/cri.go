@@ -4,22 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 )
-
-// criMaxMsgSize is the largest CRI answer accepted (crictl's limit).
-const criMaxMsgSize = 16 * 1024 * 1024
 
 // Classes of container runtime failures, for errors.Is on the errors
 // returned by CRIStatus and the CRI checks.
@@ -45,65 +40,56 @@ func (e *criError) Error() string        { return e.msg }
 func (e *criError) Unwrap() error        { return e.cause }
 func (e *criError) Is(target error) bool { return target == e.class }
 
-// criClient is a connection to a CRI endpoint.
-type criClient struct {
-	endpoint string
-	path     string
-	conn     *grpc.ClientConn
-	runtime  runtimeapi.RuntimeServiceClient
-	images   runtimeapi.ImageServiceClient
+// CRIClient is what the checks ask the container runtime. The node agent's
+// client (kubelet/cri.Remote) is one; tests may use a stand-in.
+type CRIClient interface {
+	Status(ctx context.Context, verbose bool) (*runtimeapi.StatusResponse, error)
+	ImageStatus(ctx context.Context, image *runtimeapi.ImageSpec, verbose bool) (*runtimeapi.ImageStatusResponse, error)
+	Close() error
 }
 
-// criSocketPath returns the socket path of a CRI endpoint: an empty value
-// means kubeadm's default, and a bare path is taken as a unix socket.
-func criSocketPath(endpoint string) (string, error) {
+// runtimeConfigClient is a CRIClient that can also ask RuntimeConfig, the
+// call ContainerRuntimeVersion checks for.
+type runtimeConfigClient interface {
+	RuntimeConfig(ctx context.Context) (*runtimeapi.RuntimeConfigResponse, error)
+}
+
+// dialCRI connects to the runtime with the node agent's CRI client: one
+// endpoint parser and one dialer for the agent, preflight, reset and
+// diagnostics.
+func dialCRI(endpoint string) (CRIClient, error) {
+	return cri.NewRemote(endpoint)
+}
+
+// criConn is a client of one endpoint that explains its failures.
+type criConn struct {
+	CRIClient
+	endpoint string
+	// socket is the socket file, to tell "missing" from "not answering".
+	socket string
+}
+
+// connect prepares a client of endpoint ("" means kubeadm's default). The
+// connection is lazy: the first call, bounded by its context, reports an
+// unreachable runtime.
+func connect(h Host, endpoint string) (*criConn, error) {
 	if endpoint == "" {
 		endpoint = constants.DefaultCRISocket
 	}
-	if !strings.Contains(endpoint, "://") {
-		return endpoint, nil
-	}
-	u, err := url.Parse(endpoint)
+	target, err := cri.Target(endpoint)
 	if err != nil {
-		return "", fmt.Errorf("failed to parse the CRI socket %q: %w; use a value such as %q", endpoint, err, constants.DefaultCRISocket)
+		return nil, fmt.Errorf("%w; set nodeRegistration.criSocket or --cri-socket", err)
 	}
-	if u.Scheme != "unix" || u.Path == "" {
-		return "", fmt.Errorf("unsupported CRI socket %q: only \"unix://\" sockets are supported; set nodeRegistration.criSocket or --cri-socket to a value such as %q", endpoint, constants.DefaultCRISocket)
-	}
-	return u.Path, nil
-}
-
-// newCRIClient prepares a connection to endpoint. gRPC connects lazily, so
-// the first call (bounded by its context) reports an unreachable runtime.
-func newCRIClient(endpoint string) (*criClient, error) {
-	path, err := criSocketPath(endpoint)
+	c, err := h.CRI(endpoint)
 	if err != nil {
 		return nil, err
 	}
-	if endpoint == "" {
-		endpoint = constants.DefaultCRISocket
-	}
-	conn, err := grpc.NewClient("unix://"+path,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(criMaxMsgSize)))
-	if err != nil {
-		return nil, fmt.Errorf("failed to create a client for the CRI socket %q: %w", endpoint, err)
-	}
-	return &criClient{
-		endpoint: endpoint,
-		path:     path,
-		conn:     conn,
-		runtime:  runtimeapi.NewRuntimeServiceClient(conn),
-		images:   runtimeapi.NewImageServiceClient(conn),
-	}, nil
+	return &criConn{CRIClient: c, endpoint: endpoint, socket: strings.TrimPrefix(target, "unix://")}, nil
 }
 
-// Close releases the connection.
-func (c *criClient) Close() { _ = c.conn.Close() }
-
 // status calls Status and turns a failure into a classified error.
-func (c *criClient) status(ctx context.Context, verbose bool) (*runtimeapi.StatusResponse, error) {
-	resp, err := c.runtime.Status(ctx, &runtimeapi.StatusRequest{Verbose: verbose})
+func (c *criConn) status(ctx context.Context, verbose bool) (*runtimeapi.StatusResponse, error) {
+	resp, err := c.Status(ctx, verbose)
 	if err != nil {
 		return nil, c.classify(err)
 	}
@@ -111,9 +97,9 @@ func (c *criClient) status(ctx context.Context, verbose bool) (*runtimeapi.Statu
 }
 
 // classify explains why a CRI call failed, with the fix.
-func (c *criClient) classify(err error) error {
+func (c *criConn) classify(err error) error {
 	start := "start containerd (e.g. \"hack/containerd.sh start\")"
-	if _, statErr := os.Stat(c.path); errors.Is(statErr, os.ErrNotExist) {
+	if _, statErr := os.Stat(c.socket); errors.Is(statErr, os.ErrNotExist) {
 		return &criError{class: ErrCRINotRunning, cause: err, msg: fmt.Sprintf(
 			"container runtime is not running: the CRI socket %q does not exist; %s", c.endpoint, start)}
 	}
@@ -175,9 +161,13 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 // Errors explain the cause and the fix, and match ErrCRINotRunning,
 // ErrCRIDisabled or ErrCRINotReady with errors.Is.
 func CRIStatus(ctx context.Context, endpoint string) error {
+	return criStatus(ctx, Host{}.withDefaults(), endpoint)
+}
+
+func criStatus(ctx context.Context, h Host, endpoint string) error {
 	ctx, cancel := withTimeout(ctx, constants.PreflightCRITimeout)
 	defer cancel()
-	c, err := newCRIClient(endpoint)
+	c, err := connect(h, endpoint)
 	if err != nil {
 		return err
 	}
@@ -194,7 +184,7 @@ func criCheck(h Host, endpoint string) Checker {
 	return Check{Label: "CRI", Run: func() (_, errs []error) {
 		ctx, cancel := context.WithTimeout(context.Background(), h.CRITimeout)
 		defer cancel()
-		if err := CRIStatus(ctx, endpoint); err != nil {
+		if err := criStatus(ctx, h, endpoint); err != nil {
 			return nil, []error{err}
 		}
 		return nil, nil
@@ -209,17 +199,25 @@ const runtimeConfigWarning = "You must update your container runtime to a versio
 	"For more information, see https://git.k8s.io/enhancements/keps/sig-node/4033-group-driver-detection-over-cri"
 
 // runtimeVersionCheck warns when the runtime lacks RuntimeConfig and
-// fails when the runtime cannot be asked.
+// fails when the runtime cannot be asked. A client without the
+// RuntimeConfig call can only check that the runtime answers.
 func runtimeVersionCheck(h Host, endpoint string) Checker {
 	return Check{Label: "ContainerRuntimeVersion", Run: func() (warnings, errs []error) {
-		c, err := newCRIClient(endpoint)
+		c, err := connect(h, endpoint)
 		if err != nil {
 			return nil, []error{err}
 		}
 		defer c.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), h.CRITimeout)
 		defer cancel()
-		_, err = c.runtime.RuntimeConfig(ctx, &runtimeapi.RuntimeConfigRequest{})
+		rc, ok := c.CRIClient.(runtimeConfigClient)
+		if !ok {
+			if _, err := c.Status(ctx, false); err != nil {
+				return nil, []error{fmt.Errorf("could not check if the runtime config is available: %w", c.classify(err))}
+			}
+			return nil, nil
+		}
+		_, err = rc.RuntimeConfig(ctx)
 		if err == nil {
 			return nil, nil
 		}

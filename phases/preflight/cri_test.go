@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -214,7 +215,7 @@ func TestCRIStatus(t *testing.T) {
 		{
 			name:     "unsupported scheme",
 			endpoint: func(*testing.T) string { return "tcp://127.0.0.1:1234" },
-			want:     []string{`unsupported CRI socket "tcp://127.0.0.1:1234": only "unix://" sockets are supported`},
+			want:     []string{`invalid container runtime endpoint "tcp://127.0.0.1:1234": only unix sockets are supported`, "set nodeRegistration.criSocket or --cri-socket"},
 		},
 	}
 	for _, tt := range tests {
@@ -277,8 +278,34 @@ func TestCRICheck(t *testing.T) {
 	expect(t, run(criCheck(h, bad)), nil, []string{"runc missing"})
 }
 
+// withRuntimeConfig is a CRI client with the RuntimeConfig call: the node
+// agent's client for the rest, and its own gRPC connection for that call.
+type withRuntimeConfig struct {
+	CRIClient
+	rt runtimeapi.RuntimeServiceClient
+}
+
+func (c withRuntimeConfig) RuntimeConfig(ctx context.Context) (*runtimeapi.RuntimeConfigResponse, error) {
+	return c.rt.RuntimeConfig(ctx, &runtimeapi.RuntimeConfigRequest{})
+}
+
+func dialWithRuntimeConfig(t *testing.T) func(string) (CRIClient, error) {
+	return func(endpoint string) (CRIClient, error) {
+		c, err := dialCRI(endpoint)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return withRuntimeConfig{c, runtimeapi.NewRuntimeServiceClient(conn)}, nil
+	}
+}
+
 func TestRuntimeVersionCheck(t *testing.T) {
-	h := Host{}.withDefaults()
+	h := Host{CRI: dialWithRuntimeConfig(t)}.withDefaults()
 	disabledEndpoint := serveCRI(t, nil, &fakeImages{})
 	tests := []struct {
 		name           string
@@ -301,6 +328,18 @@ func TestRuntimeVersionCheck(t *testing.T) {
 			expect(t, run(c), tt.warnings, tt.errs)
 		})
 	}
+}
+
+// A client without RuntimeConfig still finds a runtime that does not
+// answer or does not serve the CRI API.
+func TestRuntimeVersionCheckWithoutRuntimeConfigCall(t *testing.T) {
+	h := Host{CRI: func(endpoint string) (CRIClient, error) {
+		c, err := dialCRI(endpoint)
+		// Hide any RuntimeConfig method the agent's client may have.
+		return struct{ CRIClient }{c}, err
+	}}.withDefaults()
+	expect(t, run(runtimeVersionCheck(h, serveCRI(t, &fakeRuntime{conditions: readyConditions}, nil))), nil, nil)
+	expect(t, run(runtimeVersionCheck(h, serveCRI(t, nil, &fakeImages{}))), nil, []string{"containerd's CRI plugin is disabled"})
 }
 
 func TestImagePresenceCheck(t *testing.T) {

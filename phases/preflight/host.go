@@ -32,6 +32,9 @@ type Host struct {
 	// Proxy returns the proxy for a URL, or nil for a direct connection
 	// (HTTP_PROXY, HTTPS_PROXY and NO_PROXY, read at each call).
 	Proxy func(u *url.URL) (*url.URL, error)
+	// CRI connects to a container runtime endpoint (the node agent's CRI
+	// client).
+	CRI func(endpoint string) (CRIClient, error)
 	// CRITimeout bounds each container runtime call, dial included.
 	CRITimeout time.Duration
 	// LookupTimeout bounds the Hostname check's name lookup.
@@ -62,6 +65,9 @@ func (h Host) withDefaults() Host {
 		h.Proxy = func(u *url.URL) (*url.URL, error) {
 			return httpproxy.FromEnvironment().ProxyFunc()(u)
 		}
+	}
+	if h.CRI == nil {
+		h.CRI = dialCRI
 	}
 	if h.CRITimeout == 0 {
 		h.CRITimeout = constants.PreflightCRITimeout

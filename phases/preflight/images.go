@@ -31,7 +31,7 @@ func imagePresenceCheck(h Host, endpoint string, images []string, sandboxImage s
 			return nil, []error{fmt.Errorf("unsupported pull policy %q in nodeRegistration.imagePullPolicy; use %q, %q or %q",
 				policy, corev1.PullIfNotPresent, corev1.PullNever, corev1.PullAlways)}
 		}
-		c, err := newCRIClient(endpoint)
+		c, err := connect(h, endpoint)
 		if err != nil {
 			return warnings, []error{err}
 		}
@@ -53,10 +53,10 @@ func imagePresenceCheck(h Host, endpoint string, images []string, sandboxImage s
 }
 
 // imagePresent returns nil when the runtime has image.
-func (c *criClient) imagePresent(h Host, image string) error {
+func (c *criConn) imagePresent(h Host, image string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), h.CRITimeout)
 	defer cancel()
-	resp, err := c.images.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: image}})
+	resp, err := c.ImageStatus(ctx, &runtimeapi.ImageSpec{Image: image}, false)
 	if err != nil {
 		return fmt.Errorf("failed to get the status of image %q: %w", image, c.classify(err))
 	}
@@ -70,7 +70,7 @@ func (c *criClient) imagePresent(h Host, image string) error {
 // returns a warning when they differ, and an error when the runtime cannot
 // be reached or its own sandbox image is missing. A runtime that does not
 // report its sandbox image passes.
-func (c *criClient) checkSandboxImage(h Host, want string) (warning, err error) {
+func (c *criConn) checkSandboxImage(h Host, want string) (warning, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.CRITimeout)
 	defer cancel()
 	resp, err := c.status(ctx, true)

@@ -36,6 +36,12 @@ type InitOptions struct {
 	// DownloadCerts skips the external etcd certificate checks of a
 	// control-plane join that downloads the certificates.
 	DownloadCerts bool
+	// KubeletArgs are the node agent's arguments, without the subcommand,
+	// as kubelet-start will pass them.
+	KubeletArgs []string
+	// ValidateKubeletArgs parses arguments with the node agent's flag set;
+	// nil leaves out the KubeletFlags check.
+	ValidateKubeletArgs func(args []string) error
 	// Host is how the checks see the machine (zero: the real one).
 	Host Host
 }
@@ -101,6 +107,9 @@ func InitChecks(opts InitOptions) []Checker {
 
 	if !opts.SecondaryControlPlane {
 		checks = append(checks, commonChecks(h, criSocket(opts.CRISocket, nr.CRISocket), cl.KubernetesVersion, nr.Name)...)
+		if opts.ValidateKubeletArgs != nil {
+			checks = append(checks, kubeletFlagsCheck(opts.KubeletArgs, nr.KubeletExtraArgs, opts.ValidateKubeletArgs))
+		}
 		families.addIP(advertise)
 		checks = append(checks, families.checks(h)...)
 	}

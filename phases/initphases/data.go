@@ -1,22 +1,21 @@
-// Package phases holds kubeadmin's workflows: the phases of init (and later
-// join and reset) built on the generic runner in phases/workflow. A phase
-// reads the shared *InitData and calls into the packages that do the work
-// (certs, kubeconfig, manifests, preflight, clusterobjects, kubelet); it
-// never parses flags itself.
-package phases
+package initphases
 
 import (
 	"fmt"
 	"io"
-	"os"
+	"net"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeadmin/kubeadmin/internal/config"
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/phases"
 )
 
 // InitOptions are the values of `kubeadmin init`'s flags. Init and Cluster
@@ -41,9 +40,13 @@ type InitOptions struct {
 	KubeconfigPath string
 	// ChangedFlags are the names of the flags the user set.
 	ChangedFlags []string
+	// ValidateKubeletArgs parses arguments with the node agent's flag set,
+	// for preflight's KubeletFlags check; nil leaves the check out.
+	ValidateKubeletArgs func(args []string) error
 }
 
-// InitData is what every init phase sees.
+// InitData is the state of one init run. Phases see it through the views
+// below, never through its fields.
 type InitData struct {
 	cfg    *config.InitConfig
 	out    io.Writer
@@ -58,9 +61,95 @@ type InitData struct {
 	skipTokenPrint bool
 	skipCertKey    bool
 	patchesDir     string
+	validateArgs   func(args []string) error
 
 	client kubernetes.Interface
 }
+
+// The views of InitData the phases assert: each phase names only what it
+// uses, so a join phase can reuse one by offering the same methods.
+type (
+	// baseData is what every phase reads.
+	baseData interface {
+		Cfg() *config.InitConfig
+		Out() io.Writer
+		DryRun() bool
+	}
+	preflightData interface {
+		baseData
+		HostManifestDir() string
+		IgnorePreflightErrors() map[string]bool
+		KubeletArgsValidator() func(args []string) error
+	}
+	certsData interface {
+		baseData
+		CertificateWriteDir() string
+	}
+	kubeConfigData interface {
+		baseData
+		KubeConfigDir() string
+		CertificateWriteDir() string
+	}
+	// staticPodData is what the etcd and control-plane phases read.
+	staticPodData interface {
+		baseData
+		ManifestDir() string
+		PatchesDir() string
+		EtcdDataDir() string
+	}
+	kubeletStartData interface {
+		baseData
+		KubeletDir() string
+		PatchesDir() string
+	}
+	// clusterData is what the phases that talk to the API server read.
+	clusterData interface {
+		baseData
+		Client() (kubernetes.Interface, error)
+	}
+	waitControlPlaneData interface {
+		clusterData
+		KubeConfigDir() string
+		LocalAPIEndpoint() string
+	}
+	uploadCertsData interface {
+		clusterData
+		UploadCerts() bool
+		CertificateWriteDir() string
+		SkipCertificateKeyPrint() bool
+	}
+	bootstrapTokenData interface {
+		clusterData
+		KubeConfigPath() string
+		SkipTokenPrint() bool
+	}
+	kubeletFinalizeData interface {
+		baseData
+		KubeConfigDir() string
+	}
+	showJoinCommandData interface {
+		baseData
+		KubeConfigPath() string
+		HostKubeConfigPath() string
+		UploadCerts() bool
+		SkipTokenPrint() bool
+		SkipCertificateKeyPrint() bool
+	}
+)
+
+// InitData offers every view.
+var (
+	_ preflightData        = (*InitData)(nil)
+	_ certsData            = (*InitData)(nil)
+	_ kubeConfigData       = (*InitData)(nil)
+	_ staticPodData        = (*InitData)(nil)
+	_ kubeletStartData     = (*InitData)(nil)
+	_ waitControlPlaneData = (*InitData)(nil)
+	_ uploadCertsData      = (*InitData)(nil)
+	_ bootstrapTokenData   = (*InitData)(nil)
+	_ kubeletFinalizeData  = (*InitData)(nil)
+	_ showJoinCommandData  = (*InitData)(nil)
+)
 
 // Cfg returns the complete, defaulted and validated configuration.
 func (d *InitData) Cfg() *config.InitConfig { return d.cfg }
@@ -138,6 +227,52 @@ func (d *InitData) UploadCerts() bool { return d.uploadCerts }
 // PatchesDir is the --patches directory, if any.
 func (d *InitData) PatchesDir() string { return d.patchesDir }
 
+// HostManifestDir is the manifest directory of this host, also in dry-run
+// mode (preflight checks it).
+func (d *InitData) HostManifestDir() string {
+	return filepath.Join(d.kubeconfigDir, constants.ManifestsSubDirName)
+}
+
+// HostKubeConfigPath is the admin kubeconfig path of a real run, also in
+// dry-run mode (the success banner shows it).
+func (d *InitData) HostKubeConfigPath() string { return d.kubeconfigPath }
+
+// KubeletArgsValidator parses the node agent's arguments with its flag
+// set (nil: not known).
+func (d *InitData) KubeletArgsValidator() func(args []string) error { return d.validateArgs }
+
+// SkipTokenPrint reports whether --skip-token-print was given.
+func (d *InitData) SkipTokenPrint() bool { return d.skipTokenPrint }
+
+// SkipCertificateKeyPrint reports whether --skip-certificate-key-print was
+// given.
+func (d *InitData) SkipCertificateKeyPrint() bool { return d.skipCertKey }
+
+// LocalAPIEndpoint is https://<advertise address>:<bind port>.
+func (d *InitData) LocalAPIEndpoint() string {
+	ep := d.cfg.Init.LocalAPIEndpoint
+	return "https://" + net.JoinHostPort(ep.AdvertiseAddress, strconv.Itoa(int(ep.BindPort)))
+}
+
+// Client returns the client init uses to talk to the new cluster: the admin
+// kubeconfig re-pointed, in memory only, at this node's API server (as
+// kubeadm does); in dry-run mode a fake that prints every call it gets.
+func (d *InitData) Client() (kubernetes.Interface, error) {
+	if d.client != nil {
+		return d.client, nil
+	}
+	if d.DryRun() {
+		d.client = phases.DryRunClient(d.out, d.cfg.Init.NodeRegistration.Name)
+		return d.client, nil
+	}
+	c, err := phases.ClientFromKubeconfig(d.KubeConfigPath(), d.LocalAPIEndpoint())
+	if err != nil {
+		return nil, err
+	}
+	d.client = c
+	return c, nil
+}
+
 // NewInitData builds the init data from the flags: it refuses flags that
 // cannot be mixed with --config, loads the file or applies the flags,
 // fills static and dynamic defaults, validates, and creates the dry-run
@@ -187,6 +322,7 @@ func NewInitData(o *InitOptions, out io.Writer) (*InitData, error) {
 		skipTokenPrint: o.SkipTokenPrint,
 		skipCertKey:    o.SkipCertificateKeyPrint,
 		patchesDir:     o.PatchesDir,
+		validateArgs:   o.ValidateKubeletArgs,
 	}
 	if d.kubeconfigDir == "" {
 		d.kubeconfigDir = constants.KubernetesDir
@@ -198,7 +334,7 @@ func NewInitData(o *InitOptions, out io.Writer) (*InitData, error) {
 		d.patchesDir = cfg.Init.Patches.Directory
 	}
 	if d.dryRun {
-		dir, err := makeDryRunDir(constants.InitDryRunDirEnv, constants.InitDryRunDirPrefix)
+		dir, err := phases.MakeDryRunDir(constants.InitDryRunDirEnv, constants.InitDryRunDirPrefix)
 		if err != nil {
 			return nil, err
 		}
@@ -241,27 +377,6 @@ func applyInitFlags(o *InitOptions, cfg *config.InitConfig) error {
 	return nil
 }
 
-// makeDryRunDir creates the dry-run directory: $ENV if set, else a new
-// temporary directory under /etc/kubernetes/tmp (falling back to the system
-// temporary directory when that cannot be created, e.g. as non-root).
-func makeDryRunDir(env, prefix string) (string, error) {
-	if dir := os.Getenv(env); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return "", fmt.Errorf("failed to create the dry-run directory %q from $%s: %w", dir, env, err)
-		}
-		return dir, nil
-	}
-	base := filepath.Join(constants.KubernetesDir, constants.TempDirName)
-	if err := os.MkdirAll(base, 0o700); err != nil {
-		base = os.TempDir()
-	}
-	dir, err := os.MkdirTemp(base, prefix)
-	if err != nil {
-		return "", fmt.Errorf("failed to create a temporary directory for the dry run: %w", err)
-	}
-	return dir, nil
-}
-
 func sortedKeys(m map[string]bool) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -286,4 +401,13 @@ func parseFeatureGates(s string) (map[string]bool, error) {
 		gates[strings.TrimSpace(k)] = v == "true"
 	}
 	return gates, nil
+}
+
+// parseDuration parses a Go duration flag value.
+func parseDuration(s string) (*metav1.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return nil, err
+	}
+	return &metav1.Duration{Duration: d}, nil
 }

@@ -1,4 +1,4 @@
-package phases
+package service
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// fakeSystemd points hostSystemd at a temporary tree and a systemctl that
+// fakeSystemd returns a systemdHost at a temporary tree and a systemctl that
 // logs its arguments (and fails for the arguments in failOn).
 func fakeSystemd(t *testing.T, failOn string) (h systemdHost, calls func() []string) {
 	t.Helper()
@@ -54,10 +54,10 @@ func TestSystemdDetection(t *testing.T) {
 	}
 }
 
-func TestStartKubeletUnit(t *testing.T) {
+func TestStartUnit(t *testing.T) {
 	h, calls := fakeSystemd(t, "")
 	self := "/usr/local/bin/kubeadmin"
-	if err := h.startKubeletUnit(self); err != nil {
+	if err := h.startUnit(self); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"daemon-reload", "enable kubelet", "restart kubelet"}
@@ -87,7 +87,7 @@ func TestStartKubeletUnit(t *testing.T) {
 	}
 
 	// Running the phase again converges: same files, same calls.
-	if err := h.startKubeletUnit(self); err != nil {
+	if err := h.startUnit(self); err != nil {
 		t.Fatal(err)
 	}
 	if got := calls(); len(got) != 6 || got[5] != "restart kubelet" {
@@ -95,9 +95,9 @@ func TestStartKubeletUnit(t *testing.T) {
 	}
 }
 
-func TestStartKubeletUnitReportsSystemctlFailure(t *testing.T) {
+func TestStartUnitReportsSystemctlFailure(t *testing.T) {
 	h, calls := fakeSystemd(t, "enable kubelet")
-	err := h.startKubeletUnit("/usr/local/bin/kubeadmin")
+	err := h.startUnit("/usr/local/bin/kubeadmin")
 	if err == nil {
 		t.Fatal("no error when systemctl enable fails")
 	}
@@ -123,7 +123,7 @@ func TestKubeletUnitVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.startKubeletUnit(self); err != nil {
+	if err := h.startUnit(self); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(analyze, "verify", "--man=no", h.unitFile).CombinedOutput()

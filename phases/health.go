@@ -15,19 +15,20 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
-	"github.com/kubeadmin/kubeadmin/manifests"
-	"github.com/kubeadmin/kubeadmin/phases/workflow"
 )
 
-// healthTarget is one endpoint wait-control-plane polls.
-type healthTarget struct {
-	component string
-	url       string
+// healthProbeTimeout bounds one health request.
+const healthProbeTimeout = 5 * time.Second
+
+// HealthTarget is one endpoint a wait-control-plane phase polls.
+type HealthTarget struct {
+	Component string
+	URL       string
 }
 
-// controlPlaneTargets returns kubeadm's health endpoints, with the address
+// ControlPlaneTargets returns kubeadm's health endpoints, with the address
 // and port taken from the rendered manifests' flags.
-func controlPlaneTargets(pods map[string]*corev1.Pod) []healthTarget {
+func ControlPlaneTargets(pods map[string]*corev1.Pod) []HealthTarget {
 	arg := func(component, name, def string) string {
 		if p := pods[component]; p != nil && len(p.Spec.Containers) > 0 {
 			for _, a := range p.Spec.Containers[0].Command {
@@ -44,7 +45,7 @@ func controlPlaneTargets(pods map[string]*corev1.Pod) []healthTarget {
 		}
 		return addr
 	}
-	return []healthTarget{
+	return []HealthTarget{
 		{constants.KubeAPIServer, fmt.Sprintf("https://%s/livez", net.JoinHostPort(
 			host(arg(constants.KubeAPIServer, "advertise-address", "")),
 			arg(constants.KubeAPIServer, "secure-port", fmt.Sprint(constants.KubeAPIServerPort))))},
@@ -60,7 +61,7 @@ func controlPlaneTargets(pods map[string]*corev1.Pod) []healthTarget {
 // healthClient polls health endpoints without verifying TLS, as kubeadm
 // does: the components serve self-signed certificates on these ports.
 var healthClient = &http.Client{
-	Timeout: 5 * time.Second,
+	Timeout: healthProbeTimeout,
 	Transport: &http.Transport{
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // health probes only
 		DisableKeepAlives: true,
@@ -85,9 +86,9 @@ func probeOnce(ctx context.Context, url string) error {
 	return nil
 }
 
-// waitHealthy polls url every interval until it answers 200 or timeout
+// WaitHealthy polls url every interval until it answers 200 or timeout
 // passes; it returns how long that took, or the last error seen.
-func waitHealthy(ctx context.Context, url string, interval, timeout time.Duration) (time.Duration, error) {
+func WaitHealthy(ctx context.Context, url string, interval, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -110,86 +111,62 @@ func waitHealthy(ctx context.Context, url string, interval, timeout time.Duratio
 	}
 }
 
-// componentResult is the outcome of waiting for one component.
-type componentResult struct {
-	target healthTarget
-	took   time.Duration
-	err    error
+// ComponentResult is the outcome of waiting for one component.
+type ComponentResult struct {
+	Target HealthTarget
+	Took   time.Duration
+	Err    error
 }
 
-// waitComponents waits for all targets in parallel, printing kubeadm's
+// WaitComponents waits for all targets in parallel, printing kubeadm's
 // control-plane-check lines, and returns every failure.
-func waitComponents(ctx context.Context, out io.Writer, targets []healthTarget, timeout time.Duration) []componentResult {
+func WaitComponents(ctx context.Context, out io.Writer, targets []HealthTarget, timeout time.Duration) []ComponentResult {
 	fmt.Fprintf(out, "[control-plane-check] Waiting for healthy control plane components. This can take up to %s\n", timeout)
 	for _, t := range targets {
-		fmt.Fprintf(out, "[control-plane-check] Checking %s at %s\n", t.component, t.url)
+		fmt.Fprintf(out, "[control-plane-check] Checking %s at %s\n", t.Component, t.URL)
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	var failed []componentResult
+	var failed []ComponentResult
 	for _, t := range targets {
 		wg.Add(1)
-		go func(t healthTarget) {
+		go func(t HealthTarget) {
 			defer wg.Done()
-			took, err := waitHealthy(ctx, t.url, constants.HealthPollInterval, timeout)
+			took, err := WaitHealthy(ctx, t.URL, constants.HealthPollInterval, timeout)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				failed = append(failed, componentResult{t, took, err})
+				failed = append(failed, ComponentResult{t, took, err})
 				return
 			}
-			fmt.Fprintf(out, "[control-plane-check] %s is healthy after %s\n", t.component, took.Round(time.Millisecond))
+			fmt.Fprintf(out, "[control-plane-check] %s is healthy after %s\n", t.Component, took.Round(time.Millisecond))
 		}(t)
 	}
 	wg.Wait()
 	return failed
 }
 
-func newWaitControlPlanePhase() workflow.Phase {
-	return workflow.Phase{
-		Name:  "wait-control-plane",
-		Short: "Wait for the control plane to start",
-		Run:   initPhase(runWaitControlPlane),
-	}
-}
-
-func runWaitControlPlane(d *InitData) error {
-	cfg := d.Cfg()
-	out := d.Out()
-	timeouts := cfg.Init.Timeouts
-	if d.DryRun() {
-		fmt.Fprintf(out, "[dryrun] Would wait for a healthy kubelet at %s\n", constants.KubeletHealthzURL)
-		for _, t := range controlPlaneTargets(manifestsForWait(d)) {
-			fmt.Fprintf(out, "[dryrun] Would check %s at %s\n", t.component, t.url)
-		}
-		return nil
-	}
-	ctx := context.Background()
-	kubeletTimeout := timeouts.KubeletHealthCheck.Duration
-	fmt.Fprintf(out, "[kubelet-check] Waiting for a healthy kubelet at %s. This can take up to %s\n", constants.KubeletHealthzURL, kubeletTimeout)
-	took, err := waitHealthy(ctx, constants.KubeletHealthzURL, constants.HealthPollInterval, kubeletTimeout)
+// WaitKubelet waits for the node agent's health endpoint, printing
+// kubeadm's kubelet-check lines.
+func WaitKubelet(ctx context.Context, out io.Writer, timeout time.Duration) error {
+	fmt.Fprintf(out, "[kubelet-check] Waiting for a healthy kubelet at %s. This can take up to %s\n", constants.KubeletHealthzURL, timeout)
+	took, err := WaitHealthy(ctx, constants.KubeletHealthzURL, constants.HealthPollInterval, timeout)
 	if err != nil {
 		return fmt.Errorf("the node agent (kubeadmin kubelet) is not healthy: %w\n%s", err, kubeletLogHint())
 	}
 	fmt.Fprintf(out, "[kubelet-check] The kubelet is healthy after %s\n", took.Round(time.Millisecond))
-
-	failed := waitComponents(ctx, out, controlPlaneTargets(manifestsForWait(d)), timeouts.ControlPlaneComponentHealthCheck.Duration)
-	if len(failed) > 0 {
-		var b strings.Builder
-		b.WriteString("the control plane did not become healthy:")
-		for _, f := range failed {
-			fmt.Fprintf(&b, "\n\n%s: %v\n%s", f.target.component, f.err, describeComponent(ctx, cfg.Init.NodeRegistration.CRISocket, f.target.component))
-		}
-		return errors.New(b.String())
-	}
-	return ensureAdminBinding(d)
+	return nil
 }
 
-// manifestsForWait renders the control-plane pods to learn the health
-// endpoints; the files on disk are what the agent runs, and the rendering
-// is the same function that wrote them.
-func manifestsForWait(d *InitData) map[string]*corev1.Pod {
-	return manifests.ControlPlanePods(d.Cfg())
+// UnhealthyError explains every component of failed, with what the
+// container runtime at criEndpoint knows about it.
+func UnhealthyError(ctx context.Context, criEndpoint string, failed []ComponentResult) error {
+	var b strings.Builder
+	b.WriteString("the control plane did not become healthy:")
+	for _, f := range failed {
+		fmt.Fprintf(&b, "\n\n%s: %v\n%s", f.Target.Component, f.Err, DescribeComponent(ctx, criEndpoint, f.Target.Component))
+	}
+	return errors.New(b.String())
 }
 
 func kubeletLogHint() string {

@@ -1,0 +1,33 @@
+package phases
+
+// Flag names shared by the workflow commands and their phase subcommands.
+const (
+	FlagConfig                  = "config"
+	FlagAdvertiseAddress        = "apiserver-advertise-address"
+	FlagBindPort                = "apiserver-bind-port"
+	FlagCertSANs                = "apiserver-cert-extra-sans"
+	FlagCertDir                 = "cert-dir"
+	FlagCertificateKey          = "certificate-key"
+	FlagControlPlaneEndpoint    = "control-plane-endpoint"
+	FlagCRISocket               = "cri-socket"
+	FlagDryRun                  = "dry-run"
+	FlagFeatureGates            = "feature-gates"
+	FlagIgnorePreflightErrors   = "ignore-preflight-errors"
+	FlagImageRepository         = "image-repository"
+	FlagKubernetesVersion       = "kubernetes-version"
+	FlagNodeName                = "node-name"
+	FlagPatches                 = "patches"
+	FlagPodNetworkCIDR          = "pod-network-cidr"
+	FlagServiceCIDR             = "service-cidr"
+	FlagServiceDNSDomain        = "service-dns-domain"
+	FlagSkipCertificateKeyPrint = "skip-certificate-key-print"
+	FlagSkipTokenPrint          = "skip-token-print"
+	FlagToken                   = "token"
+	FlagTokenTTL                = "token-ttl"
+	FlagUploadCerts             = "upload-certs"
+	FlagKubeconfig              = "kubeconfig"
+	FlagKubeconfigDir           = "kubeconfig-dir"
+	FlagAPIServerExtraArgs      = "apiserver-extra-args"
+	FlagCMExtraArgs             = "controller-manager-extra-args"
+	FlagSchedulerExtraArgs      = "scheduler-extra-args"
+)
