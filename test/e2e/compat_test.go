@@ -21,6 +21,8 @@ import (
 	"testing"
 
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubeadmin/kubeadmin/test/e2e/nodes"
 )
 
 // repoRoot is the repository, two levels above this package.
@@ -38,7 +40,7 @@ func kubeadminBin(t *testing.T) string {
 	t.Helper()
 	p := filepath.Join(repoRoot(t), "bin", "kubeadmin")
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s is missing: run make build first (%v)", p, err)
+		nodes.SkipOrFail(t, "%s is missing: run make build first (%v)", p, err)
 	}
 	return p
 }
@@ -52,7 +54,7 @@ func upstreamBin(t *testing.T, name string) string {
 	}
 	p := filepath.Join(cache, "v1.37.2", "bin", name)
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("upstream %s is missing at %s: run hack/images.sh bins (%v)", name, p, err)
+		nodes.SkipOrFail(t, "upstream %s is missing at %s: run hack/images.sh bins (%v)", name, p, err)
 	}
 	return p
 }

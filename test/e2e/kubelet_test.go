@@ -30,6 +30,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
+	"github.com/kubeadmin/kubeadmin/test/e2e/nodes"
 )
 
 const (
@@ -66,7 +67,7 @@ type agent struct {
 func newAgent(t *testing.T, short string) *agent {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("the node agent end-to-end tests need root")
+		nodes.SkipOrFail(t, "the node agent end-to-end tests need root")
 	}
 	if _, err := os.Stat(agentCRISocket); err != nil {
 		t.Fatalf("containerd's CRI socket %s is missing (%v): run hack/containerd.sh start (hack/test.sh does) before the e2e tests", agentCRISocket, err)

@@ -41,6 +41,10 @@ const scriptRelPath = "hack/nodes"
 // keep them open forever.
 const waitDelay = 3 * time.Second
 
+// CIEnv is the variable CI systems (and .ci/run) set to "true". Where it
+// is, every test must really run: a missing prerequisite is a failure.
+const CIEnv = "CI"
+
 // logTailLines is how much of each node log is printed when a test fails.
 const logTailLines = 40
 
@@ -76,7 +80,7 @@ func findScript(dir string) (string, error) {
 func Up(t testing.TB, names ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("test nodes need root (network and mount namespaces): run the e2e tests as root")
+		SkipOrFail(t, "test nodes need root (network and mount namespaces): run the e2e tests as root")
 	}
 	script, err := Script()
 	if err != nil {
@@ -108,6 +112,19 @@ func Up(t testing.TB, names ...string) {
 			t.Fatalf("hack/nodes up printed no address for node %q; output:\n%s", n, stdout.String())
 		}
 	}
+}
+
+// SkipOrFail reports a missing prerequisite (root, containerd, a built
+// binary or image): it skips the test, but under CI=true it fails it, so
+// that CI never passes on tests that did not run.
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv(CIEnv) == "true" {
+		t.Fatalf("missing prerequisite (not skipped because %s=true): %s", CIEnv, msg)
+		return
+	}
+	t.Skip(msg)
 }
 
 // Systemd boots systemd as the init of a node made by Up; from then on Exec

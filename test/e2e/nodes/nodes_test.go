@@ -113,10 +113,10 @@ func TestRoot(t *testing.T) {
 // and checks what the e2e tests rely on.
 func TestUpExecDown(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		SkipOrFail(t, "test nodes need root")
 	}
 	if _, err := exec.LookPath("containerd"); err != nil {
-		t.Skip("containerd is not installed (hack/containerd.sh install)")
+		SkipOrFail(t, "containerd is not installed (hack/containerd.sh install)")
 	}
 	t.Setenv("KUBEADMIN_NODES_SKIP_IMAGES", "1")
 	a, b := fmt.Sprintf("nt%d-a", os.Getpid()), fmt.Sprintf("nt%d-b", os.Getpid())
@@ -174,6 +174,45 @@ func TestUpExecDown(t *testing.T) {
 		if strings.Contains(string(mounts), "/"+n+"/") {
 			t.Errorf("mounts of %s left after Down", n)
 		}
+	}
+}
+
+// tbRecorder records what SkipOrFail asks of its test.
+type tbRecorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *tbRecorder) Helper()          {}
+func (r *tbRecorder) Skip(args ...any) { r.skipped = fmt.Sprint(args...) }
+func (r *tbRecorder) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+}
+
+func TestSkipOrFail(t *testing.T) {
+	tests := []struct {
+		ci       string
+		wantSkip bool
+	}{
+		{ci: "", wantSkip: true},
+		{ci: "false", wantSkip: true},
+		{ci: "true", wantSkip: false},
+	}
+	for _, tc := range tests {
+		t.Run("CI="+tc.ci, func(t *testing.T) {
+			t.Setenv(CIEnv, tc.ci)
+			r := &tbRecorder{TB: t}
+			SkipOrFail(r, "no %s here", "containerd")
+			if tc.wantSkip {
+				if r.skipped != "no containerd here" || r.failed != "" {
+					t.Errorf("skipped %q, failed %q; want a skip naming the prerequisite", r.skipped, r.failed)
+				}
+				return
+			}
+			if r.skipped != "" || !strings.Contains(r.failed, "no containerd here") || !strings.Contains(r.failed, "CI=true") {
+				t.Errorf("skipped %q, failed %q; want a failure naming the prerequisite and CI=true", r.skipped, r.failed)
+			}
+		})
 	}
 }
 
