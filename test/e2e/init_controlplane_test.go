@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -13,97 +12,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kubeadmin/kubeadmin/test/e2e/nodes"
 )
-
-// kubectl runs kubectl inside a node with the admin kubeconfig.
-func kubectl(t *testing.T, node string, args ...string) (string, error) {
-	t.Helper()
-	out, errOut, err := nodes.Exec(t, node, append([]string{"kubectl"}, args...)...)
-	if err != nil {
-		return out + errOut, err
-	}
-	return out, nil
-}
-
-// eventually retries f until it returns nil or timeout passes.
-func eventually(t *testing.T, what string, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("%s: not true after %s: %v", what, timeout, err)
-}
-
-// containerIDs maps each control-plane container name to its running
-// container ID, as the node agent reports it.
-func containerIDs(t *testing.T, node string) map[string]string {
-	t.Helper()
-	out, errOut, err := nodes.Exec(t, node, "kubeadmin", "kubelet", "status", "-o", "json")
-	if err != nil {
-		t.Fatalf("kubeadmin kubelet status: %v\n%s", err, errOut)
-	}
-	var st struct {
-		Pods []struct {
-			Name       string `json:"name"`
-			Containers []struct {
-				Name  string `json:"name"`
-				ID    string `json:"id"`
-				State string `json:"state"`
-			} `json:"containers"`
-		} `json:"pods"`
-	}
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("cannot parse the agent status: %v\n%s", err, out)
-	}
-	ids := map[string]string{}
-	for _, p := range st.Pods {
-		for _, c := range p.Containers {
-			if strings.EqualFold(c.State, "running") {
-				ids[c.Name] = c.ID
-			}
-		}
-	}
-	return ids
-}
-
-// hashTree summarises the files under a node directory (path, size, mtime).
-func hashTree(t *testing.T, root string) string {
-	t.Helper()
-	var lines []string
-	_ = filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			lines = append(lines, fmt.Sprintf("%s %d %d", p, info.Size(), info.ModTime().UnixNano()))
-		}
-		return nil
-	})
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
-
-// nodeConfig writes a kubeadm config file where commands in the node can
-// read it, also under systemd (whose /tmp is private): the node's state
-// folder. It returns the file's path.
-func nodeConfig(t *testing.T, node, yaml string) string {
-	t.Helper()
-	cfg := filepath.Join(filepath.Dir(nodes.Root(t, node)), "kubeadm.yaml")
-	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-var controlPlane = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
 
 func TestInitControlPlane(t *testing.T) {
 	const node = "cp1"

@@ -198,14 +198,13 @@ func (a *agent) removeAllPods() {
 	if a.cmd == nil {
 		return
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if sbs, err := a.listSandboxes(); err == nil && len(sbs) == 0 {
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
+	// A cleanup reports with Errorf, so that the later cleanups still run.
+	if timedOut, _ := poll(30*time.Second, func() (bool, error) {
+		sbs, err := a.listSandboxes()
+		return err == nil && len(sbs) == 0, nil
+	}); timedOut {
+		a.t.Errorf("node %s: sandboxes still present 30 s after its manifests were removed", a.node)
 	}
-	a.t.Errorf("node %s: sandboxes still present 30 s after its manifests were removed", a.node)
 }
 
 // sweep removes, as a last resort, the containers and sandboxes that carry
@@ -406,18 +405,6 @@ func httpGet(port int, path string) (int, string, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body), err
-}
-
-// consistently checks f every 250 ms for d and fails on the first error.
-func consistently(t *testing.T, what string, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if err := f(); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // TestKubeletPodStarts: a manifest's pod starts, serves on its port and its
