@@ -110,6 +110,28 @@ func kubectl(t testing.TB, node string, args ...string) (string, error) {
 	return out, nil
 }
 
+// images are the tarballs hack/images.sh build makes, as `hack/images.sh list` names them.
+var images = []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "coredns", "pause", "etcd"}
+
+// controlPlaneNode brings up a fresh test node (removed when the test ends)
+// with every control-plane image and bin/kubeadmin; a missing image or
+// binary is a missing prerequisite.
+func controlPlaneNode(t testing.TB, name string) {
+	t.Helper()
+	kubeadminBin(t)
+	for _, img := range images {
+		if p := filepath.Join(cacheDir(), "images", img+".tar"); !fileExists(p) {
+			nodes.SkipOrFail(t, "image %s is missing: run hack/images.sh build (make test does; ~20-40 min the first time)", p)
+		}
+	}
+	nodes.Up(t, name)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 var controlPlane = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
 
 // containerIDs maps each control-plane container name to its running

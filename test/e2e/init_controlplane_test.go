@@ -21,7 +21,7 @@ import (
 
 func TestInitControlPlane(t *testing.T) {
 	const node = "cp1"
-	nodes.Up(t, node)
+	controlPlaneNode(t, node)
 	out, errOut, err := nodes.Exec(t, node, "kubeadmin", "init")
 	if err != nil {
 		t.Fatalf("kubeadmin init failed: %v\n%s\n%s", err, out, errOut)
@@ -33,6 +33,18 @@ func TestInitControlPlane(t *testing.T) {
 		}
 	}
 
+	// Every subtest starts from this state: init done and the four mirror
+	// pods Running. Each runs alone too (go test -run 'TestInitControlPlane/objects').
+	eventually(t, "all four mirror pods Running", 60*time.Second, func() error {
+		for _, c := range controlPlane {
+			out, err := kubectl(t, node, "-n", "kube-system", "get", "pod", c+"-"+node, "-o", "jsonpath={.status.phase}")
+			if err != nil || out != "Running" {
+				return fmt.Errorf("%s: %q %v", c, out, err)
+			}
+		}
+		return nil
+	})
+
 	t.Run("node registered", func(t *testing.T) {
 		out, err := kubectl(t, node, "get", "node", node, "-o", "jsonpath={.metadata.labels}{\"\\n\"}{.spec.taints}{\"\\n\"}{.status.addresses}")
 		if err != nil {
@@ -43,18 +55,6 @@ func TestInitControlPlane(t *testing.T) {
 				t.Errorf("node lacks %q:\n%s", want, out)
 			}
 		}
-	})
-
-	t.Run("mirror pods running", func(t *testing.T) {
-		eventually(t, "all four mirror pods Running", 60*time.Second, func() error {
-			for _, c := range controlPlane {
-				out, err := kubectl(t, node, "-n", "kube-system", "get", "pod", c+"-"+node, "-o", "jsonpath={.status.phase}")
-				if err != nil || out != "Running" {
-					return fmt.Errorf("%s: %q %v", c, out, err)
-				}
-			}
-			return nil
-		})
 	})
 
 	t.Run("lease, logs, exec and mirror pod recreation", func(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 // reset must stop the unit.
 func TestInitUnderSystemd(t *testing.T) {
 	const node = "cpsd"
-	nodes.Up(t, node)
+	controlPlaneNode(t, node)
 	nodes.Systemd(t, node)
 	systemctl := func(args ...string) string {
 		t.Helper()

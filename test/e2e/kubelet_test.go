@@ -4,7 +4,7 @@ package e2e
 
 // End-to-end tests of the node agent `kubeadmin kubelet`: each test runs the
 // real bin/kubeadmin as a child process against the host's containerd
-// (started by hack/test.sh), with its own manifest directory, root dir, pod
+// (the shared fixture hostRuntime starts it), with its own manifest directory, root dir, pod
 // logs dir, node name (so that its runtime objects carry their own
 // kubeadmin.kubelet/node label), healthz port and cgroup parent. Pods are
 // hostNetwork testapp pods on distinct ports of 127.0.0.1.
@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -69,9 +70,7 @@ func newAgent(t *testing.T, short string) *agent {
 	if os.Geteuid() != 0 {
 		nodes.SkipOrFail(t, "the node agent end-to-end tests need root")
 	}
-	if _, err := os.Stat(agentCRISocket); err != nil {
-		t.Fatalf("containerd's CRI socket %s is missing (%v): run hack/containerd.sh start (hack/test.sh does) before the e2e tests", agentCRISocket, err)
-	}
+	requireHostRuntime(t)
 	rt, err := cri.NewRemote("unix://" + agentCRISocket)
 	if err != nil {
 		t.Fatalf("failed to connect to containerd at %s: %v", agentCRISocket, err)
@@ -112,6 +111,48 @@ podLogsDir: %s
 	t.Cleanup(a.stop)
 	t.Cleanup(a.removeAllPods)
 	return a
+}
+
+// hostRuntime is the agent tests' shared fixture: the host's containerd
+// running, with the test image imported. It is set up once per test binary
+// (both scripts are idempotent and quick when there is nothing to do), so
+// any of these tests also runs alone.
+var hostRuntime struct {
+	once sync.Once
+	err  error
+}
+
+// requireHostRuntime sets up hostRuntime (once) and fails the test if that
+// failed.
+func requireHostRuntime(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("containerd"); err != nil {
+		nodes.SkipOrFail(t, "containerd is not installed: run hack/containerd.sh install (make test does)")
+	}
+	hostRuntime.once.Do(func() {
+		root := repoRoot(t)
+		if hostRuntime.err = startHostContainerd(root); hostRuntime.err != nil {
+			return
+		}
+		if out, err := exec.Command(filepath.Join(root, "hack", "testimage.sh"), "import").CombinedOutput(); err != nil {
+			hostRuntime.err = fmt.Errorf("hack/testimage.sh import: %v\n%s", err, out)
+		}
+	})
+	if hostRuntime.err != nil {
+		t.Fatalf("the host's containerd with the test image is not available: %v", hostRuntime.err)
+	}
+	if _, err := os.Stat(agentCRISocket); err != nil {
+		t.Fatalf("containerd's CRI socket %s is missing (%v) although hack/containerd.sh started it", agentCRISocket, err)
+	}
+}
+
+// startHostContainerd starts the host's containerd unless it runs, and
+// waits until its CRI is ready.
+func startHostContainerd(root string) error {
+	if out, err := exec.Command(filepath.Join(root, "hack", "containerd.sh"), "start").CombinedOutput(); err != nil {
+		return fmt.Errorf("hack/containerd.sh start: %v\n%s", err, out)
+	}
+	return nil
 }
 
 // freePort is a TCP port on 127.0.0.1 that nothing listens on now.
@@ -644,17 +685,20 @@ func TestKubeletKill9Restart(t *testing.T) {
 	})
 }
 
-// TestKubeletZContainerdRestart (named to run last: it restarts the host's
-// containerd, which every other test uses): the agent survives a containerd
-// restart, its pod keeps running and serving, and a new manifest starts.
-func TestKubeletZContainerdRestart(t *testing.T) {
+// TestKubeletContainerdRestart: the agent survives a containerd restart,
+// its pod keeps running and serving, and a new manifest starts. It stops
+// the host's containerd that the other agent tests share, and starts it
+// again in its cleanup; tests run one at a time, so no other test sees it
+// stopped, whatever the order.
+func TestKubeletContainerdRestart(t *testing.T) {
 	a := newAgent(t, "ctrd")
-	script := filepath.Join(repoRoot(t), "hack", "containerd.sh")
+	root := repoRoot(t)
+	script := filepath.Join(root, "hack", "containerd.sh")
 	// Whatever happens, leave containerd running for what follows (this
 	// cleanup runs before the agent's).
 	t.Cleanup(func() {
-		if out, err := exec.Command(script, "start").CombinedOutput(); err != nil {
-			t.Errorf("hack/containerd.sh start: %v\n%s", err, out)
+		if err := startHostContainerd(root); err != nil {
+			t.Error(err)
 		}
 	})
 	a.start()

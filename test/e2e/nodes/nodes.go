@@ -74,9 +74,10 @@ func findScript(dir string) (string, error) {
 	}
 }
 
-// Up creates (or repairs) the named nodes and registers a cleanup that
-// removes them again, also when the test fails. It skips the test when not
-// run as root, and fails it when the nodes cannot be made.
+// Up creates the named nodes afresh (removing what an interrupted earlier
+// run left under the same names) and registers a cleanup that removes them
+// again, also when the test fails. It skips the test when not run as root
+// (fails it under CI=true), and fails it when the nodes cannot be made.
 func Up(t testing.TB, names ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -85,6 +86,9 @@ func Up(t testing.TB, names ...string) {
 	script, err := Script()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := Down(names...); err != nil {
+		t.Fatalf("failed to remove leftovers of earlier test nodes %v: %v", names, err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
