@@ -9,6 +9,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +26,10 @@ import (
 // pollInterval is how often poll checks a condition.
 const pollInterval = 500 * time.Millisecond
 
+// settleWindow is how long a "no container restarts" check watches after
+// the agent came back or its input changed: ten of its 1 s relists.
+const settleWindow = 10 * time.Second
+
 // poll calls check at once and then every pollInterval until check reports
 // done or returns an error, or until timeout passes. It returns check's
 // error, and timedOut when time ran out first.
@@ -37,15 +42,31 @@ func poll(timeout time.Duration, check func() (done bool, err error)) (timedOut 
 	return false, err
 }
 
+// permanentError is an error after which eventually stops waiting.
+type permanentError struct{ error }
+
+// permanent marks err as final for eventually: it fails the test at once
+// instead of retrying (for an invariant checked while waiting).
+func permanent(err error) error { return permanentError{err} }
+
 // eventually waits until f returns nil, and fails the test with f's last
-// error when that does not happen within timeout.
+// error when that does not happen within timeout, or at once when f returns
+// a permanent error.
 func eventually(t testing.TB, what string, timeout time.Duration, f func() error) {
 	t.Helper()
 	var last error
-	if timedOut, _ := poll(timeout, func() (bool, error) {
+	timedOut, err := poll(timeout, func() (bool, error) {
 		last = f()
+		var p permanentError
+		if errors.As(last, &p) {
+			return false, p.error
+		}
 		return last == nil, nil
-	}); timedOut {
+	})
+	switch {
+	case err != nil:
+		t.Fatalf("%s: %v", what, err)
+	case timedOut:
 		t.Fatalf("%s: not true after %s: %v", what, timeout, last)
 	}
 }
@@ -138,9 +159,20 @@ var controlPlane = []string{"etcd", "kube-apiserver", "kube-controller-manager",
 // container ID, as the node agent reports it.
 func containerIDs(t testing.TB, node string) map[string]string {
 	t.Helper()
+	ids, err := agentContainers(t, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// agentContainers is containerIDs, with an error while the agent does not
+// answer.
+func agentContainers(t testing.TB, node string) (map[string]string, error) {
+	t.Helper()
 	out, errOut, err := nodes.Exec(t, node, "kubeadmin", "kubelet", "status", "-o", "json")
 	if err != nil {
-		t.Fatalf("kubeadmin kubelet status: %v\n%s", err, errOut)
+		return nil, fmt.Errorf("kubeadmin kubelet status: %v\n%s", err, errOut)
 	}
 	var st struct {
 		Pods []struct {
@@ -153,7 +185,7 @@ func containerIDs(t testing.TB, node string) map[string]string {
 		} `json:"pods"`
 	}
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("cannot parse the agent status: %v\n%s", err, out)
+		return nil, fmt.Errorf("cannot parse the agent status: %v\n%s", err, out)
 	}
 	ids := map[string]string{}
 	for _, p := range st.Pods {
@@ -163,7 +195,55 @@ func containerIDs(t testing.TB, node string) map[string]string {
 			}
 		}
 	}
-	return ids
+	return ids, nil
+}
+
+// nodeTasks lists the running tasks (sandboxes and containers) of a node's
+// containerd as "ID PID STATUS" lines, sorted. It asks containerd, not the
+// agent, so it also answers while the agent is down; a restarted container
+// shows as a new ID or PID.
+func nodeTasks(t testing.TB, node string) []string {
+	t.Helper()
+	out, errOut, err := nodes.Exec(t, node, "ctr", "-n", "k8s.io", "tasks", "ls")
+	if err != nil {
+		t.Fatalf("ctr tasks ls in node %s: %v\n%s", node, err, errOut)
+	}
+	var tasks []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] == "TASK" {
+			continue
+		}
+		tasks = append(tasks, strings.Join(f, " "))
+	}
+	sort.Strings(tasks)
+	return tasks
+}
+
+// sameTasks is nil when the node's tasks are still before.
+func sameTasks(t testing.TB, node string, before []string) error {
+	t.Helper()
+	if now := nodeTasks(t, node); strings.Join(now, "\n") != strings.Join(before, "\n") {
+		return fmt.Errorf("tasks changed:\nbefore:\n%s\nnow:\n%s", strings.Join(before, "\n"), strings.Join(now, "\n"))
+	}
+	return nil
+}
+
+// runningTasks checks that the node runs a sandbox and a container for each
+// control-plane component, and returns its tasks.
+func runningTasks(t testing.TB, node string) []string {
+	t.Helper()
+	tasks := nodeTasks(t, node)
+	running := 0
+	for _, task := range tasks {
+		if strings.HasSuffix(task, " RUNNING") {
+			running++
+		}
+	}
+	if running < 2*len(controlPlane) {
+		t.Fatalf("node %s runs %d tasks, want a sandbox and a container for each of %v:\n%s", node, running, controlPlane, strings.Join(tasks, "\n"))
+	}
+	return tasks
 }
 
 // hashTree summarises the files under a node directory (path, size, mtime).

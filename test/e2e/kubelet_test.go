@@ -403,6 +403,21 @@ func (a *agent) waitServing(pod, ctr string, port int, timeout time.Duration) *s
 	return c
 }
 
+// keeps returns a check that the container is still want: the same ID,
+// running, never restarted.
+func (a *agent) keeps(pod, ctr string, want *status.Container) func() error {
+	return func() error {
+		c, err := a.container(pod, ctr)
+		if err != nil {
+			return err
+		}
+		if c.ID != want.ID || c.RestartCount != 0 || c.State != status.StateRunning {
+			return fmt.Errorf("pod %s container %s: id %s -> %s, restart count %d, state %s", pod, ctr, want.ID, c.ID, c.RestartCount, c.State)
+		}
+		return nil
+	}
+}
+
 // listSandboxes lists the sandboxes of this node in containerd.
 func (a *agent) listSandboxes() ([]*runtimeapi.PodSandbox, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -525,8 +540,14 @@ func TestKubeletLivenessRestart(t *testing.T) {
 		{name: "well", port: wellPort, liveness: true},
 	}}
 	a.writeManifest("live.yaml", pod.manifest())
-	a.waitServing("live", "well", wellPort, 60*time.Second)
-	eventually(t, "container sick restarted by its liveness probe", 30*time.Second, func() error {
+	well := a.waitServing("live", "well", wellPort, 60*time.Second)
+	wellKept := a.keeps("live", "well", well)
+	// The healthy container passes the same probe all along: watched from
+	// the start, and for a window after its neighbour's restart.
+	eventually(t, "container sick restarted by its liveness probe, container well never", 30*time.Second, func() error {
+		if err := wellKept(); err != nil {
+			return permanent(err)
+		}
 		c, err := a.container("live", "sick")
 		if err != nil {
 			return err
@@ -536,17 +557,7 @@ func TestKubeletLivenessRestart(t *testing.T) {
 		}
 		return nil
 	})
-	// The healthy container passes the same probe over several periods.
-	consistently(t, "container well is never restarted", 3*time.Second, func() error {
-		c, err := a.container("live", "well")
-		if err != nil {
-			return err
-		}
-		if c.RestartCount != 0 || c.State != status.StateRunning {
-			return fmt.Errorf("restart count %d, state %s", c.RestartCount, c.State)
-		}
-		return nil
-	})
+	consistently(t, "container well is never restarted", 3*time.Second, wellKept)
 	log, _ := os.ReadFile(a.logPath)
 	if !bytes.Contains(log, []byte(`"sick" failed Liveness probe`)) {
 		t.Errorf("the agent log does not report the liveness failure of container sick (want a line with %q)", `"sick" failed Liveness probe`)
@@ -639,10 +650,7 @@ func TestKubeletMalformedManifest(t *testing.T) {
 	a.writeManifest("broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n")
 	a.writeManifest("b.yaml", appPod("b", portB).manifest())
 	a.waitServing("b", "app", portB, 60*time.Second)
-	after := a.waitServing("a", "app", portA, 5*time.Second)
-	if after.ID != before.ID || after.RestartCount != 0 {
-		t.Errorf("pod a's container changed: id %s -> %s, restart count %d", before.ID, after.ID, after.RestartCount)
-	}
+	consistently(t, "pod a's container keeps running beside the malformed file", settleWindow, a.keeps("a", "app", before))
 	bad := filepath.Join(a.manifests, "broken.yaml")
 	eventually(t, "kubeadmin kubelet status names the malformed file", 10*time.Second, func() error {
 		out, err := exec.Command(a.bin, "kubelet", "status", "--server", fmt.Sprintf("http://127.0.0.1:%d", a.healthz)).CombinedOutput()
@@ -677,7 +685,8 @@ func TestKubeletKill9Restart(t *testing.T) {
 	if ca2.ID != ca.ID || cb2.ID != cb.ID || ca2.RestartCount != 0 || cb2.RestartCount != 0 {
 		t.Errorf("after the restart: containers %s, %s (restarts %d, %d); want the adopted %s, %s with no restart", ca2.ID, cb2.ID, ca2.RestartCount, cb2.RestartCount, ca.ID, cb.ID)
 	}
-	consistently(t, "the restarted agent keeps the same sandboxes and containers", 4*time.Second, func() error {
+	// Nothing can restart while no agent runs; from its restart on, watch.
+	consistently(t, "the restarted agent keeps the same sandboxes and containers", settleWindow, func() error {
 		if now := a.runtimeIDs(); strings.Join(now, "\n") != strings.Join(before, "\n") {
 			return fmt.Errorf("before the kill:\n%s\nnow:\n%s", strings.Join(before, "\n"), strings.Join(now, "\n"))
 		}
@@ -732,10 +741,8 @@ func TestKubeletContainerdRestart(t *testing.T) {
 		}
 		return nil
 	})
-	after := a.waitServing("a", "app", portA, 20*time.Second)
-	if after.ID != before.ID || after.RestartCount != 0 {
-		t.Errorf("pod a's container changed over the containerd restart: id %s -> %s, restart count %d", before.ID, after.ID, after.RestartCount)
-	}
+	a.waitServing("a", "app", portA, 20*time.Second)
+	consistently(t, "pod a's container keeps running over the containerd restart", settleWindow, a.keeps("a", "app", before))
 	a.writeManifest("b.yaml", appPod("b", portB).manifest())
 	a.waitServing("b", "app", portB, 60*time.Second)
 }

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,5 +54,36 @@ func TestConsistentlyWatchesTheWholeWindow(t *testing.T) {
 	consistently(t, "nothing", 2*pollInterval, func() error { calls++; return nil })
 	if d := time.Since(start); d < 2*pollInterval || calls < 2 {
 		t.Errorf("consistently returned after %s and %d checks, want the whole window of %s", d, calls, 2*pollInterval)
+	}
+}
+
+// fatalRecorder records a Fatalf instead of stopping the test.
+type fatalRecorder struct {
+	testing.TB
+	failed string
+}
+
+func (r *fatalRecorder) Helper() {}
+func (r *fatalRecorder) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+}
+
+// TestEventuallyStopsOnAPermanentError: a broken invariant fails at once,
+// with its own error, instead of being retried until the timeout.
+func TestEventuallyStopsOnAPermanentError(t *testing.T) {
+	r := &fatalRecorder{TB: t}
+	calls := 0
+	start := time.Now()
+	eventually(r, "the thing", time.Minute, func() error {
+		calls++
+		return permanent(errors.New("a container restarted"))
+	})
+	if calls != 1 || time.Since(start) > 10*time.Second || !strings.Contains(r.failed, "a container restarted") {
+		t.Errorf("after %d calls in %s: failure %q; want one call and a failure naming the error", calls, time.Since(start), r.failed)
+	}
+	r.failed = ""
+	eventually(r, "the thing", 2*pollInterval, func() error { return errors.New("not yet") })
+	if !strings.Contains(r.failed, "not true after") || !strings.Contains(r.failed, "not yet") {
+		t.Errorf("timeout failure %q; want it to say so with the last error", r.failed)
 	}
 }
