@@ -13,6 +13,10 @@ mode="${1:-all}"
 log() { printf '==> %s\n' "$*"; }
 
 setup() {
+  # Everything Go is built on the host before any node starts (a node has
+  # no route to the module proxy).
+  log "building the hack/tools commands"
+  hack/tools.sh build
   log "installing and starting containerd"
   hack/containerd.sh install
   hack/containerd.sh start
@@ -30,7 +34,7 @@ unit() {
   log "unit tests"
   go test -count=1 ./...
   log "unit tests of the hack/tools module"
-  (cd hack/tools && go test -count=1 ./...)
+  hack/tools.sh test
 }
 
 # The full -v output goes to $E2E_LOG; the console shows test starts,

@@ -158,6 +158,25 @@ func TestUpExecDown(t *testing.T) {
 		t.Errorf("containerd of %s does not answer: %q, %v", a, out, err)
 	}
 
+	// go fails at once inside a node (it has no route to the module proxy)
+	// and says why and where to build.
+	_, stderr, err := Exec(t, a, "go", "version")
+	if err == nil || !strings.Contains(stderr, "go is not available inside test node "+a) || !strings.Contains(stderr, "on the host") {
+		t.Errorf("go version in %s: err %v, stderr %q; want a failure saying go is not available in the node", a, err, stderr)
+	}
+
+	// The hack scripts never build inside a node: a missing tool is an
+	// error that names the host command, not a build that cannot work.
+	script, err := Script()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := filepath.Join(filepath.Dir(script), "tools.sh")
+	_, stderr, err = Exec(t, a, "env", "KUBEADMIN_CACHE="+t.TempDir(), tools, "path", "cristatus")
+	if err == nil || !strings.Contains(stderr, "not built inside test node "+a) || !strings.Contains(stderr, "hack/tools.sh build on the host") {
+		t.Errorf("tools.sh path cristatus in %s with an empty cache: err %v, stderr %q; want a failure naming the host command", a, err, stderr)
+	}
+
 	if err := Down(a, b); err != nil {
 		t.Fatal(err)
 	}
