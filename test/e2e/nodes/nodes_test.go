@@ -119,6 +119,18 @@ func TestUpExecDown(t *testing.T) {
 		SkipOrFail(t, "containerd is not installed (hack/containerd.sh install)")
 	}
 	t.Setenv("KUBEADMIN_NODES_SKIP_IMAGES", "1")
+	// A stand-in kubeadmin under /tmp, where a clone of the repository may
+	// be: the node's systemd has a private /tmp and must still run it.
+	binDir, err := os.MkdirTemp("/tmp", "nodes-test-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(binDir) })
+	fakeBin := filepath.Join(binDir, "kubeadmin")
+	if err := os.WriteFile(fakeBin, []byte("#!/bin/sh\necho stand-in kubeadmin \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBEADMIN_BIN", fakeBin)
 	a, b := fmt.Sprintf("nt%d-a", os.Getpid()), fmt.Sprintf("nt%d-b", os.Getpid())
 	Up(t, a, b)
 
@@ -175,6 +187,22 @@ func TestUpExecDown(t *testing.T) {
 	_, stderr, err = Exec(t, a, "env", "KUBEADMIN_CACHE="+t.TempDir(), tools, "path", "cristatus")
 	if err == nil || !strings.Contains(stderr, "not built inside test node "+a) || !strings.Contains(stderr, "hack/tools.sh build on the host") {
 		t.Errorf("tools.sh path cristatus in %s with an empty cache: err %v, stderr %q; want a failure naming the host command", a, err, stderr)
+	}
+
+	// kubeadmin is installed at the node's own fixed path, also for the
+	// node's systemd, whose private /tmp hides the file it was copied from.
+	if out, _, err := Exec(t, a, "sh", "-c", "command -v kubeadmin"); err != nil || strings.TrimSpace(out) != "/opt/kubeadmin/bin/kubeadmin" {
+		t.Errorf("kubeadmin in %s is %q (%v), want /opt/kubeadmin/bin/kubeadmin", a, out, err)
+	}
+	if _, err := exec.LookPath("/usr/lib/systemd/systemd"); err != nil {
+		SkipOrFail(t, "systemd is not installed (hack/containerd.sh install)")
+	}
+	Systemd(t, b)
+	if out, stderr, err := Exec(t, b, "kubeadmin", "version"); err != nil || strings.TrimSpace(out) != "stand-in kubeadmin version" {
+		t.Errorf("kubeadmin under systemd in %s: %q %q %v; want the stand-in from %s", b, out, stderr, err, fakeBin)
+	}
+	if out, _, err := Exec(t, b, "test", "-e", fakeBin); err == nil {
+		t.Errorf("%s is visible under the systemd of %s (%q): the check above proves nothing", fakeBin, b, out)
 	}
 
 	if err := Down(a, b); err != nil {
