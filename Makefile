@@ -3,6 +3,7 @@
 #   make up      bring up a real single-node cluster in a test node
 #   make test    install what the tests need (containerd, images) and run every test
 #   make build   build bin/kubeadmin
+#   make tools   build the hack/tools commands (on the host; make up and make test do it first)
 
 SHELL := /bin/bash
 GO ?= go
@@ -13,25 +14,31 @@ LDFLAGS := -s -w \
 	-X github.com/kubeadmin/kubeadmin/internal/version.gitVersion=$(VERSION) \
 	-X github.com/kubeadmin/kubeadmin/internal/version.gitCommit=$(COMMIT)
 
-.PHONY: build test unit e2e bench up down clean
+.PHONY: build tools test unit e2e bench up down clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubeadmin
 
+# Tools are built on the host before any test node starts: a node has no
+# route to the Go module proxy.
+tools:
+	./hack/tools.sh build
+
 # The one test command (CI runs it through .ci/run).
-test: build
+test: build tools
 	./hack/test.sh
 
 unit:
 	$(GO) test ./...
+	./hack/tools.sh test
 
-e2e: build
+e2e: build tools
 	./hack/test.sh e2e
 
 bench: build
 	./hack/bench/run.sh
 
-up: build
+up: build tools
 	./hack/up.sh
 
 down:

@@ -5,7 +5,7 @@
 #   ${KUBEADMIN_CACHE:-/var/cache/kubeadmin}/<k8s version>/
 #     bin/      static binaries (kube-*, kubectl, kubeadm, kubelet, etcd, coredns, pause)
 #     images/   image tarballs (<name>.tar) for `ctr images import`
-#     tools/    hack/tools commands (mkimage, cristatus)
+#     tools/    hack/tools commands (mkimage, cristatus, crismoke; hack/tools.sh)
 #     gocache/  GOCACHE for every build here
 #   ${KUBEADMIN_CACHE}/testimages/<hash>/  test images (hack/testimage.sh)
 
@@ -30,17 +30,46 @@ tools_key() {
   hashfiles "$dir/go.mod" "$dir/go.sum" $(find "$dir" -name '*.go' ! -name '*_test.go' | sort)
 }
 
-# tool NAME: build hack/tools/cmd/NAME into $TOOLS (cached by content hash)
-# and print its path.
-tool() {
-  local name="$1" k out="$TOOLS/$1"
-  k="$(tools_key)"
-  if [[ ! -x "$out" || "$(cat "$TOOLS/.$name.key" 2>/dev/null)" != "$k" ]]; then
-    mkdir -p "$TOOLS" "$GOCACHE"
-    (cd "$HACK/tools" && CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly" \
-      go build -trimpath -ldflags "-s -w" -o "$out.tmp.$$" "./cmd/$name") >&2
-    mv -f "$out.tmp.$$" "$out"
-    echo "$k" > "$TOOLS/.$name.key"
+# The hack/tools commands the scripts use (pause is built by images.sh).
+TOOL_CMDS=(mkimage cristatus crismoke)
+
+# build_tools: build every hack/tools command into $TOOLS, on the host,
+# unless $TOOLS/.key says they were built from this content. Inside a test
+# node (KUBEADMIN_NODE_NAME is set there; the node has no route to the module
+# proxy and no go) it never builds: a missing tool is an error naming the
+# host command that builds it.
+build_tools() {
+  local k c tmp
+  if [[ -n "${KUBEADMIN_NODE_NAME:-}" ]]; then
+    for c in "${TOOL_CMDS[@]}"; do
+      [[ -x "$TOOLS/$c" ]] || {
+        printf 'error: %s is not built, and tools are not built inside test node %s: run hack/tools.sh build on the host first\n' "$TOOLS/$c" "$KUBEADMIN_NODE_NAME" >&2
+        return 1
+      }
+    done
+    return 0
   fi
-  echo "$out"
+  k="$(tools_key)"
+  [[ "$(cat "$TOOLS/.key" 2>/dev/null)" == "$k" ]] && return 0
+  mkdir -p "$TOOLS" "$GOCACHE"
+  # A subshell holds the lock, so that no daemon a script starts later
+  # inherits its file descriptor.
+  (
+    flock 9
+    [[ "$(cat "$TOOLS/.key" 2>/dev/null)" == "$k" ]] && exit 0
+    tmp="$(mktemp -d "$TOOLS/.build.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
+    printf '[tools] building %s\n' "${TOOL_CMDS[*]}" >&2
+    (cd "$HACK/tools" && CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly" \
+      go build -trimpath -ldflags "-s -w" -o "$tmp/" "${TOOL_CMDS[@]/#/./cmd/}") >&2
+    for c in "${TOOL_CMDS[@]}"; do mv -f "$tmp/$c" "$TOOLS/$c"; done
+    echo "$k" >"$tmp/key"
+    mv -f "$tmp/key" "$TOOLS/.key"
+  ) 9>"$TOOLS/.lock"
+}
+
+# tool NAME: the path of hack/tools' command NAME (built by build_tools).
+tool() {
+  build_tools || return 1
+  echo "$TOOLS/$1"
 }

@@ -13,6 +13,10 @@ mode="${1:-all}"
 log() { printf '==> %s\n' "$*"; }
 
 setup() {
+  # Everything Go is built on the host before any node starts (a node has
+  # no route to the module proxy).
+  log "building the hack/tools commands"
+  hack/tools.sh build
   log "installing and starting containerd"
   hack/containerd.sh install
   hack/containerd.sh start
@@ -29,14 +33,31 @@ setup() {
 unit() {
   log "unit tests"
   go test -count=1 ./...
+  log "unit tests of the hack/tools module"
+  hack/tools.sh test
 }
+
+# The full -v output goes to $E2E_LOG; the console shows test starts,
+# results and the lines tests log or fail with.
+E2E_LOG="${KUBEADMIN_E2E_LOG:-bin/e2e.log}"
 
 e2e() {
   [ -d test/e2e ] || { log "no end-to-end tests"; return 0; }
-  log "end-to-end tests"
-  go test -count=1 -tags e2e -timeout 60m -v ./test/e2e/... 2>&1 | tee /tmp/kubeadmin-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' || true
-  # The verdict comes from go test's own summary lines.
-  ! grep -qE '^(--- FAIL|FAIL)' /tmp/kubeadmin-e2e.log
+  log "end-to-end tests (full log: $E2E_LOG)"
+  mkdir -p "$(dirname "$E2E_LOG")"
+  local rc=0
+  # With pipefail the pipeline fails when go test does; PIPESTATUS[0] is go
+  # test's own exit status (the verdict), whatever its output says.
+  if ! go test -count=1 -tags e2e -timeout 60m -v ./test/e2e/... 2>&1 | tee "$E2E_LOG" |
+    { grep --line-buffered -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic)|_test.go' || true; }; then
+    rc="${PIPESTATUS[0]}"
+    ((rc != 0)) || rc=1 # tee failed: the log is incomplete
+  fi
+  if ((rc != 0)); then
+    log "end-to-end tests FAILED (go test exit status $rc; full log: $E2E_LOG)"
+    return "$rc"
+  fi
+  log "end-to-end tests passed (full log: $E2E_LOG)"
 }
 
 case "$mode" in

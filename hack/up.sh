@@ -12,6 +12,10 @@ log() { printf '==> %s\n' "$*"; }
 
 up() {
   [ -x bin/kubeadmin ] || make build
+  # Everything Go is built here, on the host, before any node starts: a
+  # node has no route to the module proxy.
+  log "building the hack/tools commands on the host"
+  hack/tools.sh build
   log "installing containerd (Debian packages) on the host"
   hack/containerd.sh install
   log "building or reusing the Kubernetes images (cold: ~20-40 min on 2 cores, then cached)"

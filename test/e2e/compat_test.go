@@ -23,40 +23,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// repoRoot is the repository, two levels above this package.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Clean(filepath.Join(wd, "..", ".."))
-}
-
-// kubeadminBin is the binary `make build` produced.
-func kubeadminBin(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(repoRoot(t), "bin", "kubeadmin")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s is missing: run make build first (%v)", p, err)
-	}
-	return p
-}
-
-// upstreamBin is an upstream binary built by hack/images.sh.
-func upstreamBin(t *testing.T, name string) string {
-	t.Helper()
-	cache := os.Getenv("KUBEADMIN_CACHE")
-	if cache == "" {
-		cache = "/var/cache/kubeadmin"
-	}
-	p := filepath.Join(cache, "v1.37.2", "bin", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("upstream %s is missing at %s: run hack/images.sh bins (%v)", name, p, err)
-	}
-	return p
-}
-
 // runIn runs a binary with env additions and returns its combined output.
 func runIn(t *testing.T, env []string, bin string, args ...string) string {
 	t.Helper()

@@ -15,7 +15,7 @@ import (
 // "timed out", and reset must clean up after the failed init.
 func TestInitReportsAFailingComponent(t *testing.T) {
 	const node = "cpfail"
-	nodes.Up(t, node)
+	controlPlaneNode(t, node)
 	cfg := nodeConfig(t, node, `apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
 timeouts:

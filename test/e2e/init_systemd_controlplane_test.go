@@ -21,7 +21,7 @@ import (
 // reset must stop the unit.
 func TestInitUnderSystemd(t *testing.T) {
 	const node = "cpsd"
-	nodes.Up(t, node)
+	controlPlaneNode(t, node)
 	nodes.Systemd(t, node)
 	systemctl := func(args ...string) string {
 		t.Helper()
@@ -66,25 +66,36 @@ cgroupDriver: cgroupfs
 		t.Errorf("the node did not register: %v", err)
 	}
 
-	before := containerIDs(t, node)
-	if len(before) != len(controlPlane) {
-		t.Fatalf("running control-plane containers: %v", before)
+	before, beforeIDs := runningTasks(t, node), containerIDs(t, node)
+	if len(beforeIDs) != len(controlPlane) {
+		t.Fatalf("running control-plane containers: %v", beforeIDs)
 	}
 	if out, errOut, err := nodes.Exec(t, node, "kill", "-9", pid); err != nil {
 		t.Fatalf("kill -9 %s: %v\n%s%s", pid, err, out, errOut)
 	}
-	// kubeadm's unit restarts the kubelet after RestartSec=10.
-	eventually(t, "systemd to restart the agent", 40*time.Second, func() error {
+	// kubeadm's unit restarts the kubelet after RestartSec=10. No container
+	// may restart, from the kill until a window after the agent is back.
+	eventually(t, "systemd to restart the agent with no container restarted meanwhile", 40*time.Second, func() error {
+		if err := sameTasks(t, node, before); err != nil {
+			return permanent(err)
+		}
 		if now := show("MainPID"); now == pid || now == "0" || show("NRestarts") != "1" {
 			return fmt.Errorf("MainPID %s, NRestarts %s", now, show("NRestarts"))
 		}
 		return nil
 	})
 	eventually(t, "the restarted agent to report the same containers", 20*time.Second, func() error {
-		if after := containerIDs(t, node); !reflect.DeepEqual(after, before) {
-			return fmt.Errorf("containers before %v, after %v", before, after)
+		if err := sameTasks(t, node, before); err != nil {
+			return permanent(err)
 		}
-		return nil
+		after, err := agentContainers(t, node)
+		if err == nil && !reflect.DeepEqual(after, beforeIDs) {
+			err = fmt.Errorf("containers before %v, after %v", beforeIDs, after)
+		}
+		return err
+	})
+	consistently(t, "no container restarts after the agent came back", settleWindow, func() error {
+		return sameTasks(t, node, before)
 	})
 
 	if out, errOut, err := nodes.Exec(t, node, "kubeadmin", "reset", "-f"); err != nil {

@@ -4,7 +4,7 @@ package e2e
 
 // End-to-end tests of the node agent `kubeadmin kubelet`: each test runs the
 // real bin/kubeadmin as a child process against the host's containerd
-// (started by hack/test.sh), with its own manifest directory, root dir, pod
+// (the shared fixture hostRuntime starts it), with its own manifest directory, root dir, pod
 // logs dir, node name (so that its runtime objects carry their own
 // kubeadmin.kubelet/node label), healthz port and cgroup parent. Pods are
 // hostNetwork testapp pods on distinct ports of 127.0.0.1.
@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
+	"github.com/kubeadmin/kubeadmin/test/e2e/nodes"
 )
 
 const (
@@ -66,11 +68,9 @@ type agent struct {
 func newAgent(t *testing.T, short string) *agent {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("the node agent end-to-end tests need root")
+		nodes.SkipOrFail(t, "the node agent end-to-end tests need root")
 	}
-	if _, err := os.Stat(agentCRISocket); err != nil {
-		t.Fatalf("containerd's CRI socket %s is missing (%v): run hack/containerd.sh start (hack/test.sh does) before the e2e tests", agentCRISocket, err)
-	}
+	requireHostRuntime(t)
 	rt, err := cri.NewRemote("unix://" + agentCRISocket)
 	if err != nil {
 		t.Fatalf("failed to connect to containerd at %s: %v", agentCRISocket, err)
@@ -111,6 +111,48 @@ podLogsDir: %s
 	t.Cleanup(a.stop)
 	t.Cleanup(a.removeAllPods)
 	return a
+}
+
+// hostRuntime is the agent tests' shared fixture: the host's containerd
+// running, with the test image imported. It is set up once per test binary
+// (both scripts are idempotent and quick when there is nothing to do), so
+// any of these tests also runs alone.
+var hostRuntime struct {
+	once sync.Once
+	err  error
+}
+
+// requireHostRuntime sets up hostRuntime (once) and fails the test if that
+// failed.
+func requireHostRuntime(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("containerd"); err != nil {
+		nodes.SkipOrFail(t, "containerd is not installed: run hack/containerd.sh install (make test does)")
+	}
+	hostRuntime.once.Do(func() {
+		root := repoRoot(t)
+		if hostRuntime.err = startHostContainerd(root); hostRuntime.err != nil {
+			return
+		}
+		if out, err := exec.Command(filepath.Join(root, "hack", "testimage.sh"), "import").CombinedOutput(); err != nil {
+			hostRuntime.err = fmt.Errorf("hack/testimage.sh import: %v\n%s", err, out)
+		}
+	})
+	if hostRuntime.err != nil {
+		t.Fatalf("the host's containerd with the test image is not available: %v", hostRuntime.err)
+	}
+	if _, err := os.Stat(agentCRISocket); err != nil {
+		t.Fatalf("containerd's CRI socket %s is missing (%v) although hack/containerd.sh started it", agentCRISocket, err)
+	}
+}
+
+// startHostContainerd starts the host's containerd unless it runs, and
+// waits until its CRI is ready.
+func startHostContainerd(root string) error {
+	if out, err := exec.Command(filepath.Join(root, "hack", "containerd.sh"), "start").CombinedOutput(); err != nil {
+		return fmt.Errorf("hack/containerd.sh start: %v\n%s", err, out)
+	}
+	return nil
 }
 
 // freePort is a TCP port on 127.0.0.1 that nothing listens on now.
@@ -197,14 +239,13 @@ func (a *agent) removeAllPods() {
 	if a.cmd == nil {
 		return
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if sbs, err := a.listSandboxes(); err == nil && len(sbs) == 0 {
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
+	// A cleanup reports with Errorf, so that the later cleanups still run.
+	if timedOut, _ := poll(30*time.Second, func() (bool, error) {
+		sbs, err := a.listSandboxes()
+		return err == nil && len(sbs) == 0, nil
+	}); timedOut {
+		a.t.Errorf("node %s: sandboxes still present 30 s after its manifests were removed", a.node)
 	}
-	a.t.Errorf("node %s: sandboxes still present 30 s after its manifests were removed", a.node)
 }
 
 // sweep removes, as a last resort, the containers and sandboxes that carry
@@ -362,6 +403,21 @@ func (a *agent) waitServing(pod, ctr string, port int, timeout time.Duration) *s
 	return c
 }
 
+// keeps returns a check that the container is still want: the same ID,
+// running, never restarted.
+func (a *agent) keeps(pod, ctr string, want *status.Container) func() error {
+	return func() error {
+		c, err := a.container(pod, ctr)
+		if err != nil {
+			return err
+		}
+		if c.ID != want.ID || c.RestartCount != 0 || c.State != status.StateRunning {
+			return fmt.Errorf("pod %s container %s: id %s -> %s, restart count %d, state %s", pod, ctr, want.ID, c.ID, c.RestartCount, c.State)
+		}
+		return nil
+	}
+}
+
 // listSandboxes lists the sandboxes of this node in containerd.
 func (a *agent) listSandboxes() ([]*runtimeapi.PodSandbox, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -405,18 +461,6 @@ func httpGet(port int, path string) (int, string, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body), err
-}
-
-// consistently checks f every 250 ms for d and fails on the first error.
-func consistently(t *testing.T, what string, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if err := f(); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // TestKubeletPodStarts: a manifest's pod starts, serves on its port and its
@@ -496,8 +540,14 @@ func TestKubeletLivenessRestart(t *testing.T) {
 		{name: "well", port: wellPort, liveness: true},
 	}}
 	a.writeManifest("live.yaml", pod.manifest())
-	a.waitServing("live", "well", wellPort, 60*time.Second)
-	eventually(t, "container sick restarted by its liveness probe", 30*time.Second, func() error {
+	well := a.waitServing("live", "well", wellPort, 60*time.Second)
+	wellKept := a.keeps("live", "well", well)
+	// The healthy container passes the same probe all along: watched from
+	// the start, and for a window after its neighbour's restart.
+	eventually(t, "container sick restarted by its liveness probe, container well never", 30*time.Second, func() error {
+		if err := wellKept(); err != nil {
+			return permanent(err)
+		}
 		c, err := a.container("live", "sick")
 		if err != nil {
 			return err
@@ -507,17 +557,7 @@ func TestKubeletLivenessRestart(t *testing.T) {
 		}
 		return nil
 	})
-	// The healthy container passes the same probe over several periods.
-	consistently(t, "container well is never restarted", 3*time.Second, func() error {
-		c, err := a.container("live", "well")
-		if err != nil {
-			return err
-		}
-		if c.RestartCount != 0 || c.State != status.StateRunning {
-			return fmt.Errorf("restart count %d, state %s", c.RestartCount, c.State)
-		}
-		return nil
-	})
+	consistently(t, "container well is never restarted", 3*time.Second, wellKept)
 	log, _ := os.ReadFile(a.logPath)
 	if !bytes.Contains(log, []byte(`"sick" failed Liveness probe`)) {
 		t.Errorf("the agent log does not report the liveness failure of container sick (want a line with %q)", `"sick" failed Liveness probe`)
@@ -610,10 +650,7 @@ func TestKubeletMalformedManifest(t *testing.T) {
 	a.writeManifest("broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n")
 	a.writeManifest("b.yaml", appPod("b", portB).manifest())
 	a.waitServing("b", "app", portB, 60*time.Second)
-	after := a.waitServing("a", "app", portA, 5*time.Second)
-	if after.ID != before.ID || after.RestartCount != 0 {
-		t.Errorf("pod a's container changed: id %s -> %s, restart count %d", before.ID, after.ID, after.RestartCount)
-	}
+	consistently(t, "pod a's container keeps running beside the malformed file", settleWindow, a.keeps("a", "app", before))
 	bad := filepath.Join(a.manifests, "broken.yaml")
 	eventually(t, "kubeadmin kubelet status names the malformed file", 10*time.Second, func() error {
 		out, err := exec.Command(a.bin, "kubelet", "status", "--server", fmt.Sprintf("http://127.0.0.1:%d", a.healthz)).CombinedOutput()
@@ -648,7 +685,8 @@ func TestKubeletKill9Restart(t *testing.T) {
 	if ca2.ID != ca.ID || cb2.ID != cb.ID || ca2.RestartCount != 0 || cb2.RestartCount != 0 {
 		t.Errorf("after the restart: containers %s, %s (restarts %d, %d); want the adopted %s, %s with no restart", ca2.ID, cb2.ID, ca2.RestartCount, cb2.RestartCount, ca.ID, cb.ID)
 	}
-	consistently(t, "the restarted agent keeps the same sandboxes and containers", 4*time.Second, func() error {
+	// Nothing can restart while no agent runs; from its restart on, watch.
+	consistently(t, "the restarted agent keeps the same sandboxes and containers", settleWindow, func() error {
 		if now := a.runtimeIDs(); strings.Join(now, "\n") != strings.Join(before, "\n") {
 			return fmt.Errorf("before the kill:\n%s\nnow:\n%s", strings.Join(before, "\n"), strings.Join(now, "\n"))
 		}
@@ -656,17 +694,20 @@ func TestKubeletKill9Restart(t *testing.T) {
 	})
 }
 
-// TestKubeletZContainerdRestart (named to run last: it restarts the host's
-// containerd, which every other test uses): the agent survives a containerd
-// restart, its pod keeps running and serving, and a new manifest starts.
-func TestKubeletZContainerdRestart(t *testing.T) {
+// TestKubeletContainerdRestart: the agent survives a containerd restart,
+// its pod keeps running and serving, and a new manifest starts. It stops
+// the host's containerd that the other agent tests share, and starts it
+// again in its cleanup; tests run one at a time, so no other test sees it
+// stopped, whatever the order.
+func TestKubeletContainerdRestart(t *testing.T) {
 	a := newAgent(t, "ctrd")
-	script := filepath.Join(repoRoot(t), "hack", "containerd.sh")
+	root := repoRoot(t)
+	script := filepath.Join(root, "hack", "containerd.sh")
 	// Whatever happens, leave containerd running for what follows (this
 	// cleanup runs before the agent's).
 	t.Cleanup(func() {
-		if out, err := exec.Command(script, "start").CombinedOutput(); err != nil {
-			t.Errorf("hack/containerd.sh start: %v\n%s", err, out)
+		if err := startHostContainerd(root); err != nil {
+			t.Error(err)
 		}
 	})
 	a.start()
@@ -700,10 +741,8 @@ func TestKubeletZContainerdRestart(t *testing.T) {
 		}
 		return nil
 	})
-	after := a.waitServing("a", "app", portA, 20*time.Second)
-	if after.ID != before.ID || after.RestartCount != 0 {
-		t.Errorf("pod a's container changed over the containerd restart: id %s -> %s, restart count %d", before.ID, after.ID, after.RestartCount)
-	}
+	a.waitServing("a", "app", portA, 20*time.Second)
+	consistently(t, "pod a's container keeps running over the containerd restart", settleWindow, a.keeps("a", "app", before))
 	a.writeManifest("b.yaml", appPod("b", portB).manifest())
 	a.waitServing("b", "app", portB, 60*time.Second)
 }

@@ -41,6 +41,10 @@ const scriptRelPath = "hack/nodes"
 // keep them open forever.
 const waitDelay = 3 * time.Second
 
+// CIEnv is the variable CI systems (and .ci/run) set to "true". Where it
+// is, every test must really run: a missing prerequisite is a failure.
+const CIEnv = "CI"
+
 // logTailLines is how much of each node log is printed when a test fails.
 const logTailLines = 40
 
@@ -70,17 +74,21 @@ func findScript(dir string) (string, error) {
 	}
 }
 
-// Up creates (or repairs) the named nodes and registers a cleanup that
-// removes them again, also when the test fails. It skips the test when not
-// run as root, and fails it when the nodes cannot be made.
+// Up creates the named nodes afresh (removing what an interrupted earlier
+// run left under the same names) and registers a cleanup that removes them
+// again, also when the test fails. It skips the test when not run as root
+// (fails it under CI=true), and fails it when the nodes cannot be made.
 func Up(t testing.TB, names ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("test nodes need root (network and mount namespaces): run the e2e tests as root")
+		SkipOrFail(t, "test nodes need root (network and mount namespaces): run the e2e tests as root")
 	}
 	script, err := Script()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := Down(names...); err != nil {
+		t.Fatalf("failed to remove leftovers of earlier test nodes %v: %v", names, err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -108,6 +116,19 @@ func Up(t testing.TB, names ...string) {
 			t.Fatalf("hack/nodes up printed no address for node %q; output:\n%s", n, stdout.String())
 		}
 	}
+}
+
+// SkipOrFail reports a missing prerequisite (root, containerd, a built
+// binary or image): it skips the test, but under CI=true it fails it, so
+// that CI never passes on tests that did not run.
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv(CIEnv) == "true" {
+		t.Fatalf("missing prerequisite (not skipped because %s=true): %s", CIEnv, msg)
+		return
+	}
+	t.Skip(msg)
 }
 
 // Systemd boots systemd as the init of a node made by Up; from then on Exec

@@ -113,12 +113,24 @@ func TestRoot(t *testing.T) {
 // and checks what the e2e tests rely on.
 func TestUpExecDown(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		SkipOrFail(t, "test nodes need root")
 	}
 	if _, err := exec.LookPath("containerd"); err != nil {
-		t.Skip("containerd is not installed (hack/containerd.sh install)")
+		SkipOrFail(t, "containerd is not installed (hack/containerd.sh install)")
 	}
 	t.Setenv("KUBEADMIN_NODES_SKIP_IMAGES", "1")
+	// A stand-in kubeadmin under /tmp, where a clone of the repository may
+	// be: the node's systemd has a private /tmp and must still run it.
+	binDir, err := os.MkdirTemp("/tmp", "nodes-test-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(binDir) })
+	fakeBin := filepath.Join(binDir, "kubeadmin")
+	if err := os.WriteFile(fakeBin, []byte("#!/bin/sh\necho stand-in kubeadmin \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBEADMIN_BIN", fakeBin)
 	a, b := fmt.Sprintf("nt%d-a", os.Getpid()), fmt.Sprintf("nt%d-b", os.Getpid())
 	Up(t, a, b)
 
@@ -158,6 +170,41 @@ func TestUpExecDown(t *testing.T) {
 		t.Errorf("containerd of %s does not answer: %q, %v", a, out, err)
 	}
 
+	// go fails at once inside a node (it has no route to the module proxy)
+	// and says why and where to build.
+	_, stderr, err := Exec(t, a, "go", "version")
+	if err == nil || !strings.Contains(stderr, "go is not available inside test node "+a) || !strings.Contains(stderr, "on the host") {
+		t.Errorf("go version in %s: err %v, stderr %q; want a failure saying go is not available in the node", a, err, stderr)
+	}
+
+	// The hack scripts never build inside a node: a missing tool is an
+	// error that names the host command, not a build that cannot work.
+	script, err := Script()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := filepath.Join(filepath.Dir(script), "tools.sh")
+	_, stderr, err = Exec(t, a, "env", "KUBEADMIN_CACHE="+t.TempDir(), tools, "path", "cristatus")
+	if err == nil || !strings.Contains(stderr, "not built inside test node "+a) || !strings.Contains(stderr, "hack/tools.sh build on the host") {
+		t.Errorf("tools.sh path cristatus in %s with an empty cache: err %v, stderr %q; want a failure naming the host command", a, err, stderr)
+	}
+
+	// kubeadmin is installed at the node's own fixed path, also for the
+	// node's systemd, whose private /tmp hides the file it was copied from.
+	if out, _, err := Exec(t, a, "sh", "-c", "command -v kubeadmin"); err != nil || strings.TrimSpace(out) != "/opt/kubeadmin/bin/kubeadmin" {
+		t.Errorf("kubeadmin in %s is %q (%v), want /opt/kubeadmin/bin/kubeadmin", a, out, err)
+	}
+	if _, err := exec.LookPath("/usr/lib/systemd/systemd"); err != nil {
+		SkipOrFail(t, "systemd is not installed (hack/containerd.sh install)")
+	}
+	Systemd(t, b)
+	if out, stderr, err := Exec(t, b, "kubeadmin", "version"); err != nil || strings.TrimSpace(out) != "stand-in kubeadmin version" {
+		t.Errorf("kubeadmin under systemd in %s: %q %q %v; want the stand-in from %s", b, out, stderr, err, fakeBin)
+	}
+	if out, _, err := Exec(t, b, "test", "-e", fakeBin); err == nil {
+		t.Errorf("%s is visible under the systemd of %s (%q): the check above proves nothing", fakeBin, b, out)
+	}
+
 	if err := Down(a, b); err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +221,45 @@ func TestUpExecDown(t *testing.T) {
 		if strings.Contains(string(mounts), "/"+n+"/") {
 			t.Errorf("mounts of %s left after Down", n)
 		}
+	}
+}
+
+// tbRecorder records what SkipOrFail asks of its test.
+type tbRecorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *tbRecorder) Helper()          {}
+func (r *tbRecorder) Skip(args ...any) { r.skipped = fmt.Sprint(args...) }
+func (r *tbRecorder) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+}
+
+func TestSkipOrFail(t *testing.T) {
+	tests := []struct {
+		ci       string
+		wantSkip bool
+	}{
+		{ci: "", wantSkip: true},
+		{ci: "false", wantSkip: true},
+		{ci: "true", wantSkip: false},
+	}
+	for _, tc := range tests {
+		t.Run("CI="+tc.ci, func(t *testing.T) {
+			t.Setenv(CIEnv, tc.ci)
+			r := &tbRecorder{TB: t}
+			SkipOrFail(r, "no %s here", "containerd")
+			if tc.wantSkip {
+				if r.skipped != "no containerd here" || r.failed != "" {
+					t.Errorf("skipped %q, failed %q; want a skip naming the prerequisite", r.skipped, r.failed)
+				}
+				return
+			}
+			if r.skipped != "" || !strings.Contains(r.failed, "no containerd here") || !strings.Contains(r.failed, "CI=true") {
+				t.Errorf("skipped %q, failed %q; want a failure naming the prerequisite and CI=true", r.skipped, r.failed)
+			}
+		})
 	}
 }
 
