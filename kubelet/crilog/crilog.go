@@ -147,7 +147,8 @@ func Write(ctx context.Context, r io.Reader, w io.Writer, o Options, stop func()
 		}
 		return err
 	}
-	// The existing content, tailed.
+	// The existing content: all of it is written as it is read; a tail
+	// keeps only the last TailLines entries in memory.
 	var tail []*logEntry
 	for {
 		e, err := lr.next()
@@ -157,11 +158,17 @@ func Write(ctx context.Context, r io.Reader, w io.Writer, o Options, stop func()
 			}
 			break
 		}
+		if o.TailLines < 0 {
+			if err := write(e); err != nil {
+				return ignoreLimit(err)
+			}
+			continue
+		}
 		if !o.Since.IsZero() && e.ts.Before(o.Since) {
 			continue
 		}
 		tail = append(tail, e)
-		if o.TailLines >= 0 && int64(len(tail)) > o.TailLines {
+		if int64(len(tail)) > o.TailLines {
 			tail = tail[1:]
 		}
 	}

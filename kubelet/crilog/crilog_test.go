@@ -3,6 +3,7 @@ package crilog
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,5 +177,30 @@ func TestWriteFollowAcrossRotation(t *testing.T) {
 	}
 	if got, want := out.String(), "before\nsplit\nnew one\nnew two\n"; got != want {
 		t.Errorf("output = %q, want %q", got, want)
+	}
+}
+
+// failingReader yields its data, then fails.
+type failingReader struct{ data string }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.data == "" {
+		return 0, errors.New("disk gone")
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// Without tailLines entries are written as they are read, not collected
+// first: what was read before a read error has been written.
+func TestWriteStreamsWithoutTail(t *testing.T) {
+	var out bytes.Buffer
+	err := Write(context.Background(), &failingReader{data: "2026-01-01T00:00:01Z stdout F one\n"}, &out, Options{TailLines: -1, LimitBytes: -1}, nil)
+	if err == nil || !strings.Contains(err.Error(), "disk gone") {
+		t.Fatalf("error = %v, want the read error", err)
+	}
+	if out.String() != "one\n" {
+		t.Errorf("written before the error = %q, want %q", out.String(), "one\n")
 	}
 }
