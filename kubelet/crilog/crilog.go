@@ -11,8 +11,8 @@
 // log reduction and k8s.io/utils/exec, which the agent avoids on purpose
 // (see kubelet/cri); it also wants the whole cri-api RuntimeService where
 // the agent has a small subset, counts --tail in raw lines rather than
-// joined entries, and moves to a rotated log's new file without reading
-// the rest of the old one.
+// joined entries, and moves to a rotated log's new file the moment it is
+// created, losing what the runtime still writes to the old one.
 package crilog
 
 import (
