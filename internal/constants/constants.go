@@ -371,3 +371,11 @@ const (
 // ReleaseStartupPagesAfter is when the node agent drops the pages of its
 // binary that only start-up touched (see procutil.ReleaseStartupPages).
 const ReleaseStartupPagesAfter = 10 * time.Second
+
+// Container log rotation: the upstream KubeletConfiguration defaults of
+// containerLogMaxSize, containerLogMaxFiles and containerLogMonitorInterval.
+const (
+	ContainerLogMaxSize         = "10Mi"
+	ContainerLogMaxFiles        = 5
+	ContainerLogMonitorInterval = 10 * time.Second
+)

@@ -51,6 +51,11 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 		return err
 	}
 	defer rt.Close()
+	stopLogRotation, err := startLogRotation(ctx, cfg, rt, logger)
+	if err != nil {
+		return err
+	}
+	defer stopLogRotation()
 	// Once started, give back the pages of the shared binary that only
 	// start-up touched.
 	t := time.AfterFunc(constants.ReleaseStartupPagesAfter, procutil.ReleaseStartupPages)

@@ -1,6 +1,18 @@
-// Package crilog reads the CRI container log format that the runtime writes
+// Package crilog owns the CRI container log files that the runtime writes
 // below podLogsDir: "<RFC 3339 time> <stream> <P|F> <message>" lines, with
-// partial (P) lines joined. It tails, filters and follows a log file.
+// partial (P) lines joined. Write tails, filters and follows a log file
+// (across rotations); Rotator bounds the disk the logs use, as the
+// upstream kubelet's container log manager does.
+//
+// The reader is our own rather than k8s.io/cri-client/pkg/logs. Measured
+// for v0.37.2 (CGO_ENABLED=0, -trimpath -s -w): it adds 0.36 MB to the
+// binary (70,090,914 to 70,455,458 bytes) but 26 packages, among them
+// cri-client's remote client, OpenTelemetry with otelgrpc, component-base
+// log reduction and k8s.io/utils/exec, which the agent avoids on purpose
+// (see kubelet/cri); it also wants the whole cri-api RuntimeService where
+// the agent has a small subset, counts --tail in raw lines rather than
+// joined entries, and moves to a rotated log's new file the moment it is
+// created, losing what the runtime still writes to the old one.
 package crilog
 
 import (
@@ -11,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 )
@@ -75,6 +88,13 @@ func newLogReader(r io.Reader) *logReader {
 	return &logReader{r: bufio.NewReader(r), partial: map[string]*logEntry{}}
 }
 
+// switchTo reads on from r, a new file of the same log. An incomplete
+// line at the end of the old file is dropped; partial entries carry over.
+func (lr *logReader) switchTo(r io.Reader) {
+	lr.r.Reset(r)
+	lr.line = nil
+}
+
 // next returns the next complete entry, or io.EOF when there is none yet.
 func (lr *logReader) next() (*logEntry, error) {
 	for {
@@ -106,7 +126,9 @@ func (lr *logReader) next() (*logEntry, error) {
 
 // Write copies the CRI log file r to w as the upstream kubelet shows it;
 // with Follow it keeps reading until ctx ends or stop returns true at the
-// end of the file.
+// end of the file. When r is an *os.File, a follower also survives
+// rotation: once a new file appears at r's path it reads the old file to
+// its end and goes on in the new one.
 func Write(ctx context.Context, r io.Reader, w io.Writer, o Options, stop func() bool) error {
 	lr := newLogReader(r)
 	lw := &limitWriter{w: w, left: o.LimitBytes}
@@ -125,7 +147,8 @@ func Write(ctx context.Context, r io.Reader, w io.Writer, o Options, stop func()
 		}
 		return err
 	}
-	// The existing content, tailed.
+	// The existing content: all of it is written as it is read; a tail
+	// keeps only the last TailLines entries in memory.
 	var tail []*logEntry
 	for {
 		e, err := lr.next()
@@ -135,11 +158,17 @@ func Write(ctx context.Context, r io.Reader, w io.Writer, o Options, stop func()
 			}
 			break
 		}
+		if o.TailLines < 0 {
+			if err := write(e); err != nil {
+				return ignoreLimit(err)
+			}
+			continue
+		}
 		if !o.Since.IsZero() && e.ts.Before(o.Since) {
 			continue
 		}
 		tail = append(tail, e)
-		if o.TailLines >= 0 && int64(len(tail)) > o.TailLines {
+		if int64(len(tail)) > o.TailLines {
 			tail = tail[1:]
 		}
 	}
@@ -151,34 +180,100 @@ func Write(ctx context.Context, r io.Reader, w io.Writer, o Options, stop func()
 	if !o.Follow {
 		return nil
 	}
-	for {
-		e, err := lr.next()
-		if err == nil {
-			if err := write(e); err != nil {
-				return ignoreLimit(err)
+	var ff *followedFile
+	if f, ok := r.(*os.File); ok {
+		ff = &followedFile{path: f.Name(), cur: f}
+		defer ff.close()
+	}
+	// drain copies what the current file holds now.
+	drain := func() error {
+		for {
+			e, err := lr.next()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				return err
 			}
-			continue
+			if err := write(e); err != nil {
+				return err
+			}
 		}
-		if !errors.Is(err, io.EOF) {
-			return err
+	}
+	for {
+		if err := drain(); err != nil {
+			return ignoreLimit(err)
+		}
+		// At the end of the current file. A new file at the path seen one
+		// poll ago means the runtime has reopened the log: the old file is
+		// complete, read on in the new one.
+		if ff != nil {
+			if next := ff.take(); next != nil {
+				lr.switchTo(next)
+				continue
+			}
+			ff.look()
 		}
 		if stop != nil && stop() {
 			// Drain what was written before the container stopped.
-			for {
-				e, err := lr.next()
-				if err != nil {
-					return nil
-				}
-				if err := write(e); err != nil {
-					return ignoreLimit(err)
-				}
+			err := drain()
+			if err == nil && ff != nil && ff.next != nil {
+				lr.switchTo(ff.take())
+				err = drain()
 			}
+			return ignoreLimit(err)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(followPoll):
 		}
+	}
+}
+
+// followedFile watches the path of a followed log for a rotation: the
+// file is renamed and the runtime creates a new one at the same path.
+type followedFile struct {
+	path   string
+	cur    *os.File // the file being read
+	next   *os.File // a new file at path, read once cur is done
+	opened []*os.File
+}
+
+// look opens the file now at the path if it is not the one being read.
+func (ff *followedFile) look() {
+	if ff.next != nil {
+		return
+	}
+	at, err := os.Stat(ff.path)
+	if err != nil {
+		return // renamed, not reopened yet
+	}
+	cur, err := ff.cur.Stat()
+	if err != nil || os.SameFile(cur, at) {
+		return
+	}
+	f, err := os.Open(ff.path)
+	if err != nil {
+		return
+	}
+	ff.next = f
+	ff.opened = append(ff.opened, f)
+}
+
+// take returns the new file found by look, if any, and makes it current.
+func (ff *followedFile) take() *os.File {
+	f := ff.next
+	if f != nil {
+		ff.cur, ff.next = f, nil
+	}
+	return f
+}
+
+// close closes the files opened here, not the caller's.
+func (ff *followedFile) close() {
+	for _, f := range ff.opened {
+		_ = f.Close()
 	}
 }
 

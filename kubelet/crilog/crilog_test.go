@@ -3,6 +3,7 @@ package crilog
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,100 @@ func TestWriteFollow(t *testing.T) {
 	}
 	if got := out.String(); got != "first\nsecond half\nlast\n" {
 		t.Errorf("output = %q", got)
+	}
+}
+
+// waitFor polls cond until it holds or five seconds pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A follower moves to the new file after the runtime reopens a rotated
+// log, and keeps what was written to the old file meanwhile.
+func TestWriteFollowAcrossRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	if err := os.WriteFile(path, []byte("2026-01-01T00:00:01Z stdout F before\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// The runtime's write end of the current file.
+	old, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	var stopped atomic.Bool
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Write(context.Background(), f, out, Options{Follow: true, TailLines: -1, LimitBytes: -1}, stopped.Load)
+	}()
+	waitFor(t, "the first line", func() bool { return out.String() == "before\n" })
+
+	// Rotation: rename, the runtime still writes to the old file until it
+	// has reopened the log, then writes to a new file at the same path.
+	if err := os.Rename(path, path+".20260101-000001"); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = old.WriteString("2026-01-01T00:00:02Z stdout F spl")
+	if err := os.WriteFile(path, []byte("2026-01-01T00:00:03Z stdout F new one\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = old.WriteString("it\n")
+	waitFor(t, "the line of the new file", func() bool { return strings.Contains(out.String(), "new one") })
+
+	cur, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
+	_, _ = cur.WriteString("2026-01-01T00:00:04Z stdout F new two\n")
+	stopped.Store(true)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("follow did not stop when the container stopped")
+	}
+	if got, want := out.String(), "before\nsplit\nnew one\nnew two\n"; got != want {
+		t.Errorf("output = %q, want %q", got, want)
+	}
+}
+
+// failingReader yields its data, then fails.
+type failingReader struct{ data string }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.data == "" {
+		return 0, errors.New("disk gone")
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// Without tailLines entries are written as they are read, not collected
+// first: what was read before a read error has been written.
+func TestWriteStreamsWithoutTail(t *testing.T) {
+	var out bytes.Buffer
+	err := Write(context.Background(), &failingReader{data: "2026-01-01T00:00:01Z stdout F one\n"}, &out, Options{TailLines: -1, LimitBytes: -1}, nil)
+	if err == nil || !strings.Contains(err.Error(), "disk gone") {
+		t.Fatalf("error = %v, want the read error", err)
+	}
+	if out.String() != "one\n" {
+		t.Errorf("written before the error = %q, want %q", out.String(), "one\n")
 	}
 }
