@@ -12,7 +12,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
-	"github.com/kubeadmin/kubeadmin/kubelet/server"
+	"github.com/kubeadmin/kubeadmin/kubelet/crilog"
 )
 
 // Limits of a failure report.
@@ -90,8 +90,8 @@ func tailFile(path string, n int) []string {
 	}
 	defer f.Close()
 	var b strings.Builder
-	opts := server.LogOptions{TailLines: int64(n), LimitBytes: -1}
-	if err := server.WriteLogs(context.Background(), f, &b, opts, nil); err != nil || b.Len() == 0 {
+	opts := crilog.Options{TailLines: int64(n), LimitBytes: -1}
+	if err := crilog.Write(context.Background(), f, &b, opts, nil); err != nil || b.Len() == 0 {
 		return nil
 	}
 	return strings.Split(strings.TrimRight(b.String(), "\n"), "\n")

@@ -19,18 +19,11 @@ func startLogRotation(ctx context.Context, cfg *options.Config, rt cri.RuntimeSe
 	if err != nil {
 		return nil, err
 	}
-	// The rotator needs ReopenContainerLog besides the calls the engine
-	// makes; a client without it leaves the logs unbounded, loudly.
-	crt, ok := rt.(crilog.Runtime)
-	if !ok {
-		logger.Printf("warning: container logs are not rotated: the CRI client has no ReopenContainerLog")
-		return func() {}, nil
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		crilog.NewRotator(crt, policy, cfg.NodeName, logger.Printf).Run(ctx)
+		crilog.NewRotator(rt, policy, cfg.NodeName, logger.Printf).Run(ctx)
 	}()
 	return func() {
 		cancel()

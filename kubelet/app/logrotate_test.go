@@ -15,7 +15,6 @@ import (
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
-	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/options"
 )
 
@@ -54,20 +53,5 @@ func TestStartLogRotationRejectsABadMaxSize(t *testing.T) {
 	_, err := startLogRotation(context.Background(), rotationConfig("ten"), critest.NewFakeRuntimeService(), log.New(&bytes.Buffer{}, "", 0))
 	if err == nil || !strings.Contains(err.Error(), `"containerLogMaxSize"`) {
 		t.Fatalf("error = %v, want one naming containerLogMaxSize", err)
-	}
-}
-
-// noReopen is a runtime client without ReopenContainerLog.
-type noReopen struct{ cri.RuntimeService }
-
-func TestStartLogRotationWarnsWithoutReopen(t *testing.T) {
-	var out bytes.Buffer
-	stop, err := startLogRotation(context.Background(), rotationConfig(""), noReopen{}, log.New(&out, "", 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if !strings.Contains(out.String(), "container logs are not rotated") {
-		t.Errorf("log = %q, want a warning", out.String())
 	}
 }

@@ -201,6 +201,23 @@ func (r *Remote) ContainerStatus(ctx context.Context, id string, verbose bool) (
 	return r.runtime.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: verbose})
 }
 
+// ReopenContainerLog implements RuntimeService: the runtime closes the
+// container's log file and opens a new one at the same path (log rotation).
+func (r *Remote) ReopenContainerLog(ctx context.Context, id string) error {
+	ctx, cancel := withTimeout(ctx, defaultCallTimeout)
+	defer cancel()
+	_, err := r.runtime.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: id})
+	return err
+}
+
+// RuntimeConfig asks the runtime for its configuration (the cgroup driver).
+// containerd 1.6 does not implement it and answers Unimplemented.
+func (r *Remote) RuntimeConfig(ctx context.Context) (*runtimeapi.RuntimeConfigResponse, error) {
+	ctx, cancel := withTimeout(ctx, defaultCallTimeout)
+	defer cancel()
+	return r.runtime.RuntimeConfig(ctx, &runtimeapi.RuntimeConfigRequest{})
+}
+
 // ExecSync implements RuntimeService. A command that exits non-zero gives
 // an *ExitError.
 func (r *Remote) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) ([]byte, []byte, error) {

@@ -52,6 +52,10 @@ type logEntry struct {
 	msg    []byte // ends with '\n'
 }
 
+// timestampOut is how `kubectl logs --timestamps` shows an entry's time: the
+// upstream kubelet pads the fraction to nine digits so that columns line up.
+const timestampOut = "2006-01-02T15:04:05.000000000Z07:00"
+
 // parseCRILine splits "<RFC3339Nano> <stream> <P|F>[:tags] <msg>".
 func parseCRILine(line []byte) (ts time.Time, stream string, partial bool, msg []byte, err error) {
 	line = bytes.TrimSuffix(line, []byte("\n"))
@@ -137,7 +141,7 @@ func Write(ctx context.Context, r io.Reader, w io.Writer, o Options, stop func()
 			return nil
 		}
 		if o.Timestamps {
-			if _, err := lw.Write([]byte(e.ts.Format(time.RFC3339Nano) + " ")); err != nil {
+			if _, err := lw.Write([]byte(e.ts.Format(timestampOut) + " ")); err != nil {
 				return err
 			}
 		}

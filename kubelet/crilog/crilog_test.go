@@ -29,7 +29,7 @@ func TestWrite(t *testing.T) {
 		{"all, partial lines joined", Options{TailLines: -1, LimitBytes: -1}, criLog, "one\ntwo\nthree\n"},
 		{"tail 0", Options{TailLines: 0, LimitBytes: -1}, criLog, ""},
 		{"since", Options{TailLines: -1, LimitBytes: -1, Since: time.Date(2026, 1, 1, 0, 0, 2, 0, time.UTC)}, criLog, "two\nthree\n"},
-		{"timestamps", Options{TailLines: 1, LimitBytes: -1, Timestamps: true}, criLog, "2026-01-01T00:00:03Z three\n"},
+		{"timestamps", Options{TailLines: 1, LimitBytes: -1, Timestamps: true}, criLog, "2026-01-01T00:00:03.000000000Z three\n"},
 		{"bad lines skipped", Options{TailLines: -1, LimitBytes: -1}, "garbage\n2026-01-01T00:00:03Z stdout F ok\n", "ok\n"},
 		{"incomplete last line ignored", Options{TailLines: -1, LimitBytes: -1}, "2026-01-01T00:00:03Z stdout F ok\n2026-01-01T00:00:04Z stdout F par", "ok\n"},
 		{"empty message", Options{TailLines: -1, LimitBytes: -1}, "2026-01-01T00:00:03Z stdout F \n", "\n"},

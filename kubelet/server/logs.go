@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -63,11 +61,6 @@ func ParseLogOptions(q url.Values, now time.Time) (LogOptions, error) {
 		o.Since = t
 	}
 	return o, err
-}
-
-// WriteLogs is crilog.Write, kept for callers outside the agent.
-func WriteLogs(ctx context.Context, r io.Reader, w io.Writer, o LogOptions, stop func() bool) error {
-	return crilog.Write(ctx, r, w, o, stop)
 }
 
 // logFile picks the log file of the container: the newest instance, or

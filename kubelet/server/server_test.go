@@ -248,7 +248,7 @@ func TestContainerLogs(t *testing.T) {
 	}{
 		{"", "one\ntwo\nthree\n", 200},
 		{"?tailLines=2", "two\nthree\n", 200},
-		{"?tailLines=1&timestamps=true", "2026-01-01T00:00:03Z three\n", 200},
+		{"?tailLines=1&timestamps=true", "2026-01-01T00:00:03.000000000Z three\n", 200},
 		{"?previous=true", "previous\n", 200},
 		{"?limitBytes=5", "one\nt", 200},
 		{"?tailLines=x", "invalid query parameter tailLines", 400},
