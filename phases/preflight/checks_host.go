@@ -1,7 +1,6 @@
 package preflight
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/internal/hostinfo"
 )
 
 // Canonical /proc paths; the checks read them below Host.ProcDir.
@@ -26,7 +26,7 @@ const (
 	procIPv4Forward = "/proc/sys/net/ipv4/ip_forward"
 	procIPv6Forward = "/proc/sys/net/ipv6/conf/default/forwarding"
 	procSwaps       = "/proc/swaps"
-	procMeminfo     = "/proc/meminfo"
+	procMeminfo     = hostinfo.ProcMeminfo
 )
 
 // procPath maps a canonical /proc path below h.ProcDir.
@@ -58,7 +58,8 @@ func numCPUCheck(h Host, min int) Checker {
 func memCheck(h Host, minMB uint64) Checker {
 	return Check{Label: "Mem", Run: func() (_, errs []error) {
 		path := h.procPath(procMeminfo)
-		mb, err := memTotalMB(path)
+		bytes, err := hostinfo.MemTotal(path)
+		mb := uint64(bytes) >> 20
 		if err != nil {
 			return nil, []error{fmt.Errorf("failed to read the system RAM from %q: %w", path, err)}
 		}
@@ -67,27 +68,6 @@ func memCheck(h Host, minMB uint64) Checker {
 		}
 		return nil, nil
 	}}
-}
-
-// memTotalMB returns the MemTotal line of a meminfo file in megabytes.
-func memTotalMB(path string) (uint64, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 || fields[0] != "MemTotal:" {
-			continue
-		}
-		kb, err := strconv.ParseUint(fields[1], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("invalid MemTotal value %q: %w", fields[1], err)
-		}
-		return kb / 1024, nil
-	}
-	return 0, errors.New("no MemTotal line")
 }
 
 // swapCheck warns when /proc/swaps lists a swap device.
