@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,30 +22,6 @@ func TestParseLogOptions(t *testing.T) {
 		q, _ := url.ParseQuery(bad)
 		if _, err := ParseLogOptions(q, now); err == nil {
 			t.Errorf("%s: no error", bad)
-		}
-	}
-}
-
-func TestRequestAttributes(t *testing.T) {
-	tests := []struct {
-		method, path string
-		verb         string
-		subs         []string
-	}{
-		{http.MethodGet, "/containerLogs/ns/p/c", "get", []string{"proxy"}},
-		{http.MethodPost, "/exec/ns/p/c", "create", []string{"proxy"}},
-		{http.MethodGet, "/pods", "get", []string{"pods", "proxy"}},
-		{http.MethodGet, "/healthz", "get", []string{"healthz", "proxy"}},
-		{http.MethodGet, "/stats/summary", "get", []string{"stats"}},
-		{http.MethodGet, "/metrics", "get", []string{"metrics"}},
-		{http.MethodGet, "/logs/syslog", "get", []string{"log"}},
-		{http.MethodGet, "/podsx", "get", []string{"proxy"}},
-	}
-	for _, tt := range tests {
-		r, _ := http.NewRequest(tt.method, "https://x"+tt.path, nil)
-		verb, subs := requestAttributes(r)
-		if verb != tt.verb || !reflect.DeepEqual(subs, tt.subs) {
-			t.Errorf("%s %s = %s %v, want %s %v", tt.method, tt.path, verb, subs, tt.verb, tt.subs)
 		}
 	}
 }
