@@ -132,7 +132,7 @@ type authorizer struct {
 }
 
 // allowed reports whether u may do verb on nodes/<subresource>/<node>.
-func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource, path string) (bool, error) {
+func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource string) (bool, error) {
 	if z.mode == AuthzAlwaysAllow {
 		return true, nil
 	}
@@ -148,7 +148,7 @@ func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource
 	sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
 		User: u.Name, UID: u.UID, Groups: u.Groups, Extra: u.Extra,
 		ResourceAttributes: &authzv1.ResourceAttributes{
-			Verb: verb, Version: "v1", Resource: "nodes", Subresource: subresource, Name: z.nodeName,
+			Verb: verb, Version: "v1", Resource: nodesResource, Subresource: subresource, Name: z.nodeName,
 		},
 	}}
 	res, err := z.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
@@ -159,41 +159,53 @@ func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource
 	return res.Status.Allowed, nil
 }
 
-// requestAttributes is the verb and the candidate subresources for a
-// request, as the upstream kubelet maps them: /pods and /healthz check
-// their own subresource first, then "proxy"; /stats, /metrics and /logs
-// their own; anything else (containerLogs, exec, attach, portForward,
-// run) is "proxy".
-func requestAttributes(r *http.Request) (string, []string) {
-	verb := map[string]string{
-		http.MethodPost: "create", http.MethodGet: "get", http.MethodHead: "get",
-		http.MethodPut: "update", http.MethodPatch: "patch", http.MethodDelete: "delete",
-	}[r.Method]
-	p := r.URL.Path
-	var subs []string
-	switch {
-	case isSubpath(p, "/pods"), isSubpath(p, "/runningpods"):
-		subs = append(subs, "pods")
-	case isSubpath(p, "/healthz"):
-		subs = append(subs, "healthz")
-	case isSubpath(p, "/configz"):
-		subs = append(subs, "configz")
-	}
-	switch {
-	case isSubpath(p, "/stats"):
-		subs = append(subs, "stats")
-	case isSubpath(p, "/metrics"):
-		subs = append(subs, "metrics")
-	case isSubpath(p, "/logs"):
-		subs = append(subs, "log")
-	default:
-		subs = append(subs, "proxy")
-	}
-	return verb, subs
+// nodesResource is the resource every request is authorized against.
+const nodesResource = "nodes"
+
+// subresourcesByRoot names, for the first segment of a request path, the
+// nodes/ subresources whose permission grants the request, in the order
+// they are asked for. Roots not listed need nodes/proxy.
+var subresourcesByRoot = map[string][]string{
+	"pods":        {"pods", "proxy"},
+	"runningpods": {"pods", "proxy"},
+	"healthz":     {"healthz", "proxy"},
+	"configz":     {"configz", "proxy"},
+	"stats":       {"stats"},
+	"metrics":     {"metrics"},
+	"logs":        {"log"},
 }
 
-func isSubpath(p, prefix string) bool {
-	return p == prefix || strings.HasPrefix(p, strings.TrimSuffix(prefix, "/")+"/")
+// fallbackSubresource covers every other path: logs of containers, exec,
+// attach, port forwarding, run.
+const fallbackSubresource = "proxy"
+
+// requestAttributes is the authorization verb of the request's method
+// ("" for methods the API does not map) and the subresources of nodes/
+// to ask about, in order.
+func requestAttributes(r *http.Request) (string, []string) {
+	root, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	subs, ok := subresourcesByRoot[root]
+	if !ok {
+		subs = []string{fallbackSubresource}
+	}
+	return methodVerb(r.Method), append([]string(nil), subs...)
+}
+
+// methodVerb is the Kubernetes verb for an HTTP method.
+func methodVerb(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		return "get"
+	case http.MethodPost:
+		return "create"
+	case http.MethodPut:
+		return "update"
+	case http.MethodPatch:
+		return "patch"
+	case http.MethodDelete:
+		return "delete"
+	}
+	return ""
 }
 
 // withAuth wraps h with authentication (401) and authorization (403).
@@ -209,7 +221,7 @@ func (s *Server) withAuth(h http.Handler) http.Handler {
 		}
 		verb, subs := requestAttributes(r)
 		for _, sub := range subs {
-			ok, err := s.authz.allowed(r.Context(), u, verb, sub, r.URL.Path)
+			ok, err := s.authz.allowed(r.Context(), u, verb, sub)
 			if err != nil {
 				s.logf("authorization error: %v", err)
 				continue
@@ -219,6 +231,6 @@ func (s *Server) withAuth(h http.Handler) http.Handler {
 				return
 			}
 		}
-		http.Error(w, fmt.Sprintf("Forbidden (user=%s, verb=%s, resource=%s, subresource(s)=%v)", u.Name, verb, "nodes", subs), http.StatusForbidden)
+		http.Error(w, fmt.Sprintf("Forbidden (user=%s, verb=%s, resource=%s, subresource(s)=%v)", u.Name, verb, nodesResource, subs), http.StatusForbidden)
 	})
 }
