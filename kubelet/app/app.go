@@ -36,6 +36,7 @@ var (
 	_ ReportProvider     = (*kubelet.Agent)(nil)
 	_ node.Runtime       = (*cri.Remote)(nil)
 	_ server.Streamer    = (*cri.Remote)(nil)
+	_ sandboxRuntime     = (*cri.Remote)(nil)
 )
 
 // Run runs the agent until ctx ends: the static pods always, and, when a
@@ -72,6 +73,7 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 		return err
 	}
 	agent := kubelet.New(engineOptions(cfg, nodeIP), rt, rt, logger)
+	go reportSandboxImage(ctx, rt, cfg.PodInfraContainerImage, logger.Printf)
 	if client != nil {
 		if err := startClusterSide(ctx, cfg, nodeIP, apiServer, client, agent, rt, logger); err != nil {
 			return err
@@ -160,15 +162,40 @@ func loadClient(cfg *options.Config, logger *log.Logger) (*rest.Config, kubernet
 	return restCfg, client, nil
 }
 
+// nodeOptions are the node side's options: registration with the
+// configured labels, taints and pods capacity, and nodeIP as InternalIP.
+func nodeOptions(cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, rt node.Runtime, logger *log.Logger) node.Options {
+	return node.Options{
+		NodeName: cfg.NodeName, NodeIP: nodeIP, APIServer: apiServer, Client: client,
+		Runtime: rt, Labels: cfg.NodeLabels, Taints: cfg.RegisterTaints, MaxPods: cfg.MaxPods,
+		KubeletPort: int(cfg.Kubelet.Port), RootDir: cfg.RootDir, Logger: logger,
+	}
+}
+
+// podStatusOptions are the mirror pod and pod status loop's options.
+func podStatusOptions(cfg *options.Config, nodeIP string, client kubernetes.Interface, logger *log.Logger) podstatus.Options {
+	return podstatus.Options{NodeName: cfg.NodeName, NodeIP: nodeIP, Client: client, Logger: logger}
+}
+
+// serverOptions are the kubelet API's options; nodeIP goes into the
+// serving certificate.
+func serverOptions(cfg *options.Config, nodeIP string, client kubernetes.Interface, logger *log.Logger) server.Options {
+	kc := cfg.Kubelet
+	return server.Options{
+		NodeName: cfg.NodeName, NodeIP: nodeIP, Address: kc.Address, Port: int(kc.Port),
+		TLSCertFile: kc.TLSCertFile, TLSKeyFile: kc.TLSPrivateKeyFile, CertDir: filepath.Join(cfg.RootDir, constants.KubeletPKIDirName),
+		ClientCAFile:            kc.Authentication.X509.ClientCAFile,
+		WebhookAuthentication:   kc.Authentication.Webhook.Enabled != nil && *kc.Authentication.Webhook.Enabled,
+		AnonymousAuthentication: kc.Authentication.Anonymous.Enabled != nil && *kc.Authentication.Anonymous.Enabled,
+		AuthorizationMode:       string(kc.Authorization.Mode),
+		Client:                  client, PodLogsDir: cfg.PodLogsDir, Logger: logger,
+	}
+}
+
 // startClusterSide starts the node, pod status and kubelet-API loops in
 // the background.
 func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, agent *kubelet.Agent, rt *cri.Remote, logger *log.Logger) error {
-	kc := cfg.Kubelet
-	n, err := node.New(node.Options{
-		NodeName: cfg.NodeName, NodeIP: nodeIP, APIServer: apiServer, Client: client,
-		Runtime: rt, Labels: cfg.NodeLabels, Taints: kc.RegisterWithTaints,
-		KubeletPort: int(kc.Port), RootDir: cfg.RootDir, Logger: logger,
-	})
+	n, err := node.New(nodeOptions(cfg, nodeIP, apiServer, client, rt, logger))
 	if err != nil {
 		return err
 	}
@@ -178,19 +205,10 @@ func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServe
 		}
 	}()
 	go func() {
-		_ = podstatus.Run(ctx, podstatus.Options{NodeName: cfg.NodeName, NodeIP: nodeIP, Client: client, Logger: logger}, agent, n)
+		_ = podstatus.Run(ctx, podStatusOptions(cfg, nodeIP, client, logger), agent, n)
 	}()
 	go func() {
-		err := server.Serve(ctx, server.Options{
-			NodeName: cfg.NodeName, NodeIP: nodeIP, Address: kc.Address, Port: int(kc.Port),
-			TLSCertFile: kc.TLSCertFile, TLSKeyFile: kc.TLSPrivateKeyFile, CertDir: filepath.Join(cfg.RootDir, "pki"),
-			ClientCAFile:            kc.Authentication.X509.ClientCAFile,
-			WebhookAuthentication:   kc.Authentication.Webhook.Enabled != nil && *kc.Authentication.Webhook.Enabled,
-			AnonymousAuthentication: kc.Authentication.Anonymous.Enabled != nil && *kc.Authentication.Anonymous.Enabled,
-			AuthorizationMode:       string(kc.Authorization.Mode),
-			Client:                  client, PodLogsDir: cfg.PodLogsDir, Logger: logger,
-		}, agent, rt)
-		if err != nil {
+		if err := server.Serve(ctx, serverOptions(cfg, nodeIP, client, logger), agent, rt); err != nil {
 			logger.Printf("kubelet API stopped: %v", err)
 		}
 	}()

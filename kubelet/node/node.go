@@ -41,7 +41,7 @@ const (
 	// API server does not answer.
 	DefaultRegisterRetry = 500 * time.Millisecond
 	// DefaultMaxPods is maxPods.
-	DefaultMaxPods = 110
+	DefaultMaxPods = constants.KubeletDefaultMaxPods
 	// apiCallTimeout bounds each round of API calls, so that a hung
 	// connection does not stall a loop.
 	apiCallTimeout = 15 * time.Second
