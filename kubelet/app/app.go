@@ -64,11 +64,7 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 			return err
 		}
 	}
-	apiServer := ""
-	if restCfg != nil {
-		apiServer = restCfg.Host
-	}
-	nodeIP, err := node.ChooseNodeIP(cfg.NodeIP, apiServer)
+	apiServer, nodeIP, err := nodeAddress(cfg, restCfg)
 	if err != nil {
 		return err
 	}
@@ -80,6 +76,18 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 		}
 	}
 	return runEngine(ctx, cfg, agent, logger)
+}
+
+// nodeAddress is the API server's URL ("" when standalone) and the one
+// node IP that the engine (host IP and env of the pods), the Node
+// (InternalIP), the pod statuses and the serving certificate all use:
+// --node-ip, else the local address that reaches the API server.
+func nodeAddress(cfg *options.Config, restCfg *rest.Config) (apiServer, nodeIP string, err error) {
+	if restCfg != nil {
+		apiServer = restCfg.Host
+	}
+	nodeIP, err = node.ChooseNodeIP(cfg.NodeIP, apiServer)
+	return apiServer, nodeIP, err
 }
 
 // engineOptions are the engine's options for cfg.

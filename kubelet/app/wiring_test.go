@@ -2,8 +2,13 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,6 +24,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/kubelet/node"
 	"github.com/kubeadmin/kubeadmin/kubelet/options"
+	"github.com/kubeadmin/kubeadmin/kubelet/server"
 )
 
 // fakeRuntime answers the CRI calls of the node side and the sandbox
@@ -48,14 +54,15 @@ func (f *fakeRuntime) ImageStatus(_ context.Context, img *runtimeapi.ImageSpec, 
 var quiet = log.New(io.Discard, "", 0)
 
 // loadArgs parses args as the agent's command line and loads them with
-// an empty KubeletConfiguration.
+// an empty KubeletConfiguration; --root-dir defaults to a new directory.
 func loadArgs(t *testing.T, args ...string) *options.Config {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(file, []byte("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, err := options.Parse(append(args, "--config="+file, "--root-dir="+t.TempDir()))
+	args = append([]string{"--root-dir=" + t.TempDir()}, args...)
+	f, err := options.Parse(append(args, "--config="+file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +142,105 @@ func TestCheckSandboxImage(t *testing.T) {
 				if !strings.Contains(lines[i], want) {
 					t.Errorf("line %d = %q, want it to contain %q", i, lines[i], want)
 				}
+			}
+		})
+	}
+}
+
+// writeKubeconfig writes a kubeconfig for server and returns its path.
+func writeKubeconfig(t *testing.T, server string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "kubelet.conf")
+	data := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + server + "\n    insecure-skip-tls-verify: true\n" +
+		"users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n"
+	if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// servingCert is the serving certificate the kubelet API presents with
+// opts.
+func servingCert(t *testing.T, opts server.Options) *x509.Certificate {
+	t.Helper()
+	certFile, _, err := server.EnsureServingCert(opts.CertDir, opts.NodeName, opts.NodeIP, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		t.Fatalf("%s: no certificate", certFile)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestOneNodeIPEverywhere wires the agent against an API server on a
+// second loopback address and checks that the engine (pod host IP and
+// env), the Node, the pod statuses and the serving certificate all get
+// the one chosen IP: the address that reaches the API server, or
+// --node-ip.
+func TestOneNodeIPEverywhere(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	api := httptest.NewUnstartedServer(http.NotFoundHandler())
+	api.Listener.Close()
+	api.Listener = l
+	api.StartTLS()
+	defer api.Close()
+	kubeconfig := writeKubeconfig(t, api.URL)
+	rootDir := t.TempDir()
+
+	for _, tt := range []struct {
+		name  string
+		flags []string
+		check func(ip net.IP) bool
+		want  string
+	}{
+		// 127.0.0.2 is reached over lo: the chosen IP is a loopback
+		// address, never an address of another interface.
+		{"address reaching the API server", nil, net.IP.IsLoopback, "a loopback address"},
+		{"--node-ip", []string{"--node-ip=192.0.2.77"}, func(ip net.IP) bool { return ip.Equal(net.ParseIP("192.0.2.77")) }, "192.0.2.77"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loadArgs(t, append([]string{"--kubeconfig=" + kubeconfig, "--hostname-override=node1", "--root-dir=" + rootDir}, tt.flags...)...)
+			restCfg, client, err := loadClient(cfg, quiet)
+			if err != nil || restCfg == nil {
+				t.Fatalf("loadClient: %v, %v", restCfg, err)
+			}
+			apiServer, ip, err := nodeAddress(cfg, restCfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if apiServer != api.URL {
+				t.Errorf("API server = %q, want %q", apiServer, api.URL)
+			}
+			if parsed := net.ParseIP(ip); parsed == nil || !tt.check(parsed) {
+				t.Fatalf("node IP = %q, want %s", ip, tt.want)
+			}
+			srv := serverOptions(cfg, ip, client, quiet)
+			got := map[string]string{
+				"engine (pod host IP, env)": engineOptions(cfg, ip).NodeIP,
+				"node (InternalIP)":         nodeOptions(cfg, ip, apiServer, client, &fakeRuntime{}, quiet).NodeIP,
+				"pod status (hostIP)":       podStatusOptions(cfg, ip, client, quiet).NodeIP,
+				"kubelet API":               srv.NodeIP,
+			}
+			for part, v := range got {
+				if v != ip {
+					t.Errorf("%s uses %q, want the node IP %q", part, v, ip)
+				}
+			}
+			if c := servingCert(t, srv); c.VerifyHostname(ip) != nil || c.VerifyHostname("node1") != nil {
+				t.Errorf("serving certificate names %v %v, want %s and node1", c.IPAddresses, c.DNSNames, ip)
 			}
 		})
 	}

@@ -28,11 +28,12 @@ const (
 
 // EnsureServingCert returns the paths of the kubelet's serving certificate
 // and key in certDir, creating a self-signed ECDSA P-256 pair for nodeName
-// and nodeIP (valid one year) unless a usable, unexpired pair is there.
+// and nodeIP (valid one year) unless a pair is there that is valid at now
+// and names nodeName and nodeIP (a node whose IP changed gets a new one).
 func EnsureServingCert(certDir, nodeName, nodeIP string, now time.Time) (certFile, keyFile string, err error) {
 	certFile = filepath.Join(certDir, ServingCertFile)
 	keyFile = filepath.Join(certDir, ServingKeyFile)
-	if usableCert(certFile, keyFile, now) {
+	if usableCert(certFile, keyFile, nodeName, nodeIP, now) {
 		return certFile, keyFile, nil
 	}
 	certPEM, keyPEM, err := SelfSignedCert(nodeName, nodeIP, now)
@@ -49,14 +50,17 @@ func EnsureServingCert(certDir, nodeName, nodeIP string, now time.Time) (certFil
 }
 
 // usableCert reports whether the pair loads and the certificate is valid
-// at now.
-func usableCert(certFile, keyFile string, now time.Time) bool {
+// at now for nodeName and nodeIP.
+func usableCert(certFile, keyFile, nodeName, nodeIP string, now time.Time) bool {
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil || len(pair.Certificate) == 0 {
 		return false
 	}
 	c, err := x509.ParseCertificate(pair.Certificate[0])
-	return err == nil && now.After(c.NotBefore) && now.Before(c.NotAfter)
+	if err != nil || now.Before(c.NotBefore) || now.After(c.NotAfter) || c.VerifyHostname(nodeName) != nil {
+		return false
+	}
+	return nodeIP == "" || c.VerifyHostname(nodeIP) == nil
 }
 
 // SelfSignedCert renders a self-signed serving certificate and its key
@@ -82,7 +86,7 @@ func SelfSignedCert(nodeName, nodeIP string, now time.Time) (certPEM, keyPEM []b
 		DNSNames:              []string{nodeName, "localhost"},
 		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
 	}
-	if ip := net.ParseIP(nodeIP); ip != nil && !ip.IsLoopback() {
+	if ip := net.ParseIP(nodeIP); ip != nil && !ip.Equal(tmpl.IPAddresses[0]) {
 		tmpl.IPAddresses = append([]net.IP{ip}, tmpl.IPAddresses...)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
