@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -70,12 +71,13 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 	}
 	agent := kubelet.New(engineOptions(cfg, nodeIP), rt, rt, logger)
 	go reportSandboxImage(ctx, rt, cfg.PodInfraContainerImage, logger.Printf)
+	health := &Health{}
 	if client != nil {
-		if err := startClusterSide(ctx, cfg, nodeIP, apiServer, client, agent, rt, logger); err != nil {
+		if err := startClusterSide(ctx, cfg, nodeIP, apiServer, client, agent, rt, health, logger); err != nil {
 			return err
 		}
 	}
-	return runEngine(ctx, cfg, agent, logger)
+	return runEngine(ctx, cfg, agent, health, logger)
 }
 
 // nodeAddress is the API server's URL ("" when standalone) and the one
@@ -104,7 +106,7 @@ func engineOptions(cfg *options.Config, nodeIP string) kubelet.Options {
 
 // runEngine serves the health endpoint, starts the pod source and runs
 // the engine until ctx ends or the health server fails.
-func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, logger *log.Logger) error {
+func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, health *Health, logger *log.Logger) error {
 	for _, w := range cfg.Warnings {
 		logger.Printf("warning: %s", w)
 	}
@@ -118,7 +120,7 @@ func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, l
 	)
 	if cfg.HealthzAddress != "" {
 		srvErr := make(chan error, 1)
-		srv, err := serveHealthz(cfg.HealthzAddress, agent, srvErr)
+		srv, err := serveHealthz(cfg.HealthzAddress, agent, health, srvErr)
 		if err != nil {
 			return err
 		}
@@ -200,25 +202,49 @@ func serverOptions(cfg *options.Config, nodeIP string, client kubernetes.Interfa
 	}
 }
 
-// startClusterSide starts the node, pod status and kubelet-API loops in
-// the background.
-func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, agent *kubelet.Agent, rt *cri.Remote, logger *log.Logger) error {
+// startClusterSide binds the kubelet API (a taken port is an error
+// here) and starts the node, pod status and kubelet-API loops in the
+// background; a loop that stops before ctx ends marks health failed.
+func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, agent *kubelet.Agent, rt *cri.Remote, health *Health, logger *log.Logger) error {
 	n, err := node.New(nodeOptions(cfg, nodeIP, apiServer, client, rt, logger))
 	if err != nil {
 		return err
 	}
-	go func() {
-		if err := n.Run(ctx); err != nil {
-			logger.Printf("node loop stopped: %v", err)
-		}
-	}()
-	go func() {
-		_ = podstatus.Run(ctx, podStatusOptions(cfg, nodeIP, client, logger), agent, n)
-	}()
-	go func() {
-		if err := server.Serve(ctx, serverOptions(cfg, nodeIP, client, logger), agent, rt); err != nil {
-			logger.Printf("kubelet API stopped: %v", err)
-		}
-	}()
+	api, err := server.Listen(serverOptions(cfg, nodeIP, client, logger), agent, rt)
+	if err != nil {
+		return err
+	}
+	runPart(ctx, partNode, n.Run, health, logger)
+	runPart(ctx, partPodStatus, func(ctx context.Context) error {
+		return podstatus.Run(ctx, podStatusOptions(cfg, nodeIP, client, logger), agent, n)
+	}, health, logger)
+	runPart(ctx, partKubeletAPI, api.Serve, health, logger)
 	return nil
+}
+
+// The agent's long-running parts, as /healthz names them.
+const (
+	partNode       = "node loop (registration, status, lease)"
+	partPodStatus  = "pod status loop (mirror pods, status writes)"
+	partKubeletAPI = "kubelet API"
+)
+
+// errPartStopped is the failure of a part that returned without an error
+// before the agent stopped.
+var errPartStopped = errors.New("stopped unexpectedly")
+
+// runPart runs run in the background; when it returns before ctx ends,
+// the error is logged and recorded in health.
+func runPart(ctx context.Context, part string, run func(context.Context) error, health *Health, logger *log.Logger) {
+	go func() {
+		err := run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errPartStopped
+		}
+		logger.Printf("%s failed: %v; /healthz reports it until the agent restarts", part, err)
+		health.Fail(part, err)
+	}()
 }

@@ -33,6 +33,13 @@ import (
 // answers are reused.
 const DefaultAuthCacheTTL = 10 * time.Second
 
+// readHeaderTimeout bounds reading a request's headers; shutdownTimeout
+// how long open requests may finish when the agent stops.
+const (
+	readHeaderTimeout = 10 * time.Second
+	shutdownTimeout   = 2 * time.Second
+)
+
 // Options configure the kubelet API server.
 type Options struct {
 	// NodeName is the name authorized against (nodes/<subresource>/<name>).
@@ -148,9 +155,19 @@ func (s *Server) TLSConfig(certFile, keyFile string) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// Serve runs the kubelet API until ctx ends; it returns nil then, or the
-// error that stopped it.
-func Serve(ctx context.Context, opts Options, provider Provider, streamer Streamer) error {
+// Listener is the kubelet API bound to its address, with its serving
+// certificate ready; Serve runs it.
+type Listener struct {
+	srv  *http.Server
+	l    net.Listener
+	addr string
+	logf func(string, ...any)
+}
+
+// Listen ensures the serving certificate and binds the kubelet API's
+// address, so that a taken port or a bad certificate is an error at
+// start-up rather than in the background.
+func Listen(opts Options, provider Provider, streamer Streamer) (*Listener, error) {
 	s := New(opts, provider, streamer)
 	certFile, keyFile := opts.TLSCertFile, opts.TLSKeyFile
 	if certFile == "" || keyFile == "" {
@@ -160,35 +177,55 @@ func Serve(ctx context.Context, opts Options, provider Provider, streamer Stream
 		}
 		var err error
 		if certFile, keyFile, err = EnsureServingCert(dir, opts.NodeName, opts.NodeIP, time.Now()); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	tlsCfg, err := s.TLSConfig(certFile, keyFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	addr := net.JoinHostPort(opts.Address, strconv.Itoa(opts.Port))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("failed to listen on the kubelet API address %q (address, port): %w", addr, err)
+		return nil, fmt.Errorf("failed to listen on the kubelet API address %q (KubeletConfiguration address and port): %w", addr, err)
 	}
-	srv := &http.Server{Handler: s.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: s.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: readHeaderTimeout,
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
+	return &Listener{srv: srv, l: tls.NewListener(l, tlsCfg), addr: l.Addr().String(), logf: s.logf}, nil
+}
+
+// Addr is the bound address (host:port).
+func (b *Listener) Addr() string { return b.addr }
+
+// Serve serves the kubelet API until ctx ends (nil) or the server fails.
+func (b *Listener) Serve(ctx context.Context) error {
 	errs := make(chan error, 1)
-	go func() { errs <- srv.Serve(tls.NewListener(l, tlsCfg)) }()
-	s.logf("serving the kubelet API on %s", addr)
+	go func() { errs <- b.srv.Serve(b.l) }()
+	b.logf("serving the kubelet API on %s", b.addr)
 	select {
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		_ = b.srv.Shutdown(sctx)
 		return nil
 	case err := <-errs:
-		if errors.Is(err, http.ErrServerClosed) {
+		if errors.Is(err, http.ErrServerClosed) && ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("the kubelet API server on %q failed: %w", addr, err)
+		return fmt.Errorf("the kubelet API server on %q failed: %w", b.addr, err)
 	}
+}
+
+// Close stops serving at once.
+func (b *Listener) Close() error { return b.srv.Close() }
+
+// Serve is Listen followed by Listener.Serve.
+func Serve(ctx context.Context, opts Options, provider Provider, streamer Streamer) error {
+	b, err := Listen(opts, provider, streamer)
+	if err != nil {
+		return err
+	}
+	return b.Serve(ctx)
 }
 
 // servePods answers the static pods as a v1 PodList.
