@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -31,41 +31,9 @@ type userInfo struct {
 	Extra  map[string]authzv1.ExtraValue
 }
 
-// ttlCache is a tiny expiring map.
-type ttlCache[V any] struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	m   map[string]ttlEntry[V]
-}
-
-type ttlEntry[V any] struct {
-	v       V
-	expires time.Time
-}
-
-func newTTLCache[V any](ttl time.Duration) *ttlCache[V] {
-	return &ttlCache[V]{ttl: ttl, m: map[string]ttlEntry[V]{}}
-}
-
-func (c *ttlCache[V]) get(key string) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[key]
-	if !ok || time.Now().After(e.expires) {
-		var zero V
-		return zero, false
-	}
-	return e.v, true
-}
-
-func (c *ttlCache[V]) put(key string, v V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) > 4096 {
-		c.m = map[string]ttlEntry[V]{}
-	}
-	c.m[key] = ttlEntry[V]{v: v, expires: time.Now().Add(c.ttl)}
-}
+// authCacheSize bounds each of the TokenReview and SubjectAccessReview
+// answer caches; the least recently used answer goes first.
+const authCacheSize = 4096
 
 // authenticator identifies callers by client certificate (verified by the
 // TLS layer against the client CA) or bearer token (TokenReview).
@@ -73,7 +41,10 @@ type authenticator struct {
 	client    kubernetes.Interface
 	webhook   bool
 	anonymous bool
-	tokens    *ttlCache[*userInfo]
+	// tokens maps a token's hash to its *userInfo (nil: not
+	// authenticated) for ttl.
+	tokens *cache.LRUExpireCache
+	ttl    time.Duration
 }
 
 // authenticate returns the caller, or nil when unauthenticated.
@@ -104,8 +75,8 @@ func bearerToken(r *http.Request) (string, bool) {
 func (a *authenticator) reviewToken(ctx context.Context, token string) (*userInfo, error) {
 	sum := sha256.Sum256([]byte(token))
 	key := hex.EncodeToString(sum[:])
-	if u, ok := a.tokens.get(key); ok {
-		return u, nil
+	if v, ok := a.tokens.Get(key); ok {
+		return v.(*userInfo), nil
 	}
 	tr, err := a.client.AuthenticationV1().TokenReviews().Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
 	if err != nil {
@@ -118,7 +89,7 @@ func (a *authenticator) reviewToken(ctx context.Context, token string) (*userInf
 			u.Extra[k] = authzv1.ExtraValue(v)
 		}
 	}
-	a.tokens.put(key, u)
+	a.tokens.Add(key, u, a.ttl)
 	return u, nil
 }
 
@@ -128,7 +99,9 @@ type authorizer struct {
 	client   kubernetes.Interface
 	mode     string
 	nodeName string
-	cache    *ttlCache[bool]
+	// decisions maps caller and attributes to the answer for ttl.
+	decisions *cache.LRUExpireCache
+	ttl       time.Duration
 }
 
 // allowed reports whether u may do verb on nodes/<subresource>/<node>.
@@ -142,8 +115,8 @@ func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource
 	groups := append([]string(nil), u.Groups...)
 	sort.Strings(groups)
 	key := strings.Join([]string{u.Name, u.UID, strings.Join(groups, ","), fmt.Sprint(u.Extra), verb, subresource}, "|")
-	if ok, hit := z.cache.get(key); hit {
-		return ok, nil
+	if v, hit := z.decisions.Get(key); hit {
+		return v.(bool), nil
 	}
 	sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
 		User: u.Name, UID: u.UID, Groups: u.Groups, Extra: u.Extra,
@@ -155,7 +128,7 @@ func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource
 	if err != nil {
 		return false, fmt.Errorf("failed to review access of %q to nodes/%s: %w", u.Name, subresource, err)
 	}
-	z.cache.put(key, res.Status.Allowed)
+	z.decisions.Add(key, res.Status.Allowed, z.ttl)
 	return res.Status.Allowed, nil
 }
 

@@ -23,6 +23,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
@@ -105,8 +106,10 @@ func New(opts Options, provider Provider, streamer Streamer) *Server {
 	}
 	return &Server{
 		opts: opts, provider: provider, streamer: streamer,
-		authn: &authenticator{client: opts.Client, webhook: opts.WebhookAuthentication, anonymous: opts.AnonymousAuthentication, tokens: newTTLCache[*userInfo](opts.AuthCacheTTL)},
-		authz: &authorizer{client: opts.Client, mode: opts.AuthorizationMode, nodeName: opts.NodeName, cache: newTTLCache[bool](opts.AuthCacheTTL)},
+		authn: &authenticator{client: opts.Client, webhook: opts.WebhookAuthentication, anonymous: opts.AnonymousAuthentication,
+			tokens: cache.NewLRUExpireCache(authCacheSize), ttl: opts.AuthCacheTTL},
+		authz: &authorizer{client: opts.Client, mode: opts.AuthorizationMode, nodeName: opts.NodeName,
+			decisions: cache.NewLRUExpireCache(authCacheSize), ttl: opts.AuthCacheTTL},
 	}
 }
 

@@ -328,3 +328,27 @@ func TestExecNeedsCommand(t *testing.T) {
 		t.Errorf("status = %d, want 400", resp.StatusCode)
 	}
 }
+
+// TestAuthAnswersAreCached: the second request with the same token asks
+// the API server neither TokenReview nor SubjectAccessReview again.
+func TestAuthAnswersAreCached(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.httpClient(false)
+	for i := 0; i < 3; i++ {
+		if code, body := e.get(t, c, "/pods", map[string]string{"Authorization": "Bearer good"}); code != http.StatusOK {
+			t.Fatalf("GET /pods = %d %q", code, body)
+		}
+	}
+	reviews := 0
+	for _, a := range e.client.Actions() {
+		if a.GetVerb() == "create" && a.GetResource().Resource == "tokenreviews" {
+			reviews++
+		}
+	}
+	e.mu.Lock()
+	sars := len(e.sars)
+	e.mu.Unlock()
+	if reviews != 1 || sars != 1 {
+		t.Errorf("token reviews %d, access reviews %d; want 1 each", reviews, sars)
+	}
+}
