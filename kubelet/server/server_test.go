@@ -131,7 +131,7 @@ func newEnv(t *testing.T, allow bool) *env {
 	}}}}
 	s := New(Options{NodeName: "node1", ClientCAFile: e.pki.caFile, WebhookAuthentication: true, Client: e.client, PodLogsDir: e.logDir,
 		Logger: log.New(io.Discard, "", 0)}, prov, e.streamer)
-	certPEM, keyPEM, err := SelfSignedCert("node1", "127.0.0.1", time.Now())
+	certPEM, keyPEM, err := SelfSignedCert("node1", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
