@@ -13,17 +13,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	kubeletapis "k8s.io/kubelet/pkg/apis"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
-// Well-known node labels.
 const (
-	LabelHostname   = "kubernetes.io/hostname"
-	LabelOS         = "kubernetes.io/os"
-	LabelArch       = "kubernetes.io/arch"
-	LabelOSBeta     = "beta.kubernetes.io/os"
-	LabelArchBeta   = "beta.kubernetes.io/arch"
 	runtimeCallTime = 5 * time.Second
 	// evictionMemory and evictionDiskPercent are the upstream default hard
 	// eviction thresholds, subtracted from capacity for allocatable.
@@ -95,11 +90,11 @@ func runtimeConditions(conds []*runtimeapi.RuntimeCondition) (bool, string) {
 // defaultLabels are the labels the agent owns on its Node.
 func defaultLabels(nodeName string) map[string]string {
 	return map[string]string{
-		LabelHostname: nodeName,
-		LabelOS:       runtime.GOOS,
-		LabelArch:     runtime.GOARCH,
-		LabelOSBeta:   runtime.GOOS,
-		LabelArchBeta: runtime.GOARCH,
+		v1.LabelHostname:      nodeName,
+		v1.LabelOSStable:      runtime.GOOS,
+		v1.LabelArchStable:    runtime.GOARCH,
+		kubeletapis.LabelOS:   runtime.GOOS,
+		kubeletapis.LabelArch: runtime.GOARCH,
 	}
 }
 
