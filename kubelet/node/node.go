@@ -238,18 +238,6 @@ func (n *Node) setRuntimeName(version string) {
 	n.rtName = name
 }
 
-// sleep waits d or until ctx ends; false when ctx ended.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 // ChooseNodeIP is the one node-IP choice of the agent, as the upstream
 // kubelet makes it: flagIP (--node-ip) when set; else the local address
 // used to reach the API server at apiServer (a URL or host:port: the
