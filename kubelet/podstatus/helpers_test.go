@@ -23,9 +23,10 @@ import (
 
 // fakeProvider is a settable set of static pods and report.
 type fakeProvider struct {
-	mu     sync.Mutex
-	pods   []*v1.Pod
-	report status.Report
+	mu      sync.Mutex
+	pods    []*v1.Pod
+	report  status.Report
+	reports int // Report calls: one per status round
 }
 
 func (p *fakeProvider) StaticPods() []*v1.Pod {
@@ -41,9 +42,16 @@ func (p *fakeProvider) StaticPods() []*v1.Pod {
 func (p *fakeProvider) Report() *status.Report {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.reports++
 	r := p.report
 	r.Pods = append([]status.Pod(nil), p.report.Pods...)
 	return &r
+}
+
+func (p *fakeProvider) rounds() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reports
 }
 
 func (p *fakeProvider) set(pods []*v1.Pod, rep []status.Pod) {
