@@ -31,7 +31,10 @@ func newCmdKubelet(out io.Writer) *cobra.Command {
 		Long: `Run kubeadmin's node agent. It reads a KubeletConfiguration (--config),
 runs the static pods of staticPodPath through the container runtime at
 containerRuntimeEndpoint, and serves /healthz and /status on
-healthzBindAddress:healthzPort (default 127.0.0.1:10248).
+healthzBindAddress:healthzPort (default 127.0.0.1:10248). /healthz answers
+500, naming the part and the reason, once the node loop, the pod status loop
+or the kubelet API has failed; a kubelet API port that is taken stops the
+start.
 
 SIGTERM or SIGINT stops the agent but not its pods; the next start adopts them.
 Without --kubeconfig or --bootstrap-kubeconfig it runs standalone.`,
@@ -56,6 +59,9 @@ func runKubelet(parent context.Context, o options.Flags) error {
 	return app.Run(ctx, o, logger)
 }
 
+// kubeletStatusTimeout bounds `kubeadmin kubelet status`'s request.
+const kubeletStatusTimeout = 10 * time.Second
+
 // newCmdKubeletStatus is `kubeadmin kubelet status`.
 func newCmdKubeletStatus(out io.Writer) *cobra.Command {
 	var server, configFile, output string
@@ -72,7 +78,7 @@ used (FILE, ERROR). -o json prints the report as JSON.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), kubeletStatusTimeout)
 			defer cancel()
 			r, err := status.Fetch(ctx, url)
 			if err != nil {

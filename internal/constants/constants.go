@@ -359,6 +359,17 @@ const (
 	// KubeletStatusPath is the path of the node agent's JSON status report,
 	// served next to /healthz.
 	KubeletStatusPath = "/status"
+	// KubeletHealthzPath is the node agent's health check, next to /status.
+	KubeletHealthzPath = "/healthz"
+	// KubeletDefaultMaxPods is the upstream default maxPods: the Node's
+	// pods capacity.
+	KubeletDefaultMaxPods = 110
+	// KubeletPKIDirName is the serving certificate's directory below
+	// --root-dir.
+	KubeletPKIDirName = "pki"
+	// KubeletDefaultAddress is the upstream default address of the
+	// kubelet API.
+	KubeletDefaultAddress = "0.0.0.0"
 )
 
 // Client rate limits of the clients kubeadmin builds for init, join and the

@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -36,6 +37,7 @@ var (
 	_ ReportProvider     = (*kubelet.Agent)(nil)
 	_ node.Runtime       = (*cri.Remote)(nil)
 	_ server.Streamer    = (*cri.Remote)(nil)
+	_ sandboxRuntime     = (*cri.Remote)(nil)
 )
 
 // Run runs the agent until ctx ends: the static pods always, and, when a
@@ -68,21 +70,31 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 			return err
 		}
 	}
-	apiServer := ""
-	if restCfg != nil {
-		apiServer = restCfg.Host
-	}
-	nodeIP, err := node.ChooseNodeIP(cfg.NodeIP, apiServer)
+	apiServer, nodeIP, err := nodeAddress(cfg, restCfg)
 	if err != nil {
 		return err
 	}
 	agent := kubelet.New(engineOptions(cfg, nodeIP), rt, rt, logger)
+	go reportSandboxImage(ctx, rt, cfg.PodInfraContainerImage, logger.Printf)
+	health := &Health{}
 	if client != nil {
-		if err := startClusterSide(ctx, cfg, nodeIP, apiServer, client, agent, rt, logger); err != nil {
+		if err := startClusterSide(ctx, cfg, nodeIP, apiServer, client, agent, rt, health, logger); err != nil {
 			return err
 		}
 	}
-	return runEngine(ctx, cfg, agent, logger)
+	return runEngine(ctx, cfg, agent, health, logger)
+}
+
+// nodeAddress is the API server's URL ("" when standalone) and the one
+// node IP that the engine (host IP and env of the pods), the Node
+// (InternalIP), the pod statuses and the serving certificate all use:
+// --node-ip, else the local address that reaches the API server.
+func nodeAddress(cfg *options.Config, restCfg *rest.Config) (apiServer, nodeIP string, err error) {
+	if restCfg != nil {
+		apiServer = restCfg.Host
+	}
+	nodeIP, err = node.ChooseNodeIP(cfg.NodeIP, apiServer)
+	return apiServer, nodeIP, err
 }
 
 // engineOptions are the engine's options for cfg.
@@ -99,7 +111,7 @@ func engineOptions(cfg *options.Config, nodeIP string) kubelet.Options {
 
 // runEngine serves the health endpoint, starts the pod source and runs
 // the engine until ctx ends or the health server fails.
-func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, logger *log.Logger) error {
+func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, health *Health, logger *log.Logger) error {
 	for _, w := range cfg.Warnings {
 		logger.Printf("warning: %s", w)
 	}
@@ -113,7 +125,7 @@ func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, l
 	)
 	if cfg.HealthzAddress != "" {
 		srvErr := make(chan error, 1)
-		srv, err := serveHealthz(cfg.HealthzAddress, agent, srvErr)
+		srv, err := serveHealthz(cfg.HealthzAddress, agent, health, srvErr)
 		if err != nil {
 			return err
 		}
@@ -165,39 +177,79 @@ func loadClient(cfg *options.Config, logger *log.Logger) (*rest.Config, kubernet
 	return restCfg, client, nil
 }
 
-// startClusterSide starts the node, pod status and kubelet-API loops in
-// the background.
-func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, agent *kubelet.Agent, rt *cri.Remote, logger *log.Logger) error {
-	kc := cfg.Kubelet
-	n, err := node.New(node.Options{
+// nodeOptions are the node side's options: registration with the
+// configured labels, taints and pods capacity, and nodeIP as InternalIP.
+func nodeOptions(cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, rt node.Runtime, logger *log.Logger) node.Options {
+	return node.Options{
 		NodeName: cfg.NodeName, NodeIP: nodeIP, APIServer: apiServer, Client: client,
-		Runtime: rt, Labels: cfg.NodeLabels, Taints: kc.RegisterWithTaints,
-		KubeletPort: int(kc.Port), RootDir: cfg.RootDir, Logger: logger,
-	})
+		Runtime: rt, Labels: cfg.NodeLabels, Taints: cfg.RegisterTaints, MaxPods: cfg.MaxPods,
+		KubeletPort: int(cfg.Kubelet.Port), RootDir: cfg.RootDir, Logger: logger,
+	}
+}
+
+// podStatusOptions are the mirror pod and pod status loop's options.
+func podStatusOptions(cfg *options.Config, nodeIP string, client kubernetes.Interface, logger *log.Logger) podstatus.Options {
+	return podstatus.Options{NodeName: cfg.NodeName, NodeIP: nodeIP, Client: client, Logger: logger}
+}
+
+// serverOptions are the kubelet API's options; nodeIP goes into the
+// serving certificate.
+func serverOptions(cfg *options.Config, nodeIP string, client kubernetes.Interface, logger *log.Logger) server.Options {
+	kc := cfg.Kubelet
+	return server.Options{
+		NodeName: cfg.NodeName, NodeIP: nodeIP, Address: kc.Address, Port: int(kc.Port),
+		TLSCertFile: kc.TLSCertFile, TLSKeyFile: kc.TLSPrivateKeyFile, CertDir: filepath.Join(cfg.RootDir, constants.KubeletPKIDirName),
+		ClientCAFile:            kc.Authentication.X509.ClientCAFile,
+		WebhookAuthentication:   kc.Authentication.Webhook.Enabled != nil && *kc.Authentication.Webhook.Enabled,
+		AnonymousAuthentication: kc.Authentication.Anonymous.Enabled != nil && *kc.Authentication.Anonymous.Enabled,
+		AuthorizationMode:       string(kc.Authorization.Mode),
+		Client:                  client, PodLogsDir: cfg.PodLogsDir, Logger: logger,
+	}
+}
+
+// startClusterSide binds the kubelet API (a taken port is an error
+// here) and starts the node, pod status and kubelet-API loops in the
+// background; a loop that stops before ctx ends marks health failed.
+func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, agent *kubelet.Agent, rt *cri.Remote, health *Health, logger *log.Logger) error {
+	n, err := node.New(nodeOptions(cfg, nodeIP, apiServer, client, rt, logger))
 	if err != nil {
 		return err
 	}
-	go func() {
-		if err := n.Run(ctx); err != nil {
-			logger.Printf("node loop stopped: %v", err)
-		}
-	}()
-	go func() {
-		_ = podstatus.Run(ctx, podstatus.Options{NodeName: cfg.NodeName, NodeIP: nodeIP, Client: client, Logger: logger}, agent, n)
-	}()
-	go func() {
-		err := server.Serve(ctx, server.Options{
-			NodeName: cfg.NodeName, NodeIP: nodeIP, Address: kc.Address, Port: int(kc.Port),
-			TLSCertFile: kc.TLSCertFile, TLSKeyFile: kc.TLSPrivateKeyFile, CertDir: filepath.Join(cfg.RootDir, "pki"),
-			ClientCAFile:            kc.Authentication.X509.ClientCAFile,
-			WebhookAuthentication:   kc.Authentication.Webhook.Enabled != nil && *kc.Authentication.Webhook.Enabled,
-			AnonymousAuthentication: kc.Authentication.Anonymous.Enabled != nil && *kc.Authentication.Anonymous.Enabled,
-			AuthorizationMode:       string(kc.Authorization.Mode),
-			Client:                  client, PodLogsDir: cfg.PodLogsDir, Logger: logger,
-		}, agent, rt)
-		if err != nil {
-			logger.Printf("kubelet API stopped: %v", err)
-		}
-	}()
+	api, err := server.Listen(serverOptions(cfg, nodeIP, client, logger), agent, rt)
+	if err != nil {
+		return err
+	}
+	runPart(ctx, partNode, n.Run, health, logger)
+	runPart(ctx, partPodStatus, func(ctx context.Context) error {
+		return podstatus.Run(ctx, podStatusOptions(cfg, nodeIP, client, logger), agent, n)
+	}, health, logger)
+	runPart(ctx, partKubeletAPI, api.Serve, health, logger)
 	return nil
+}
+
+// The agent's long-running parts, as /healthz names them.
+const (
+	partNode       = "node loop (registration, status, lease)"
+	partPodStatus  = "pod status loop (mirror pods, status writes)"
+	partKubeletAPI = "kubelet API"
+)
+
+// errPartStopped is the failure of a part that returned without an error
+// before the agent stopped.
+var errPartStopped = errors.New("stopped unexpectedly")
+
+// runPart runs run in the background; when it returns before ctx ends,
+// the error is logged and recorded in health.
+func runPart(ctx context.Context, part string, run func(context.Context) error, health *Health, logger *log.Logger) {
+	go func() {
+		err := run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errPartStopped
+		}
+		logger.Printf("%s failed: %v; /healthz reports it until the agent restarts", part, err)
+		health.Fail(part, err)
+	}()
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
@@ -20,12 +23,52 @@ type ReportProvider interface {
 	Report() *status.Report
 }
 
-// Handler serves GET /healthz ("ok" while the agent runs) and GET /status
-// (the status.Report as JSON).
-func Handler(p ReportProvider) http.Handler {
+// Health records the failures of the agent's long-running parts (node
+// loop, pod status loop, kubelet API) for /healthz. The zero value is
+// healthy; a failed part stays failed until the agent restarts.
+type Health struct {
+	mu     sync.Mutex
+	failed map[string]error
+}
+
+// Fail marks part as failed with err.
+func (h *Health) Fail(part string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failed == nil {
+		h.failed = map[string]error{}
+	}
+	h.failed[part] = err
+}
+
+// Failures is one line per failed part, sorted; none when healthy.
+func (h *Health) Failures() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lines := make([]string, 0, len(h.failed))
+	for part, err := range h.failed {
+		lines = append(lines, fmt.Sprintf("%s failed: %v", part, err))
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// Handler serves GET /healthz ("ok", or 500 naming each failed part of
+// h, which may be nil) and GET /status (the status.Report as JSON).
+func Handler(p ReportProvider, h *Health) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc(constants.KubeletHealthzPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		var failures []string
+		if h != nil {
+			failures = h.Failures()
+		}
+		if len(failures) > 0 {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = fmt.Fprintf(w, "[-]%s\nhealthz check failed\n", strings.Join(failures, "\n[-]"))
+			return
+		}
 		_, _ = w.Write([]byte("ok"))
 	})
 	mux.HandleFunc(constants.KubeletStatusPath, func(w http.ResponseWriter, _ *http.Request) {
@@ -39,12 +82,12 @@ func Handler(p ReportProvider) http.Handler {
 
 // serveHealthz starts the health and status server on addr; a failure
 // after the start is sent on errs.
-func serveHealthz(addr string, p ReportProvider, errs chan<- error) (*http.Server, error) {
+func serveHealthz(addr string, p ReportProvider, h *Health, errs chan<- error) (*http.Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("failed to listen on the healthz address %q (healthzBindAddress, healthzPort): %w", addr, err)
 	}
-	srv := &http.Server{Handler: Handler(p), ReadHeaderTimeout: healthzReadHeaderTimeout}
+	srv := &http.Server{Handler: Handler(p, h), ReadHeaderTimeout: healthzReadHeaderTimeout}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs <- fmt.Errorf("the healthz server on %q failed: %w", addr, err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -47,5 +48,23 @@ func TestLeaseCreatedAndRenewed(t *testing.T) {
 	})
 	if countActions(c, "update", "leases", "") == 0 {
 		t.Errorf("the lease was never updated")
+	}
+}
+
+func TestOwnLease(t *testing.T) {
+	n, err := New(testOptions(newClient(), &fakeRuntime{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &coordinationv1.Lease{}
+	if err := n.ownLease(l); err != nil || len(l.OwnerReferences) != 0 {
+		t.Fatalf("before registration: owners %+v, %v; want none", l.OwnerReferences, err)
+	}
+	n.setUID("uid-1")
+	_ = n.ownLease(l)
+	n.setUID("uid-2") // the Node was deleted and registered again
+	_ = n.ownLease(l)
+	if len(l.OwnerReferences) != 1 || l.OwnerReferences[0].UID != "uid-2" || l.OwnerReferences[0].Kind != "Node" || l.OwnerReferences[0].Name != "node1" {
+		t.Errorf("owners = %+v, want the Node node1 with uid-2", l.OwnerReferences)
 	}
 }

@@ -3,9 +3,11 @@
 // It also holds the host facts the whole agent uses (memory, CPUs, the
 // node IP). Mirror pods and pod status are package podstatus.
 //
-// Every loop tolerates an API server that is not there yet or goes away:
-// calls are retried at a fixed, cheap period and one line is logged per
-// state change, not per retry.
+// Every loop tolerates an API server that is not there yet or goes away.
+// Registration and status are retried at a fixed, cheap period and log
+// one line per state change, not per retry; the Lease is renewed by
+// component-helpers' lease controller, which backs off and logs its
+// failures through klog.
 package node
 
 import (
@@ -41,7 +43,7 @@ const (
 	// API server does not answer.
 	DefaultRegisterRetry = 500 * time.Millisecond
 	// DefaultMaxPods is maxPods.
-	DefaultMaxPods = 110
+	DefaultMaxPods = constants.KubeletDefaultMaxPods
 	// apiCallTimeout bounds each round of API calls, so that a hung
 	// connection does not stall a loop.
 	apiCallTimeout = 15 * time.Second
@@ -60,15 +62,16 @@ type Options struct {
 	Client kubernetes.Interface
 	// Runtime answers the CRI Version and Status calls.
 	Runtime Runtime
-	// Labels are --node-labels; Taints are registerWithTaints. Both are
-	// only applied when the Node is created.
+	// Labels are --node-labels; Taints are --register-with-taints (else
+	// registerWithTaints). Both are only applied when the Node is created.
 	Labels map[string]string
 	Taints []v1.Taint
 	// KubeletPort is the kubelet API port (10250).
 	KubeletPort int
 	// RootDir is the kubelet root directory (ephemeral-storage capacity).
 	RootDir string
-	// MaxPods is the pods capacity (default 110).
+	// MaxPods is the pods capacity and allocatable (--max-pods, maxPods;
+	// default 110).
 	MaxPods int
 	// Logger receives one line per state change; nil: log.Default().
 	Logger *log.Logger
@@ -236,18 +239,6 @@ func (n *Node) setRuntimeName(version string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.rtName = name
-}
-
-// sleep waits d or until ctx ends; false when ctx ended.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // ChooseNodeIP is the one node-IP choice of the agent, as the upstream

@@ -12,18 +12,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	kubeletapis "k8s.io/kubelet/pkg/apis"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
-// Well-known node labels.
 const (
-	LabelHostname   = "kubernetes.io/hostname"
-	LabelOS         = "kubernetes.io/os"
-	LabelArch       = "kubernetes.io/arch"
-	LabelOSBeta     = "beta.kubernetes.io/os"
-	LabelArchBeta   = "beta.kubernetes.io/arch"
 	runtimeCallTime = 5 * time.Second
 	// evictionMemory and evictionDiskPercent are the upstream default hard
 	// eviction thresholds, subtracted from capacity for allocatable.
@@ -95,11 +91,11 @@ func runtimeConditions(conds []*runtimeapi.RuntimeCondition) (bool, string) {
 // defaultLabels are the labels the agent owns on its Node.
 func defaultLabels(nodeName string) map[string]string {
 	return map[string]string{
-		LabelHostname: nodeName,
-		LabelOS:       runtime.GOOS,
-		LabelArch:     runtime.GOARCH,
-		LabelOSBeta:   runtime.GOOS,
-		LabelArchBeta: runtime.GOARCH,
+		v1.LabelHostname:      nodeName,
+		v1.LabelOSStable:      runtime.GOOS,
+		v1.LabelArchStable:    runtime.GOARCH,
+		kubeletapis.LabelOS:   runtime.GOOS,
+		kubeletapis.LabelArch: runtime.GOARCH,
 	}
 }
 
@@ -216,18 +212,17 @@ func nodeReady(st v1.NodeStatus) bool {
 }
 
 // register creates the Node or, if it exists, reconciles its default
-// labels; it retries until it succeeds or ctx ends (false).
+// labels; it retries every RegisterRetry until it succeeds or ctx ends
+// (false).
 func (n *Node) register(ctx context.Context) bool {
-	for {
-		err := n.tryRegister(ctx)
-		if err == nil {
-			return true
+	err := wait.PollUntilContextCancel(ctx, n.opts.RegisterRetry, true, func(ctx context.Context) (bool, error) {
+		if err := n.tryRegister(ctx); err != nil {
+			n.logState("register", fmt.Sprintf("unable to register node %q with the API server (will retry): %v", n.opts.NodeName, err))
+			return false, nil
 		}
-		n.logState("register", fmt.Sprintf("unable to register node %q with the API server (will retry): %v", n.opts.NodeName, err))
-		if !sleep(ctx, n.opts.RegisterRetry) {
-			return false
-		}
-	}
+		return true, nil
+	})
+	return err == nil
 }
 
 func (n *Node) tryRegister(ctx context.Context) error {
@@ -282,26 +277,24 @@ func (n *Node) statusLoop(ctx context.Context) {
 	if n.opts.StatusUpdatePeriod < tick {
 		tick = n.opts.StatusUpdatePeriod
 	}
-	for {
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		rs := QueryRuntime(ctx, n.opts.Runtime)
 		n.setRuntimeName(rs.Version)
 		now := n.opts.Now()
-		if first || rs.Ready != lastReady || now.Sub(lastCheck) >= n.opts.StatusUpdatePeriod {
-			posted, err := n.syncStatus(ctx, rs, now, now.Sub(lastPost) >= n.opts.StatusReportPeriod)
-			if err != nil {
-				n.logState("status", fmt.Sprintf("unable to update the status of node %q (will retry): %v", n.opts.NodeName, err))
-			} else {
-				n.logState("status", fmt.Sprintf("updating the status of node %q", n.opts.NodeName))
-				lastCheck, lastReady, first = now, rs.Ready, false
-				if posted {
-					lastPost = now
-				}
-			}
-		}
-		if !sleep(ctx, tick) {
+		if !first && rs.Ready == lastReady && now.Sub(lastCheck) < n.opts.StatusUpdatePeriod {
 			return
 		}
-	}
+		posted, err := n.syncStatus(ctx, rs, now, now.Sub(lastPost) >= n.opts.StatusReportPeriod)
+		if err != nil {
+			n.logState("status", fmt.Sprintf("unable to update the status of node %q (will retry): %v", n.opts.NodeName, err))
+			return
+		}
+		n.logState("status", fmt.Sprintf("updating the status of node %q", n.opts.NodeName))
+		lastCheck, lastReady, first = now, rs.Ready, false
+		if posted {
+			lastPost = now
+		}
+	}, tick)
 }
 
 // syncStatus posts the node status if it changed or force is set; it

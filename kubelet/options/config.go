@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "k8s.io/api/core/v1"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"sigs.k8s.io/yaml"
 
@@ -51,6 +52,15 @@ type Config struct {
 
 	// NodeLabels are --node-labels, applied at registration.
 	NodeLabels map[string]string
+	// RegisterTaints are --register-with-taints, else registerWithTaints
+	// of --config: the Node's taints at registration.
+	RegisterTaints []v1.Taint
+	// MaxPods is --max-pods, else maxPods (default 110): the Node's pods
+	// capacity and allocatable.
+	MaxPods int
+	// PodInfraContainerImage is --pod-infra-container-image, "" when not
+	// given: the sandbox image the runtime is checked against at start.
+	PodInfraContainerImage string
 
 	// Warnings are non-fatal configuration notes to log at start.
 	Warnings []string
@@ -69,8 +79,18 @@ func Load(o Flags) (*Config, error) {
 			return nil, err
 		}
 	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	if o.ContainerRuntimeEndpoint != "" {
 		kc.ContainerRuntimeEndpoint = o.ContainerRuntimeEndpoint
+	}
+	if o.MaxPods > 0 {
+		kc.MaxPods = o.MaxPods
+	}
+	if o.RegisterWithTaints != "" {
+		// Validated above.
+		kc.RegisterWithTaints, _ = ParseTaints(o.RegisterWithTaints)
 	}
 	SetKubeletDefaults(kc)
 	cfg := &Config{
@@ -87,6 +107,10 @@ func Load(o Flags) (*Config, error) {
 		ClusterDNS:          kc.ClusterDNS,
 		ClusterDomain:       kc.ClusterDomain,
 		ResolvConf:          *kc.ResolverConfig,
+		RegisterTaints:      kc.RegisterWithTaints,
+		MaxPods:             int(kc.MaxPods),
+
+		PodInfraContainerImage: o.PodInfraContainerImage,
 	}
 	if cfg.RootDir == "" {
 		cfg.RootDir = DefaultRootDir
@@ -187,7 +211,7 @@ func SetKubeletDefaults(kc *kubeletv1beta1.KubeletConfiguration) {
 		kc.HealthzPort = &p
 	}
 	if kc.Address == "" {
-		kc.Address = "0.0.0.0"
+		kc.Address = constants.KubeletDefaultAddress
 	}
 	if kc.Port == 0 {
 		kc.Port = constants.KubeletPort
@@ -200,6 +224,9 @@ func SetKubeletDefaults(kc *kubeletv1beta1.KubeletConfiguration) {
 	}
 	if kc.ContainerRuntimeEndpoint == "" {
 		kc.ContainerRuntimeEndpoint = constants.KubeletDefaultRuntimeEndpoint
+	}
+	if kc.MaxPods == 0 {
+		kc.MaxPods = constants.KubeletDefaultMaxPods
 	}
 	if kc.ResolverConfig == nil {
 		r := "/etc/resolv.conf"
@@ -251,7 +278,15 @@ func validate(cfg *Config, o Flags) error {
 	if kc.PodLogsDir != "" && !filepath.IsAbs(kc.PodLogsDir) {
 		return bad("podLogsDir", kc.PodLogsDir, "use an absolute path such as /var/log/pods")
 	}
-	return o.Validate()
+	if kc.MaxPods < 0 {
+		return bad("maxPods", kc.MaxPods, "use a positive number of pods such as 110")
+	}
+	for i, t := range kc.RegisterWithTaints {
+		if err := checkTaint(t); err != nil {
+			return bad(fmt.Sprintf("registerWithTaints[%d]", i), t.ToString(), err.Error())
+		}
+	}
+	return nil
 }
 
 // nodeName is the lowercased --hostname-override or hostname.

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -23,9 +24,10 @@ import (
 
 // fakeProvider is a settable set of static pods and report.
 type fakeProvider struct {
-	mu     sync.Mutex
-	pods   []*v1.Pod
-	report status.Report
+	mu      sync.Mutex
+	pods    []*v1.Pod
+	report  status.Report
+	reports int // Report calls: one per status round
 }
 
 func (p *fakeProvider) StaticPods() []*v1.Pod {
@@ -41,9 +43,16 @@ func (p *fakeProvider) StaticPods() []*v1.Pod {
 func (p *fakeProvider) Report() *status.Report {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.reports++
 	r := p.report
 	r.Pods = append([]status.Pod(nil), p.report.Pods...)
 	return &r
+}
+
+func (p *fakeProvider) rounds() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reports
 }
 
 func (p *fakeProvider) set(pods []*v1.Pod, rep []status.Pod) {
@@ -117,12 +126,11 @@ func start(t *testing.T, opts Options, p Provider) {
 // eventually polls cond until it holds or 5 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		return cond(), nil
+	})
+	if err != nil {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

@@ -11,7 +11,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
 )
 
 // Static pod annotations.
@@ -67,44 +71,98 @@ func MirrorPod(static *v1.Pod, nodeName string, nodeUID types.UID) *v1.Pod {
 	return p
 }
 
-// mirrors is the pod loop's view of this node's mirror pods.
+// mirrors is the pod loop's view of this node's mirror pods: the last
+// object written (created or status-updated) per namespace/name. The
+// informer's store can lag behind a write; these copies do not.
 type mirrors struct {
 	byKey map[string]*v1.Pod
 	valid bool
 }
 
-// podLoop keeps mirror pods and their status in step with the agent. It
-// polls the provider every PodSyncPeriod; the API server is listed when
-// the static pods change, after an error, and every MirrorResyncPeriod.
+// podLoop keeps mirror pods and their status in step with the agent. A
+// pod informer on spec.nodeName keeps this node's pods in memory, so the
+// API server is listed once and then watched. Every PodSyncPeriod the
+// provider's static pods are compared with the store: mirror pods are
+// fixed when the static pods or the store changed, after an error, and
+// every MirrorResyncPeriod; their status is written when it changed.
 func (s *syncer) podLoop(ctx context.Context) {
+	store, informer := s.podInformer()
+	go informer.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		return
+	}
 	m := &mirrors{byKey: map[string]*v1.Pod{}}
-	var lastList time.Time
-	lastSet := ""
-	for {
+	var lastSync time.Time
+	lastSet, lastGen := "", int64(-1)
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		pods := s.provider.StaticPods()
-		set := staticSet(pods)
+		set, gen := staticSet(pods), s.storeGen.Load()
 		now := time.Now()
-		if !m.valid || set != lastSet || now.Sub(lastList) >= s.opts.MirrorResyncPeriod {
-			if err := s.syncMirrors(ctx, pods, m); err != nil {
+		existing := s.nodePods(store)
+		if !m.valid || set != lastSet || gen != lastGen || now.Sub(lastSync) >= s.opts.MirrorResyncPeriod {
+			if err := s.syncMirrors(ctx, pods, existing, m); err != nil {
 				m.valid = false
 				s.logState("mirror", fmt.Sprintf("failed to sync the mirror pods of node %q (will retry): %v", s.opts.NodeName, err))
 			} else {
-				m.valid, lastList, lastSet = true, now, set
+				m.valid, lastSync, lastSet, lastGen = true, now, set, gen
 				s.logState("mirror", fmt.Sprintf("mirror pods of node %q in sync", s.opts.NodeName))
 			}
 		}
-		if m.valid {
-			if err := s.syncPodStatuses(ctx, pods, m); err != nil {
-				m.valid = false
-				s.logState("podstatus", fmt.Sprintf("failed to update pod status (will retry): %v", err))
-			} else {
-				s.logState("podstatus", "")
-			}
+		if err := s.syncPodStatuses(ctx, pods, existing, m); err != nil {
+			m.valid = false
+			s.logState("podstatus", fmt.Sprintf("failed to update pod status (will retry): %v", err))
+		} else {
+			s.logState("podstatus", "")
 		}
-		if !sleep(ctx, s.opts.PodSyncPeriod) {
-			return
+	}, s.opts.PodSyncPeriod)
+}
+
+// podInformer is a store of this node's pods kept by list and watch with
+// fieldSelector spec.nodeName=<node>; every change bumps s.storeGen.
+// managedFields are dropped to keep the store small.
+func (s *syncer) podInformer() (cache.Store, cache.Controller) {
+	selector := fields.OneTermEqualSelector("spec.nodeName", s.opts.NodeName).String()
+	pods := s.opts.Client.CoreV1().Pods(metav1.NamespaceAll)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = selector
+			return pods.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = selector
+			return pods.Watch(ctx, o)
+		},
+	}
+	bump := func(any) { s.storeGen.Add(1) }
+	return cache.NewInformerWithOptions(cache.InformerOptions{
+		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, s.opts.Client),
+		ObjectType:    &v1.Pod{},
+		Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    bump,
+			UpdateFunc: func(_, obj any) { bump(obj) },
+			DeleteFunc: bump,
+		},
+		Transform: dropManagedFields,
+	})
+}
+
+// dropManagedFields trims what the agent never reads from stored pods.
+func dropManagedFields(obj any) (any, error) {
+	if p, ok := obj.(*v1.Pod); ok {
+		p.ManagedFields = nil
+	}
+	return obj, nil
+}
+
+// nodePods is the store's pods bound to this node, by namespace/name.
+func (s *syncer) nodePods(store cache.Store) map[string]*v1.Pod {
+	out := map[string]*v1.Pod{}
+	for _, obj := range store.List() {
+		if p, ok := obj.(*v1.Pod); ok && p.Spec.NodeName == s.opts.NodeName {
+			out[podKey(p)] = p
 		}
 	}
+	return out
 }
 
 // staticSet is a cheap fingerprint of the static pods and their hashes.
@@ -117,28 +175,16 @@ func staticSet(pods []*v1.Pod) string {
 	return strings.Join(keys, ",")
 }
 
-// syncMirrors lists this node's pods and creates, replaces and deletes
-// mirror pods so that every static pod has exactly one current mirror.
-func (s *syncer) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) error {
+// syncMirrors creates, replaces and deletes mirror pods so that every
+// static pod has exactly one current mirror; existing is this node's
+// pods as the store has them.
+func (s *syncer) syncMirrors(ctx context.Context, pods []*v1.Pod, existing map[string]*v1.Pod, m *mirrors) error {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
 	uid := s.node.UID()
 	if uid == "" {
 		return fmt.Errorf("the UID of node %q is not known yet", s.opts.NodeName)
 	}
-	client := s.opts.Client.CoreV1().Pods(metav1.NamespaceAll)
-	list, err := client.List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", s.opts.NodeName).String()})
-	if err != nil {
-		return err
-	}
-	existing := map[string]*v1.Pod{}
-	for i := range list.Items {
-		p := &list.Items[i]
-		if p.Spec.NodeName == s.opts.NodeName {
-			existing[podKey(p)] = p
-		}
-	}
-	byKey := map[string]*v1.Pod{}
 	want := map[string]bool{}
 	var errs []string
 	for _, sp := range pods {
@@ -150,7 +196,9 @@ func (s *syncer) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) er
 			continue
 		}
 		if cur != nil && cur.Annotations[AnnotationConfigMirror] == staticHash(sp) && cur.DeletionTimestamp == nil {
-			byKey[key] = cur
+			if mine := m.byKey[key]; mine == nil || mine.UID != cur.UID {
+				m.byKey[key] = cur
+			}
 			continue
 		}
 		if cur != nil {
@@ -158,14 +206,19 @@ func (s *syncer) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) er
 				errs = append(errs, err.Error())
 				continue
 			}
+			delete(m.byKey, key)
 		}
 		created, err := s.opts.Client.CoreV1().Pods(sp.Namespace).Create(ctx, MirrorPod(sp, s.opts.NodeName, uid), metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			// Created in an earlier round; the store has not seen it yet.
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("failed to create the mirror pod %q: %v", key, err))
 			continue
 		}
 		s.opts.Logger.Printf("created the mirror pod %q", key)
-		byKey[key] = created
+		m.byKey[key] = created
 	}
 	for key, p := range existing {
 		// Also when being deleted: a grace-0 delete finishes it.
@@ -175,11 +228,31 @@ func (s *syncer) syncMirrors(ctx context.Context, pods []*v1.Pod, m *mirrors) er
 			}
 		}
 	}
-	m.byKey = byKey
+	for key := range m.byKey {
+		if !want[key] {
+			delete(m.byKey, key)
+		}
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// currentMirror is the mirror of sp to write status into: the copy last
+// written by the loop while the store shows the same pod or has not seen
+// it yet, else the store's; nil when there is no current mirror.
+func currentMirror(sp *v1.Pod, existing map[string]*v1.Pod, m *mirrors) *v1.Pod {
+	key := podKey(sp)
+	cur, mine := existing[key], m.byKey[key]
+	p := cur
+	if mine != nil && (cur == nil || cur.UID == mine.UID) {
+		p = mine
+	}
+	if p == nil || !IsMirrorPod(p) || p.Annotations[AnnotationConfigMirror] != staticHash(sp) || p.DeletionTimestamp != nil {
+		return nil
+	}
+	return p
 }
 
 // deleteMirror deletes p at once, if it is still the same object.

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
@@ -82,6 +83,47 @@ func TestMirrorPodLifecycle(t *testing.T) {
 	eventually(t, "the mirror of a removed static pod to be deleted", func() bool { return getPod(c, "etcd-node1") == nil })
 }
 
+// TestMirrorPodsWatchedNotListed: the pods of the node are listed once
+// (field selector spec.nodeName) and then watched, across many resync
+// periods and a mirror recreated after a deletion.
+func TestMirrorPodsWatchedNotListed(t *testing.T) {
+	c := newClient()
+	p := &fakeProvider{}
+	p.set([]*v1.Pod{staticPod("etcd-node1", "h1")}, nil)
+	opts := testOptions(c)
+	start(t, opts, p)
+	eventually(t, "the mirror pod", func() bool { return getPod(c, "etcd-node1") != nil })
+	old := getPod(c, "etcd-node1").UID
+	if err := c.CoreV1().Pods("kube-system").Delete(context.Background(), "etcd-node1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the mirror pod to be recreated", func() bool {
+		m := getPod(c, "etcd-node1")
+		return m != nil && m.UID != old
+	})
+	rounds := p.rounds()
+	// At least three MirrorResyncPeriods of 30 ms at 10 ms a round.
+	eventually(t, "many sync rounds", func() bool { return p.rounds() >= rounds+10 })
+	var lists, watches int
+	for _, a := range c.Actions() {
+		if a.GetResource().Resource != "pods" {
+			continue
+		}
+		switch a.GetVerb() {
+		case "list":
+			lists++
+			if fs := a.(k8stesting.ListAction).GetListRestrictions().Fields.String(); fs != "spec.nodeName=node1" {
+				t.Errorf("list field selector = %q, want spec.nodeName=node1", fs)
+			}
+		case "watch":
+			watches++
+		}
+	}
+	if lists != 1 || watches < 1 {
+		t.Errorf("pods listed %d times and watched %d times, want one list and a watch", lists, watches)
+	}
+}
+
 func TestPodStatusWrittenOnlyOnChange(t *testing.T) {
 	c := newClient()
 	p := &fakeProvider{}
@@ -96,8 +138,8 @@ func TestPodStatusWrittenOnlyOnChange(t *testing.T) {
 		m := getPod(c, "api-node1")
 		return m != nil && m.Status.Phase == v1.PodRunning
 	})
-	lists := countActions(c, "list", "pods", "")
-	eventually(t, "several mirror resyncs", func() bool { return countActions(c, "list", "pods", "") >= lists+3 })
+	rounds := p.rounds()
+	eventually(t, "several sync rounds", func() bool { return p.rounds() >= rounds+5 })
 	if n := countActions(c, "update", "pods", "status"); n != 1 {
 		t.Fatalf("status writes without a change = %d, want 1", n)
 	}

@@ -2,19 +2,22 @@
 // keeps one mirror pod per static pod (owned by the Node) and writes the
 // pod status the agent reports into it.
 //
-// Like the node side, it tolerates an API server that is not there yet or
-// goes away: calls are retried every PodSyncPeriod and one line is logged
-// per state change, not per retry.
+// It watches this node's pods (an informer on spec.nodeName) instead of
+// listing them. Like the node side, it tolerates an API server that is
+// not there yet or goes away: calls are retried every PodSyncPeriod and
+// one line is logged per state change, not per retry.
 package podstatus
 
 import (
 	"context"
 	"log"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
@@ -25,8 +28,9 @@ const (
 	// DefaultPodSyncPeriod is how often the static pods and their status
 	// are compared with what was last written.
 	DefaultPodSyncPeriod = time.Second
-	// DefaultMirrorResyncPeriod is how often the mirror pods are listed
-	// from the API server (to recreate deleted ones).
+	// DefaultMirrorResyncPeriod is how often the mirror pods are checked
+	// against the informer's store even when nothing changed (no API
+	// call: the store is kept by a watch).
 	DefaultMirrorResyncPeriod = 5 * time.Second
 	// apiCallTimeout bounds each round of API calls, so that a hung
 	// connection does not stall the loop.
@@ -72,6 +76,9 @@ type syncer struct {
 	provider Provider
 	node     Node
 
+	// storeGen counts the changes the pod informer saw.
+	storeGen atomic.Int64
+
 	logMu  sync.Mutex
 	logged map[string]string
 }
@@ -92,10 +99,11 @@ func Run(ctx context.Context, opts Options, provider Provider, node Node) error 
 		opts.Now = time.Now
 	}
 	s := &syncer{opts: opts, provider: provider, node: node, logged: map[string]string{}}
-	for node.UID() == "" {
-		if !sleep(ctx, opts.PodSyncPeriod) {
-			return nil
-		}
+	err := wait.PollUntilContextCancel(ctx, opts.PodSyncPeriod, true, func(context.Context) (bool, error) {
+		return node.UID() != "", nil
+	})
+	if err != nil {
+		return nil // ctx ended
 	}
 	s.podLoop(ctx)
 	return nil
@@ -110,16 +118,4 @@ func (s *syncer) logState(topic, msg string) {
 	}
 	s.logged[topic] = msg
 	s.opts.Logger.Print(msg)
-}
-
-// sleep waits d or until ctx ends; false when ctx ended.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -16,7 +16,7 @@ import (
 
 // syncPodStatuses writes the status of every static pod into its mirror
 // pod when it differs from what the mirror shows.
-func (s *syncer) syncPodStatuses(ctx context.Context, pods []*v1.Pod, m *mirrors) error {
+func (s *syncer) syncPodStatuses(ctx context.Context, pods []*v1.Pod, existing map[string]*v1.Pod, m *mirrors) error {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
 	rep := s.provider.Report()
@@ -28,7 +28,7 @@ func (s *syncer) syncPodStatuses(ctx context.Context, pods []*v1.Pod, m *mirrors
 	var errs []string
 	for _, sp := range pods {
 		key := podKey(sp)
-		mirror := m.byKey[key]
+		mirror := currentMirror(sp, existing, m)
 		rp, ok := byUID[string(sp.UID)]
 		if mirror == nil || !ok {
 			continue

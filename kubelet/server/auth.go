@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -31,41 +31,9 @@ type userInfo struct {
 	Extra  map[string]authzv1.ExtraValue
 }
 
-// ttlCache is a tiny expiring map.
-type ttlCache[V any] struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	m   map[string]ttlEntry[V]
-}
-
-type ttlEntry[V any] struct {
-	v       V
-	expires time.Time
-}
-
-func newTTLCache[V any](ttl time.Duration) *ttlCache[V] {
-	return &ttlCache[V]{ttl: ttl, m: map[string]ttlEntry[V]{}}
-}
-
-func (c *ttlCache[V]) get(key string) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[key]
-	if !ok || time.Now().After(e.expires) {
-		var zero V
-		return zero, false
-	}
-	return e.v, true
-}
-
-func (c *ttlCache[V]) put(key string, v V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) > 4096 {
-		c.m = map[string]ttlEntry[V]{}
-	}
-	c.m[key] = ttlEntry[V]{v: v, expires: time.Now().Add(c.ttl)}
-}
+// authCacheSize bounds each of the TokenReview and SubjectAccessReview
+// answer caches; the least recently used answer goes first.
+const authCacheSize = 4096
 
 // authenticator identifies callers by client certificate (verified by the
 // TLS layer against the client CA) or bearer token (TokenReview).
@@ -73,7 +41,10 @@ type authenticator struct {
 	client    kubernetes.Interface
 	webhook   bool
 	anonymous bool
-	tokens    *ttlCache[*userInfo]
+	// tokens maps a token's hash to its *userInfo (nil: not
+	// authenticated) for ttl.
+	tokens *cache.LRUExpireCache
+	ttl    time.Duration
 }
 
 // authenticate returns the caller, or nil when unauthenticated.
@@ -104,8 +75,8 @@ func bearerToken(r *http.Request) (string, bool) {
 func (a *authenticator) reviewToken(ctx context.Context, token string) (*userInfo, error) {
 	sum := sha256.Sum256([]byte(token))
 	key := hex.EncodeToString(sum[:])
-	if u, ok := a.tokens.get(key); ok {
-		return u, nil
+	if v, ok := a.tokens.Get(key); ok {
+		return v.(*userInfo), nil
 	}
 	tr, err := a.client.AuthenticationV1().TokenReviews().Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
 	if err != nil {
@@ -118,7 +89,7 @@ func (a *authenticator) reviewToken(ctx context.Context, token string) (*userInf
 			u.Extra[k] = authzv1.ExtraValue(v)
 		}
 	}
-	a.tokens.put(key, u)
+	a.tokens.Add(key, u, a.ttl)
 	return u, nil
 }
 
@@ -128,11 +99,13 @@ type authorizer struct {
 	client   kubernetes.Interface
 	mode     string
 	nodeName string
-	cache    *ttlCache[bool]
+	// decisions maps caller and attributes to the answer for ttl.
+	decisions *cache.LRUExpireCache
+	ttl       time.Duration
 }
 
 // allowed reports whether u may do verb on nodes/<subresource>/<node>.
-func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource, path string) (bool, error) {
+func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource string) (bool, error) {
 	if z.mode == AuthzAlwaysAllow {
 		return true, nil
 	}
@@ -142,58 +115,70 @@ func (z *authorizer) allowed(ctx context.Context, u *userInfo, verb, subresource
 	groups := append([]string(nil), u.Groups...)
 	sort.Strings(groups)
 	key := strings.Join([]string{u.Name, u.UID, strings.Join(groups, ","), fmt.Sprint(u.Extra), verb, subresource}, "|")
-	if ok, hit := z.cache.get(key); hit {
-		return ok, nil
+	if v, hit := z.decisions.Get(key); hit {
+		return v.(bool), nil
 	}
 	sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
 		User: u.Name, UID: u.UID, Groups: u.Groups, Extra: u.Extra,
 		ResourceAttributes: &authzv1.ResourceAttributes{
-			Verb: verb, Version: "v1", Resource: "nodes", Subresource: subresource, Name: z.nodeName,
+			Verb: verb, Version: "v1", Resource: nodesResource, Subresource: subresource, Name: z.nodeName,
 		},
 	}}
 	res, err := z.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
 	if err != nil {
 		return false, fmt.Errorf("failed to review access of %q to nodes/%s: %w", u.Name, subresource, err)
 	}
-	z.cache.put(key, res.Status.Allowed)
+	z.decisions.Add(key, res.Status.Allowed, z.ttl)
 	return res.Status.Allowed, nil
 }
 
-// requestAttributes is the verb and the candidate subresources for a
-// request, as the upstream kubelet maps them: /pods and /healthz check
-// their own subresource first, then "proxy"; /stats, /metrics and /logs
-// their own; anything else (containerLogs, exec, attach, portForward,
-// run) is "proxy".
-func requestAttributes(r *http.Request) (string, []string) {
-	verb := map[string]string{
-		http.MethodPost: "create", http.MethodGet: "get", http.MethodHead: "get",
-		http.MethodPut: "update", http.MethodPatch: "patch", http.MethodDelete: "delete",
-	}[r.Method]
-	p := r.URL.Path
-	var subs []string
-	switch {
-	case isSubpath(p, "/pods"), isSubpath(p, "/runningpods"):
-		subs = append(subs, "pods")
-	case isSubpath(p, "/healthz"):
-		subs = append(subs, "healthz")
-	case isSubpath(p, "/configz"):
-		subs = append(subs, "configz")
-	}
-	switch {
-	case isSubpath(p, "/stats"):
-		subs = append(subs, "stats")
-	case isSubpath(p, "/metrics"):
-		subs = append(subs, "metrics")
-	case isSubpath(p, "/logs"):
-		subs = append(subs, "log")
-	default:
-		subs = append(subs, "proxy")
-	}
-	return verb, subs
+// nodesResource is the resource every request is authorized against.
+const nodesResource = "nodes"
+
+// subresourcesByRoot names, for the first segment of a request path, the
+// nodes/ subresources whose permission grants the request, in the order
+// they are asked for. Roots not listed need nodes/proxy.
+var subresourcesByRoot = map[string][]string{
+	"pods":        {"pods", "proxy"},
+	"runningpods": {"pods", "proxy"},
+	"healthz":     {"healthz", "proxy"},
+	"configz":     {"configz", "proxy"},
+	"stats":       {"stats"},
+	"metrics":     {"metrics"},
+	"logs":        {"log"},
 }
 
-func isSubpath(p, prefix string) bool {
-	return p == prefix || strings.HasPrefix(p, strings.TrimSuffix(prefix, "/")+"/")
+// fallbackSubresource covers every other path: logs of containers, exec,
+// attach, port forwarding, run.
+const fallbackSubresource = "proxy"
+
+// requestAttributes is the authorization verb of the request's method
+// ("" for methods the API does not map) and the subresources of nodes/
+// to ask about, in order.
+func requestAttributes(r *http.Request) (string, []string) {
+	root, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	subs, ok := subresourcesByRoot[root]
+	if !ok {
+		subs = []string{fallbackSubresource}
+	}
+	return methodVerb(r.Method), append([]string(nil), subs...)
+}
+
+// methodVerb is the Kubernetes verb for an HTTP method.
+func methodVerb(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		return "get"
+	case http.MethodPost:
+		return "create"
+	case http.MethodPut:
+		return "update"
+	case http.MethodPatch:
+		return "patch"
+	case http.MethodDelete:
+		return "delete"
+	}
+	return ""
 }
 
 // withAuth wraps h with authentication (401) and authorization (403).
@@ -209,7 +194,7 @@ func (s *Server) withAuth(h http.Handler) http.Handler {
 		}
 		verb, subs := requestAttributes(r)
 		for _, sub := range subs {
-			ok, err := s.authz.allowed(r.Context(), u, verb, sub, r.URL.Path)
+			ok, err := s.authz.allowed(r.Context(), u, verb, sub)
 			if err != nil {
 				s.logf("authorization error: %v", err)
 				continue
@@ -219,6 +204,6 @@ func (s *Server) withAuth(h http.Handler) http.Handler {
 				return
 			}
 		}
-		http.Error(w, fmt.Sprintf("Forbidden (user=%s, verb=%s, resource=%s, subresource(s)=%v)", u.Name, verb, "nodes", subs), http.StatusForbidden)
+		http.Error(w, fmt.Sprintf("Forbidden (user=%s, verb=%s, resource=%s, subresource(s)=%v)", u.Name, verb, nodesResource, subs), http.StatusForbidden)
 	})
 }

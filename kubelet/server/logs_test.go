@@ -1,11 +1,7 @@
 package server
 
 import (
-	"bytes"
-	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -24,62 +20,5 @@ func TestParseLogOptions(t *testing.T) {
 		if _, err := ParseLogOptions(q, now); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
-	}
-}
-
-func TestRequestAttributes(t *testing.T) {
-	tests := []struct {
-		method, path string
-		verb         string
-		subs         []string
-	}{
-		{http.MethodGet, "/containerLogs/ns/p/c", "get", []string{"proxy"}},
-		{http.MethodPost, "/exec/ns/p/c", "create", []string{"proxy"}},
-		{http.MethodGet, "/pods", "get", []string{"pods", "proxy"}},
-		{http.MethodGet, "/healthz", "get", []string{"healthz", "proxy"}},
-		{http.MethodGet, "/stats/summary", "get", []string{"stats"}},
-		{http.MethodGet, "/metrics", "get", []string{"metrics"}},
-		{http.MethodGet, "/logs/syslog", "get", []string{"log"}},
-		{http.MethodGet, "/podsx", "get", []string{"proxy"}},
-	}
-	for _, tt := range tests {
-		r, _ := http.NewRequest(tt.method, "https://x"+tt.path, nil)
-		verb, subs := requestAttributes(r)
-		if verb != tt.verb || !reflect.DeepEqual(subs, tt.subs) {
-			t.Errorf("%s %s = %s %v, want %s %v", tt.method, tt.path, verb, subs, tt.verb, tt.subs)
-		}
-	}
-}
-
-func TestEnsureServingCert(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "pki")
-	now := time.Now()
-	certFile, keyFile, err := EnsureServingCert(dir, "node1", "10.0.0.5", now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for file, mode := range map[string]os.FileMode{certFile: 0o644, keyFile: 0o600} {
-		st, err := os.Stat(file)
-		if err != nil || st.Mode().Perm() != mode {
-			t.Errorf("%s: %v mode %v, want %v", file, err, st.Mode().Perm(), mode)
-		}
-	}
-	first, _ := os.ReadFile(certFile)
-	if !usableCert(certFile, keyFile, now) {
-		t.Fatal("the new pair is not usable")
-	}
-	if _, _, err := EnsureServingCert(dir, "node1", "10.0.0.5", now); err != nil {
-		t.Fatal(err)
-	}
-	again, _ := os.ReadFile(certFile)
-	if !bytes.Equal(first, again) {
-		t.Errorf("a usable pair was not reused")
-	}
-	if _, _, err := EnsureServingCert(dir, "node1", "10.0.0.5", now.Add(2*servingValidity)); err != nil {
-		t.Fatal(err)
-	}
-	renewed, _ := os.ReadFile(certFile)
-	if bytes.Equal(first, renewed) {
-		t.Errorf("an expired pair was reused")
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
@@ -32,6 +33,13 @@ import (
 // DefaultAuthCacheTTL is how long TokenReview and SubjectAccessReview
 // answers are reused.
 const DefaultAuthCacheTTL = 10 * time.Second
+
+// readHeaderTimeout bounds reading a request's headers; shutdownTimeout
+// how long open requests may finish when the agent stops.
+const (
+	readHeaderTimeout = 10 * time.Second
+	shutdownTimeout   = 2 * time.Second
+)
 
 // Options configure the kubelet API server.
 type Options struct {
@@ -98,8 +106,10 @@ func New(opts Options, provider Provider, streamer Streamer) *Server {
 	}
 	return &Server{
 		opts: opts, provider: provider, streamer: streamer,
-		authn: &authenticator{client: opts.Client, webhook: opts.WebhookAuthentication, anonymous: opts.AnonymousAuthentication, tokens: newTTLCache[*userInfo](opts.AuthCacheTTL)},
-		authz: &authorizer{client: opts.Client, mode: opts.AuthorizationMode, nodeName: opts.NodeName, cache: newTTLCache[bool](opts.AuthCacheTTL)},
+		authn: &authenticator{client: opts.Client, webhook: opts.WebhookAuthentication, anonymous: opts.AnonymousAuthentication,
+			tokens: cache.NewLRUExpireCache(authCacheSize), ttl: opts.AuthCacheTTL},
+		authz: &authorizer{client: opts.Client, mode: opts.AuthorizationMode, nodeName: opts.NodeName,
+			decisions: cache.NewLRUExpireCache(authCacheSize), ttl: opts.AuthCacheTTL},
 	}
 }
 
@@ -148,9 +158,19 @@ func (s *Server) TLSConfig(certFile, keyFile string) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// Serve runs the kubelet API until ctx ends; it returns nil then, or the
-// error that stopped it.
-func Serve(ctx context.Context, opts Options, provider Provider, streamer Streamer) error {
+// Listener is the kubelet API bound to its address, with its serving
+// certificate ready; Serve runs it.
+type Listener struct {
+	srv  *http.Server
+	l    net.Listener
+	addr string
+	logf func(string, ...any)
+}
+
+// Listen ensures the serving certificate and binds the kubelet API's
+// address, so that a taken port or a bad certificate is an error at
+// start-up rather than in the background.
+func Listen(opts Options, provider Provider, streamer Streamer) (*Listener, error) {
 	s := New(opts, provider, streamer)
 	certFile, keyFile := opts.TLSCertFile, opts.TLSKeyFile
 	if certFile == "" || keyFile == "" {
@@ -160,35 +180,55 @@ func Serve(ctx context.Context, opts Options, provider Provider, streamer Stream
 		}
 		var err error
 		if certFile, keyFile, err = EnsureServingCert(dir, opts.NodeName, opts.NodeIP, time.Now()); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	tlsCfg, err := s.TLSConfig(certFile, keyFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	addr := net.JoinHostPort(opts.Address, strconv.Itoa(opts.Port))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("failed to listen on the kubelet API address %q (address, port): %w", addr, err)
+		return nil, fmt.Errorf("failed to listen on the kubelet API address %q (KubeletConfiguration address and port): %w", addr, err)
 	}
-	srv := &http.Server{Handler: s.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: s.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: readHeaderTimeout,
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
+	return &Listener{srv: srv, l: tls.NewListener(l, tlsCfg), addr: l.Addr().String(), logf: s.logf}, nil
+}
+
+// Addr is the bound address (host:port).
+func (b *Listener) Addr() string { return b.addr }
+
+// Serve serves the kubelet API until ctx ends (nil) or the server fails.
+func (b *Listener) Serve(ctx context.Context) error {
 	errs := make(chan error, 1)
-	go func() { errs <- srv.Serve(tls.NewListener(l, tlsCfg)) }()
-	s.logf("serving the kubelet API on %s", addr)
+	go func() { errs <- b.srv.Serve(b.l) }()
+	b.logf("serving the kubelet API on %s", b.addr)
 	select {
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		_ = b.srv.Shutdown(sctx)
 		return nil
 	case err := <-errs:
-		if errors.Is(err, http.ErrServerClosed) {
+		if errors.Is(err, http.ErrServerClosed) && ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("the kubelet API server on %q failed: %w", addr, err)
+		return fmt.Errorf("the kubelet API server on %q failed: %w", b.addr, err)
 	}
+}
+
+// Close stops serving at once.
+func (b *Listener) Close() error { return b.srv.Close() }
+
+// Serve is Listen followed by Listener.Serve.
+func Serve(ctx context.Context, opts Options, provider Provider, streamer Streamer) error {
+	b, err := Listen(opts, provider, streamer)
+	if err != nil {
+		return err
+	}
+	return b.Serve(ctx)
 }
 
 // servePods answers the static pods as a v1 PodList.

@@ -131,7 +131,7 @@ func newEnv(t *testing.T, allow bool) *env {
 	}}}}
 	s := New(Options{NodeName: "node1", ClientCAFile: e.pki.caFile, WebhookAuthentication: true, Client: e.client, PodLogsDir: e.logDir,
 		Logger: log.New(io.Discard, "", 0)}, prov, e.streamer)
-	certPEM, keyPEM, err := SelfSignedCert("node1", "127.0.0.1", time.Now())
+	certPEM, keyPEM, err := SelfSignedCert("node1", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,5 +326,29 @@ func TestExecNeedsCommand(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status = %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestAuthAnswersAreCached: the second request with the same token asks
+// the API server neither TokenReview nor SubjectAccessReview again.
+func TestAuthAnswersAreCached(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.httpClient(false)
+	for i := 0; i < 3; i++ {
+		if code, body := e.get(t, c, "/pods", map[string]string{"Authorization": "Bearer good"}); code != http.StatusOK {
+			t.Fatalf("GET /pods = %d %q", code, body)
+		}
+	}
+	reviews := 0
+	for _, a := range e.client.Actions() {
+		if a.GetVerb() == "create" && a.GetResource().Resource == "tokenreviews" {
+			reviews++
+		}
+	}
+	e.mu.Lock()
+	sars := len(e.sars)
+	e.mu.Unlock()
+	if reviews != 1 || sars != 1 {
+		t.Errorf("token reviews %d, access reviews %d; want 1 each", reviews, sars)
 	}
 }

@@ -1,19 +1,14 @@
 package server
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"time"
+
+	"k8s.io/client-go/util/cert"
 
 	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 )
@@ -24,18 +19,22 @@ const (
 	ServingCertFile = "kubelet.crt"
 	ServingKeyFile  = "kubelet.key"
 	servingValidity = 365 * 24 * time.Hour
+	// The serving certificate always names these too.
+	localhostName = "localhost"
+	loopbackIP    = "127.0.0.1"
 )
 
 // EnsureServingCert returns the paths of the kubelet's serving certificate
-// and key in certDir, creating a self-signed ECDSA P-256 pair for nodeName
-// and nodeIP (valid one year) unless a usable, unexpired pair is there.
+// and key in certDir, creating a self-signed pair for nodeName and nodeIP
+// (SelfSignedCert) unless a pair is there that is valid at now and names
+// nodeName and nodeIP (a node whose IP changed gets a new one).
 func EnsureServingCert(certDir, nodeName, nodeIP string, now time.Time) (certFile, keyFile string, err error) {
 	certFile = filepath.Join(certDir, ServingCertFile)
 	keyFile = filepath.Join(certDir, ServingKeyFile)
-	if usableCert(certFile, keyFile, now) {
+	if usableCert(certFile, keyFile, nodeName, nodeIP, now) {
 		return certFile, keyFile, nil
 	}
-	certPEM, keyPEM, err := SelfSignedCert(nodeName, nodeIP, now)
+	certPEM, keyPEM, err := SelfSignedCert(nodeName, nodeIP)
 	if err != nil {
 		return "", "", err
 	}
@@ -49,63 +48,43 @@ func EnsureServingCert(certDir, nodeName, nodeIP string, now time.Time) (certFil
 }
 
 // usableCert reports whether the pair loads and the certificate is valid
-// at now.
-func usableCert(certFile, keyFile string, now time.Time) bool {
+// at now for nodeName and nodeIP.
+func usableCert(certFile, keyFile, nodeName, nodeIP string, now time.Time) bool {
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil || len(pair.Certificate) == 0 {
 		return false
 	}
 	c, err := x509.ParseCertificate(pair.Certificate[0])
-	return err == nil && now.After(c.NotBefore) && now.Before(c.NotAfter)
+	if err != nil || now.Before(c.NotBefore) || now.After(c.NotAfter) || c.VerifyHostname(nodeName) != nil {
+		return false
+	}
+	return nodeIP == "" || c.VerifyHostname(nodeIP) == nil
 }
 
-// SelfSignedCert renders a self-signed serving certificate and its key
-// (PEM) with SANs nodeName, localhost, nodeIP and 127.0.0.1.
-func SelfSignedCert(nodeName, nodeIP string, now time.Time) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to generate the kubelet serving key: %w", err)
+// SelfSignedCert renders a serving certificate for nodeName, localhost,
+// nodeIP and 127.0.0.1 with client-go's helper (as the upstream kubelet
+// does): a one-year RSA certificate followed by the throw-away CA that
+// signed it, and its key, in PEM.
+func SelfSignedCert(nodeName, nodeIP string) (certPEM, keyPEM []byte, err error) {
+	loopback := net.ParseIP(loopbackIP)
+	ips := []net.IP{loopback}
+	if ip := net.ParseIP(nodeIP); ip != nil && !ip.Equal(loopback) {
+		ips = []net.IP{ip, loopback}
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to generate a serial number: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: fmt.Sprintf("%s@%d", nodeName, now.Unix())},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(servingValidity),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{nodeName, "localhost"},
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	if ip := net.ParseIP(nodeIP); ip != nil && !ip.IsLoopback() {
-		tmpl.IPAddresses = append([]net.IP{ip}, tmpl.IPAddresses...)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	certPEM, keyPEM, err = cert.GenerateSelfSignedCertKeyWithOptions(cert.SelfSignedCertKeyOptions{
+		Host: nodeName, AlternateIPs: ips, AlternateDNS: []string{localhostName}, MaxAge: servingValidity,
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to create the kubelet serving certificate: %w", err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to encode the kubelet serving key: %w", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
+	return certPEM, keyPEM, nil
 }
 
 // loadClientCAs reads the PEM bundle of authentication.x509.clientCAFile.
 func loadClientCAs(file string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(file)
+	pool, err := cert.NewPool(file)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read the client CA file %q (authentication.x509.clientCAFile): %w", file, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("invalid client CA file %q (authentication.x509.clientCAFile): no PEM certificate found", file)
+		return nil, fmt.Errorf("invalid client CA file %q (authentication.x509.clientCAFile): %w", file, err)
 	}
 	return pool, nil
 }
