@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/options"
 	"github.com/kubeadmin/kubeadmin/phases"
 	"github.com/kubeadmin/kubeadmin/phases/initphases"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
@@ -90,18 +91,19 @@ func changedFlags(f *pflag.FlagSet) []string {
 	return names
 }
 
-// validateAgentArgs parses args as `kubeadmin kubelet` would, flags it
-// inherits from the root command included. It is preflight's KubeletFlags
-// hook; point it at the agent's own flag set (kubelet/options) once that
-// package exists.
+// validateAgentArgs is preflight's KubeletFlags hook: it parses and
+// validates args with the node agent's own flag set (kubelet/options) plus
+// the flags every command inherits from the root (such as --v), exactly as
+// `kubeadmin kubelet` will at start.
 func validateAgentArgs(args []string) error {
-	root := newCmdRoot(strings.NewReader(""), io.Discard, io.Discard)
-	agent, _, err := root.Find([]string{"kubelet"})
-	if err != nil {
+	f := &options.Flags{}
+	fs := options.NewFlagSet(f)
+	fs.AddFlagSet(newCmdRoot(strings.NewReader(""), io.Discard, io.Discard).PersistentFlags())
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := agent.ParseFlags(args); err != nil {
-		return err
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: the node agent takes flags only", fs.Arg(0))
 	}
-	return agent.ValidateArgs(agent.Flags().Args())
+	return f.Validate()
 }

@@ -17,7 +17,7 @@ func TestValidateAgentArgs(t *testing.T) {
 	if err := validateAgentArgs(service.AgentFlags(env)); err != nil {
 		t.Errorf("the default agent flags are refused: %v", err)
 	}
-	for _, bad := range [][]string{{"--no-such-flag=1"}, {"stray"}} {
+	for _, bad := range [][]string{{"--no-such-flag=1"}, {"stray"}, {"--register-with-taints=k=v:Sometimes"}, {"--root-dir=relative"}} {
 		if err := validateAgentArgs(bad); err == nil {
 			t.Errorf("validateAgentArgs(%q) accepted them", bad)
 		}

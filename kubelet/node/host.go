@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/kubeadmin/kubeadmin/internal/hostinfo"
 )
 
 // HostInfo are the machine facts reported in the Node status.
@@ -68,20 +70,10 @@ func osImage(osRelease string) string {
 	return "Linux"
 }
 
-// MemTotal is the machine's memory in bytes (MemTotal of /proc/meminfo; 0
-// if unknown). It is the agent's one reader of host memory.
-func MemTotal() int64 { return memTotal(readString("/proc/meminfo")) }
-
-// memTotal is MemTotal in bytes from /proc/meminfo content (0 if absent).
-func memTotal(meminfo string) int64 {
-	for _, line := range strings.Split(meminfo, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "MemTotal:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
+// MemTotal is the machine's memory in bytes (0 if unknown).
+func MemTotal() int64 {
+	n, _ := hostinfo.MemTotal(hostinfo.ProcMeminfo)
+	return n
 }
 
 // CPUCapacityMilli is the machine's CPU capacity in millicores.
