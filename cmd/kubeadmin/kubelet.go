@@ -55,12 +55,19 @@ func runKubelet(parent context.Context, o options.Flags) error {
 	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	keepRunningWithoutLogReader()
 	logger := log.New(os.Stderr, "kubelet ", log.LstdFlags|log.Lmicroseconds)
 	return app.Run(ctx, o, logger)
 }
 
 // kubeletStatusTimeout bounds `kubeadmin kubelet status`'s request.
 const kubeletStatusTimeout = 10 * time.Second
+
+// keepRunningWithoutLogReader makes a write to a closed log pipe an error
+// instead of a fatal SIGPIPE. Under the supervisor the agent's output is a
+// pipe to it; if the supervisor is killed, the agent must keep its pods'
+// control loops running (only its log lines are lost).
+func keepRunningWithoutLogReader() { signal.Ignore(syscall.SIGPIPE) }
 
 // newCmdKubeletStatus is `kubeadmin kubelet status`.
 func newCmdKubeletStatus(out io.Writer) *cobra.Command {
