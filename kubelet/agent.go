@@ -61,6 +61,11 @@ type Options struct {
 	CPUCapacityMilli int64
 	// RuntimeEndpoint names the runtime in log lines.
 	RuntimeEndpoint string
+	// StaticPodPath and SourceErr describe the pod source: until its first
+	// snapshot arrives, the report lists SourceErr's error (if any) as a
+	// file error of StaticPodPath. SourceErr may be nil.
+	StaticPodPath string
+	SourceErr     func() error
 }
 
 // Agent runs the static pods of one node through the CRI.
@@ -139,15 +144,13 @@ func (a *Agent) clock() time.Time { return a.now() }
 func (a *Agent) logf(format string, args ...any) { a.log.Printf(format, args...) }
 
 // Run waits for the runtime, adopts what this node already runs, then
-// follows the snapshots of the desired pods on updates until ctx ends; a
-// nil updates means no pod source: nothing is desired. Ending does not
-// stop the pods: a restarted agent adopts them.
+// follows the snapshots of the desired pods on updates until ctx ends. A
+// nil updates means no pod source: nothing is desired, and nothing found in
+// the runtime is stopped, since only a snapshot says which pods are
+// unwanted. Ending does not stop the pods: a restarted agent adopts them.
 func (a *Agent) Run(ctx context.Context, updates <-chan podsource.Snapshot) error {
 	if err := a.start(ctx); err != nil {
 		return err
-	}
-	if updates == nil {
-		a.apply(podsource.Snapshot{})
 	}
 	for {
 		select {
@@ -417,6 +420,11 @@ func (a *Agent) Report() *status.Report {
 	}
 	for _, e := range a.fileErrors {
 		r.FileErrors = append(r.FileErrors, status.FileError{File: e.File, Error: e.Error})
+	}
+	if !a.sourceSeen && a.opts.SourceErr != nil {
+		if err := a.opts.SourceErr(); err != nil {
+			r.FileErrors = append(r.FileErrors, status.FileError{File: a.opts.StaticPodPath, Error: err.Error()})
+		}
 	}
 	r.Sort()
 	return r

@@ -15,6 +15,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	critest "k8s.io/cri-api/pkg/apis/testing"
 
+	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 )
 
@@ -152,7 +153,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func startAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
+// newTestAgent builds an agent with a fake clock and short periods; it
+// is not started.
+func newTestAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
 	t.Helper()
 	images := critest.NewFakeImageService()
 	images.SetFakeImages([]string{"img:1", "img:2"})
@@ -162,11 +165,18 @@ func startAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
 	a.now = clk.Now
 	a.secondUnit = 10 * time.Millisecond
 	a.relistPeriod = 10 * time.Millisecond
+	return &testAgent{Agent: a, rt: rt, images: images, clock: clk, cancel: func() {}}
+}
+
+// startAgent builds and starts an agent; the test's end stops it.
+func startAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
+	t.Helper()
+	ta := newTestAgent(t, rt, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.start(ctx); err != nil {
+	ta.cancel = cancel
+	if err := ta.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ta := &testAgent{Agent: a, rt: rt, images: images, clock: clk, cancel: cancel}
 	t.Cleanup(ta.stop)
 	return ta
 }
@@ -228,4 +238,29 @@ func sortedKeys(m map[string]string) []string {
 
 func podsourceError(file, msg string) podsource.FileError {
 	return podsource.FileError{File: file, Error: msg}
+}
+
+// seedRunningPod puts a ready sandbox and a running container of a pod of
+// node into the fake runtime, as a previous agent would have left them.
+func seedRunningPod(rt *testRuntime, uid, name, node string) {
+	labels := map[string]string{kuberuntime.LabelPodUID: uid, kuberuntime.LabelPodName: name, kuberuntime.LabelPodNamespace: "default", kuberuntime.LabelNode: node}
+	rt.Lock()
+	defer rt.Unlock()
+	rt.Sandboxes["s-"+uid] = &critest.FakePodSandbox{PodSandboxStatus: runtimeapi.PodSandboxStatus{Id: "s-" + uid, Metadata: &runtimeapi.PodSandboxMetadata{Name: name, Uid: uid}, State: runtimeapi.PodSandboxState_SANDBOX_READY, Labels: labels}}
+	rt.Containers["c-"+uid] = &critest.FakeContainer{SandboxID: "s-" + uid, ContainerStatus: runtimeapi.ContainerStatus{Id: "c-" + uid, Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, State: runtimeapi.ContainerState_CONTAINER_RUNNING, Labels: labels}}
+}
+
+// runAgent runs ta.Run(ctx, updates) in the background until the test
+// ends and returns Run's result channel.
+func runAgent(t *testing.T, ta *testAgent, updates <-chan podsource.Snapshot) <-chan error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ta.cancel = cancel
+	done := make(chan error, 1)
+	go func() { done <- ta.Run(ctx, updates) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return done
 }

@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	critest "k8s.io/cri-api/pkg/apis/testing"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
@@ -696,4 +698,43 @@ func TestReport(t *testing.T) {
 	if r.FileErrors[0].File != "/m/bad.yaml" {
 		t.Errorf("file errors = %+v", r.FileErrors)
 	}
+}
+
+// Without a pod source (no staticPodPath) nothing says which pods are
+// unwanted: pods found in the runtime must keep running.
+func TestNoPodSourceNeverStopsPods(t *testing.T) {
+	rt := newTestRuntime()
+	seedRunningPod(rt, "u1", "etcd-node1", "node1")
+	ta := newTestAgent(t, rt, testConfig(t))
+	runAgent(t, ta, nil)
+	waitFor(t, "the runtime to be listed", func() bool { return ta.Report().RuntimeReady && rt.count("ListContainers") >= 2 })
+	mustStay(t, "the pod keeps running", 100*time.Millisecond, func() bool {
+		c, s := rt.objects()
+		return rt.count("StopContainer") == 0 && rt.count("StopPodSandbox") == 0 && c == 1 && s == 1
+	})
+}
+
+// Until the source's first snapshot, its error is the only sign of why
+// nothing runs: the report shows it, and pods in the runtime are kept.
+func TestSourceErrorBeforeFirstSnapshot(t *testing.T) {
+	rt := newTestRuntime()
+	seedRunningPod(rt, "u1", "etcd-node1", "node1")
+	cfg := testConfig(t)
+	cfg.StaticPodPath = "/etc/kubernetes/manifests"
+	var srcErr atomic.Value
+	srcErr.Store("permission denied")
+	cfg.SourceErr = func() error { return errors.New(srcErr.Load().(string)) }
+	ta := newTestAgent(t, rt, cfg)
+	updates := make(chan podsource.Snapshot, 1)
+	runAgent(t, ta, updates)
+	waitFor(t, "the source error in the report", func() bool {
+		r := ta.Report()
+		return len(r.FileErrors) == 1 && r.FileErrors[0].File == cfg.StaticPodPath && r.FileErrors[0].Error == "permission denied"
+	})
+	if rt.count("StopContainer") != 0 {
+		t.Error("a pod was stopped before the first snapshot")
+	}
+	updates <- snapshot()
+	waitFor(t, "the snapshot to replace the source error", func() bool { return len(ta.Report().FileErrors) == 0 })
+	waitFor(t, "the orphan to be stopped once a snapshot says so", func() bool { c, _ := rt.objects(); return c == 0 })
 }

@@ -73,7 +73,9 @@
 //     stops and removes only objects with its own node's label, so agents
 //     can share a containerd. On start it adopts what it finds (restart
 //     counts and hashes come from the annotations) and stops pods that no
-//     manifest defines any more.
+//     manifest defines any more, but only once the pod source has sent a
+//     snapshot: without staticPodPath, or while the path cannot be read,
+//     nothing found in the runtime is stopped.
 //   - Init containers run in order; restartPolicy is honoured with back-off
 //     10 s doubling to 5 min per container, reset after 10 min of running.
 //     A present image is never pulled; a missing one is pulled unless
