@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
@@ -74,7 +75,8 @@ type Agent struct {
 	rt     cri.RuntimeService
 	images cri.ImageService
 	log    *log.Logger
-	now    func() time.Time
+	// clock is the time of back-offs and log durations; tests fake it.
+	clock clock.Clock
 
 	// secondUnit is the length of a "second" in probe timing; tests
 	// shorten it.
@@ -87,7 +89,7 @@ type Agent struct {
 
 	statuses statusCache
 	probes   *prober
-	imageBO  *backOff
+	imageBO  backOff
 
 	ctx context.Context
 	wg  sync.WaitGroup
@@ -115,7 +117,7 @@ type podMeta struct {
 // receives one line per lifecycle event.
 func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *log.Logger) *Agent {
 	a := &Agent{
-		opts: opts, rt: rt, images: images, log: logger, now: time.Now,
+		opts: opts, rt: rt, images: images, log: logger, clock: clock.RealClock{},
 		secondUnit:   time.Second,
 		relistPeriod: relistPeriod,
 		resyncPeriod: opts.SyncFrequency,
@@ -135,11 +137,11 @@ func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *l
 		a.hostDNS = kuberuntime.ParseResolvConf(data)
 	}
 	a.probes = newProber(a)
-	a.imageBO = newBackOff(initialBackOff, maxBackOff, a.clock)
+	a.imageBO = newBackOff(a.clock)
 	return a
 }
 
-func (a *Agent) clock() time.Time { return a.now() }
+func (a *Agent) now() time.Time { return a.clock.Now() }
 
 func (a *Agent) logf(format string, args ...any) { a.log.Printf(format, args...) }
 

@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	critest "k8s.io/cri-api/pkg/apis/testing"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
@@ -141,7 +144,7 @@ type testAgent struct {
 	*Agent
 	rt     *testRuntime
 	images *critest.FakeImageService
-	clock  *fakeClock
+	clock  *testingclock.FakeClock
 	cancel context.CancelFunc
 }
 
@@ -162,7 +165,8 @@ func newTestAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
 	var out io.Writer = logWriter{t}
 	a := New(cfg, rt, images, log.New(out, "", 0))
 	clk := newFakeClock()
-	a.now = clk.Now
+	a.clock = clk
+	a.imageBO = newBackOff(clk)
 	a.secondUnit = 10 * time.Millisecond
 	a.relistPeriod = 10 * time.Millisecond
 	return &testAgent{Agent: a, rt: rt, images: images, clock: clk, cancel: func() {}}
@@ -186,26 +190,33 @@ func (ta *testAgent) stop() {
 	ta.wg.Wait()
 }
 
+// pollInterval is how often waitFor and mustStay look.
+const pollInterval = 5 * time.Millisecond
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	err := wait.PollUntilContextTimeout(context.Background(), pollInterval, 5*time.Second, true, func(context.Context) (bool, error) {
+		return cond(), nil
+	})
+	if err != nil {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
+
+// errBroken ends mustStay's poll when its condition fails.
+var errBroken = errors.New("condition broken")
 
 // mustStay checks that cond stays true for d.
 func mustStay(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(context.Background(), pollInterval, d, true, func(context.Context) (bool, error) {
 		if !cond() {
-			t.Fatalf("%s did not hold", what)
+			return false, errBroken
 		}
-		time.Sleep(5 * time.Millisecond)
+		return false, nil
+	})
+	if errors.Is(err, errBroken) {
+		t.Fatalf("%s did not hold", what)
 	}
 }
 

@@ -45,6 +45,7 @@ func (a *Agent) gc(ctx context.Context) {
 	a.gcContainers(ctx, cs, known)
 	a.gcSandboxes(ctx, sbs, cs, known)
 	a.gcLogDirs(sbs, known)
+	a.imageBO.GC()
 }
 
 func (a *Agent) gcContainers(ctx context.Context, cs []*runtimeapi.Container, known map[string]bool) {

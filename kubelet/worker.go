@@ -54,7 +54,7 @@ type podWorker struct {
 	stopping bool
 
 	// Used only by the worker's goroutine.
-	restartBO *backOff
+	restartBO backOff
 	waiting   map[string]waitReason
 	podIPs    map[string]string
 	lastErr   string
@@ -64,7 +64,7 @@ func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
 	return &podWorker{
 		a: a, uid: pod.UID, fullName: fullName(pod), pod: pod,
 		trigger:   make(chan struct{}, 1),
-		restartBO: newBackOff(initialBackOff, maxBackOff, a.clock),
+		restartBO: newBackOff(a.clock),
 		waiting:   map[string]waitReason{},
 		podIPs:    map[string]string{},
 	}
@@ -519,7 +519,7 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Containe
 		w.a.logf("pod %q: failed to pull image %q: %v", pod.Name, c.Image, err)
 		return "", w.a.imageBO.wait(c.Image, w.a.now()), err
 	}
-	w.a.imageBO.forget(c.Image)
+	w.a.imageBO.Reset(c.Image)
 	w.a.logf("pod %q: pulled image %q in %.1fs", pod.Name, c.Image, w.a.now().Sub(begin).Seconds())
 	return ref, 0, nil
 }
