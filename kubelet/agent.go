@@ -83,6 +83,7 @@ type Agent struct {
 	secondUnit   time.Duration
 	relistPeriod time.Duration
 	resyncPeriod time.Duration
+	errorRetry   time.Duration
 	hostDNS      kuberuntime.HostDNS
 	memCapacity  int64
 	cpuMilli     int64
@@ -120,6 +121,7 @@ func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *l
 		opts: opts, rt: rt, images: images, log: logger, clock: clock.RealClock{},
 		secondUnit:   time.Second,
 		relistPeriod: relistPeriod,
+		errorRetry:   errorRetry,
 		resyncPeriod: opts.SyncFrequency,
 		statuses:     statusCache{m: map[string]*runtimeapi.ContainerStatus{}},
 		workers:      map[types.UID]*podWorker{},

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,10 @@ type testRuntime struct {
 	sandboxes  []*runtimeapi.PodSandboxConfig
 	onStop     func(id string)
 	onRun      func(cfg *runtimeapi.PodSandboxConfig)
+	onCreate   func(cfg *runtimeapi.ContainerConfig)
+	// stopIgnored makes StopContainer succeed without changing anything,
+	// as a runtime that has lost track of a container may.
+	stopIgnored atomic.Bool
 }
 
 func newTestRuntime() *testRuntime {
@@ -42,7 +47,11 @@ func newTestRuntime() *testRuntime {
 func (r *testRuntime) CreateContainer(ctx context.Context, sb string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
 	r.mu.Lock()
 	r.containers = append(r.containers, cfg)
+	hook := r.onCreate
 	r.mu.Unlock()
+	if hook != nil {
+		hook(cfg)
+	}
 	return r.FakeRuntimeService.CreateContainer(ctx, sb, cfg, sbCfg)
 }
 
@@ -63,6 +72,12 @@ func (r *testRuntime) StopContainer(ctx context.Context, id string, timeout int6
 	r.mu.Unlock()
 	if hook != nil {
 		hook(id)
+	}
+	if r.stopIgnored.Load() {
+		r.Lock()
+		r.Called = append(r.Called, "StopContainer")
+		r.Unlock()
+		return nil
 	}
 	return r.FakeRuntimeService.StopContainer(ctx, id, timeout)
 }
@@ -113,6 +128,13 @@ func (r *testRuntime) exit(id string, code int32, at time.Time) {
 	c.State = runtimeapi.ContainerState_CONTAINER_EXITED
 	c.ExitCode = code
 	c.FinishedAt = at.UnixNano()
+}
+
+// setState sets a container's state.
+func (r *testRuntime) setState(id string, st runtimeapi.ContainerState) {
+	r.Lock()
+	defer r.Unlock()
+	r.Containers[id].State = st
 }
 
 func (r *testRuntime) count(call string) int {
@@ -169,6 +191,7 @@ func newTestAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
 	a.imageBO = newBackOff(clk)
 	a.secondUnit = 10 * time.Millisecond
 	a.relistPeriod = 10 * time.Millisecond
+	a.errorRetry = 10 * time.Millisecond
 	return &testAgent{Agent: a, rt: rt, images: images, clock: clk, cancel: func() {}}
 }
 

@@ -738,3 +738,50 @@ func TestSourceErrorBeforeFirstSnapshot(t *testing.T) {
 	waitFor(t, "the snapshot to replace the source error", func() bool { return len(ta.Report().FileErrors) == 0 })
 	waitFor(t, "the orphan to be stopped once a snapshot says so", func() bool { c, _ := rt.objects(); return c == 0 })
 }
+
+// An instance in UNKNOWN state may still run: it is stopped, and a new
+// instance starts only once the runtime reports the old one exited.
+func TestUnknownContainerIsStoppedBeforeANewStart(t *testing.T) {
+	tests := []struct{ name, yaml, container string }{
+		{"container", crashPod, "c"},
+		{"init container", strings.Replace(initPod, "spec:\n", "spec:\n  restartPolicy: OnFailure\n", 1), "first"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newTestRuntime()
+			ta := startAgent(t, rt, testConfig(t))
+			ta.apply(snapshot(decodePod(t, tt.yaml, "/m/p.yaml")))
+			waitFor(t, "running", func() bool { _, st := rt.find(tt.container); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+			old, _ := rt.find(tt.container)
+			var violation atomic.Value
+			rt.mu.Lock()
+			rt.onCreate = func(cfg *runtimeapi.ContainerConfig) {
+				if cfg.Metadata.Name != tt.container {
+					return
+				}
+				rt.Lock()
+				defer rt.Unlock()
+				if st := rt.Containers[old].State; st != runtimeapi.ContainerState_CONTAINER_EXITED {
+					violation.Store("a new instance was created while the old one was " + st.String())
+				}
+			}
+			rt.mu.Unlock()
+			creates := len(rt.created())
+
+			rt.stopIgnored.Store(true)
+			rt.setState(old, runtimeapi.ContainerState_CONTAINER_UNKNOWN)
+			waitFor(t, "a stop of the unknown instance", func() bool { return rt.count("StopContainer") >= 1 })
+			waitFor(t, "the unknown state in the status", func() bool { return containerStatus(ta, tt.container).Reason == reasonStatusUnknown })
+			mustStay(t, "no new instance while the old one is unknown", 100*time.Millisecond, func() bool { return len(rt.created()) == creates })
+			if n := rt.count("StopContainer"); n < 2 {
+				t.Errorf("StopContainer called %d times; want retries while unknown", n)
+			}
+
+			rt.stopIgnored.Store(false)
+			waitFor(t, "a new instance once the old one exited", func() bool { return len(rt.created()) == creates+1 })
+			if v := violation.Load(); v != nil {
+				t.Error(v)
+			}
+		})
+	}
+}

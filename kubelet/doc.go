@@ -76,6 +76,10 @@
 //     manifest defines any more, but only once the pod source has sent a
 //     snapshot: without staticPodPath, or while the path cannot be read,
 //     nothing found in the runtime is stopped.
+//   - A container the runtime reports in UNKNOWN state may still run: it
+//     is stopped, and no new instance (nor a new sandbox) starts until the
+//     runtime reports it exited or gone; meanwhile its status says
+//     ContainerStatusUnknown.
 //   - Init containers run in order; restartPolicy is honoured with back-off
 //     10 s doubling to 5 min per container, reset after 10 min of running.
 //     A present image is never pulled; a missing one is pulled unless

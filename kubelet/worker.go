@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -23,6 +26,10 @@ import (
 // minGracePeriod is the least time a container gets to stop, as upstream.
 const minGracePeriod = 2
 
+// unknownExitCode is the exit code recorded for an instance that was in an
+// unknown state and then vanished from the runtime (upstream's choice).
+const unknownExitCode = 137
+
 // Waiting reasons, as upstream.
 const (
 	reasonCreating          = "ContainerCreating"
@@ -34,6 +41,9 @@ const (
 	reasonConfigError       = "CreateContainerConfigError"
 	reasonCreateError       = "CreateContainerError"
 	reasonRunError          = "RunContainerError"
+	// reasonStatusUnknown: the previous instance is in an unknown state
+	// and must be confirmed stopped before a new one starts.
+	reasonStatusUnknown = "ContainerStatusUnknown"
 )
 
 // waitReason is why a container is not running.
@@ -57,7 +67,9 @@ type podWorker struct {
 	restartBO backOff
 	waiting   map[string]waitReason
 	podIPs    map[string]string
-	lastErr   string
+	// unknown are the IDs of UNKNOWN instances being stopped (logged once).
+	unknown map[string]bool
+	lastErr string
 }
 
 func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
@@ -67,6 +79,7 @@ func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
 		restartBO: newBackOff(a.clock),
 		waiting:   map[string]waitReason{},
 		podIPs:    map[string]string{},
+		unknown:   map[string]bool{},
 	}
 }
 
@@ -124,9 +137,9 @@ func (w *podWorker) run(ctx context.Context) {
 				w.a.workerDone(w)
 				return
 			}
-			next = errorRetry
+			next = w.a.errorRetry
 		} else if next, err = w.sync(ctx, pod); err != nil {
-			next = min(next, errorRetry)
+			next = min(next, w.a.errorRetry)
 		}
 		w.reportError(pod, err)
 		if !timer.Stop() {
@@ -312,6 +325,11 @@ func (w *podWorker) syncInit(ctx context.Context, pod *v1.Pod, rp *runtimePod, s
 			w.startCreated(ctx, pod, c, latest)
 			return w.a.resyncPeriod, false
 		default:
+			if latest.state == runtimeapi.ContainerState_CONTAINER_UNKNOWN {
+				if err := w.stopUnknown(ctx, pod, c, latest); err != nil {
+					return w.a.errorRetry, false
+				}
+			}
 			if !sidecar && latest.exitCode() == 0 {
 				continue
 			}
@@ -360,6 +378,10 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Contai
 	case latest.state == runtimeapi.ContainerState_CONTAINER_CREATED:
 		w.startCreated(ctx, pod, c, latest)
 		return next, nil
+	case latest.state == runtimeapi.ContainerState_CONTAINER_UNKNOWN:
+		if err := w.stopUnknown(ctx, pod, c, latest); err != nil {
+			return w.a.errorRetry, nil
+		}
 	}
 	if !shouldRestart(pod.Spec.RestartPolicy, latest.exitCode()) {
 		delete(w.waiting, c.Name)
@@ -403,6 +425,47 @@ func derefGrace(g *int64) int64 {
 	return *g
 }
 
+// stopUnknown stops an instance the runtime reports in UNKNOWN state and
+// confirms that it exited (or is gone). Until then no new instance may
+// start: the old one may still run, and two instances of, say, etcd on one
+// data directory lose data. The container waits with reasonStatusUnknown
+// meanwhile.
+func (w *podWorker) stopUnknown(ctx context.Context, pod *v1.Pod, c *v1.Container, ci *containerInfo) error {
+	if !w.unknown[ci.id] {
+		w.unknown[ci.id] = true
+		w.a.logf("pod %q: container %q (%s) is in an unknown state; stopping it before a new instance starts", pod.Name, c.Name, short(ci.id))
+	}
+	w.killContainer(ctx, ci, podGrace(pod))
+	if err := w.confirmExited(ctx, ci); err != nil {
+		w.waiting[c.Name] = waitReason{reasonStatusUnknown, err.Error() + "; no new instance starts until it has exited"}
+		return err
+	}
+	delete(w.unknown, ci.id)
+	w.a.logf("pod %q: container %q (%s) has exited", pod.Name, c.Name, short(ci.id))
+	return nil
+}
+
+// confirmExited asks the runtime, past the status cache, whether ci has
+// exited or is gone, and updates ci.
+func (w *podWorker) confirmExited(ctx context.Context, ci *containerInfo) error {
+	resp, err := w.a.rt.ContainerStatus(ctx, ci.id, false)
+	if grpcstatus.Code(err) == codes.NotFound {
+		ci.state = runtimeapi.ContainerState_CONTAINER_EXITED
+		ci.status = &runtimeapi.ContainerStatus{Id: ci.id, State: ci.state, ExitCode: unknownExitCode, Reason: reasonStatusUnknown}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to read the status of container %q (%s): %w", ci.name, short(ci.id), err)
+	}
+	st := resp.GetStatus()
+	w.a.statuses.put(ci.id, st)
+	ci.status, ci.state = st, st.GetState()
+	if ci.state != runtimeapi.ContainerState_CONTAINER_EXITED {
+		return fmt.Errorf("container %q (%s) is still in state %s after a stop", ci.name, short(ci.id), strings.TrimPrefix(ci.state.String(), "CONTAINER_"))
+	}
+	return nil
+}
+
 // startCreated starts a container found created but not started (an
 // agent that stopped between the two calls).
 func (w *podWorker) startCreated(ctx context.Context, pod *v1.Pod, c *v1.Container, ci *containerInfo) {
@@ -427,19 +490,19 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 	if err != nil {
 		w.waiting[c.Name] = waitReason{reasonConfigError, err.Error()}
 		w.a.logf("pod %q: container %q: %v", pod.Name, c.Name, err)
-		return errorRetry
+		return w.a.errorRetry
 	}
 	id, err := w.a.rt.CreateContainer(ctx, sb.GetId(), cfg, sbCfg)
 	if err != nil {
 		w.waiting[c.Name] = waitReason{reasonCreateError, err.Error()}
 		w.a.logf("pod %q: failed to create container %q: %v", pod.Name, c.Name, err)
-		return errorRetry
+		return w.a.errorRetry
 	}
 	if err := w.a.rt.StartContainer(ctx, id); err != nil {
 		w.waiting[c.Name] = waitReason{reasonRunError, err.Error()}
 		w.a.logf("pod %q: failed to start container %q: %v", pod.Name, c.Name, err)
 		_ = w.a.rt.RemoveContainer(ctx, id)
-		return w.restartBO.wait(backOffKey(c), w.a.now()) + errorRetry
+		return w.restartBO.wait(backOffKey(c), w.a.now()) + w.a.errorRetry
 	}
 	delete(w.waiting, c.Name)
 	kind := "container"
@@ -493,7 +556,7 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Containe
 	resp, err := w.a.images.ImageStatus(ctx, spec, false)
 	if err != nil {
 		w.waiting[c.Name] = waitReason{reasonErrImagePull, err.Error()}
-		return "", errorRetry, err
+		return "", w.a.errorRetry, err
 	}
 	if img := resp.GetImage(); img != nil {
 		if img.GetId() != "" {
@@ -529,7 +592,7 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Containe
 // (at least 2 s).
 func (w *podWorker) killContainer(ctx context.Context, ci *containerInfo, grace int64) {
 	begin := w.a.now()
-	if raw := ci.annotations[kuberuntime.AnnotationPreStop]; raw != "" && grace > 0 {
+	if raw := ci.annotations[kuberuntime.AnnotationPreStop]; raw != "" && grace > 0 && ci.state == runtimeapi.ContainerState_CONTAINER_RUNNING {
 		h := &v1.LifecycleHandler{}
 		if json.Unmarshal([]byte(raw), h) == nil {
 			hctx, cancel := context.WithTimeout(ctx, time.Duration(grace)*time.Second)
@@ -545,13 +608,16 @@ func (w *podWorker) killContainer(ctx context.Context, ci *containerInfo, grace 
 	}
 }
 
-// stopContainers stops the running containers in parallel.
+// stopContainers stops the running and unknown containers in parallel
+// and confirms with the runtime that each has exited.
 func (w *podWorker) stopContainers(ctx context.Context, pod *v1.Pod, cs []*containerInfo) error {
 	var wg sync.WaitGroup
+	var stopped []*containerInfo
 	for _, ci := range cs {
-		if ci.state != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		if ci.state != runtimeapi.ContainerState_CONTAINER_RUNNING && ci.state != runtimeapi.ContainerState_CONTAINER_UNKNOWN {
 			continue
 		}
+		stopped = append(stopped, ci)
 		grace := podGrace(pod)
 		if pod.Spec.TerminationGracePeriodSeconds == nil {
 			grace = 30
@@ -563,7 +629,14 @@ func (w *podWorker) stopContainers(ctx context.Context, pod *v1.Pod, cs []*conta
 		}(ci)
 	}
 	wg.Wait()
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, ci := range stopped {
+		errs = append(errs, w.confirmExited(ctx, ci))
+	}
+	return errors.Join(errs...)
 }
 
 // terminate stops the pod's containers gracefully, stops and removes its
