@@ -11,6 +11,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/utils/clock"
 
@@ -84,6 +85,7 @@ type Agent struct {
 	relistPeriod time.Duration
 	resyncPeriod time.Duration
 	errorRetry   time.Duration
+	runtimeWait  time.Duration
 	hostDNS      kuberuntime.HostDNS
 	memCapacity  int64
 	cpuMilli     int64
@@ -122,6 +124,7 @@ func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *l
 		secondUnit:   time.Second,
 		relistPeriod: relistPeriod,
 		errorRetry:   errorRetry,
+		runtimeWait:  runtimeWaitInterval,
 		resyncPeriod: opts.SyncFrequency,
 		statuses:     statusCache{m: map[string]*runtimeapi.ContainerStatus{}},
 		workers:      map[types.UID]*podWorker{},
@@ -153,6 +156,12 @@ func (a *Agent) logf(format string, args ...any) { a.log.Printf(format, args...)
 // the runtime is stopped, since only a snapshot says which pods are
 // unwanted. Ending does not stop the pods: a restarted agent adopts them.
 func (a *Agent) Run(ctx context.Context, updates <-chan podsource.Snapshot) error {
+	// However Run returns, its loops, workers and probes end first.
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		a.wg.Wait()
+	}()
 	if err := a.start(ctx); err != nil {
 		return err
 	}
@@ -174,7 +183,7 @@ func (a *Agent) Run(ctx context.Context, updates <-chan podsource.Snapshot) erro
 func (a *Agent) start(ctx context.Context) error {
 	a.ctx = ctx
 	lastMsg := ""
-	err := cri.WaitReady(ctx, a.rt, runtimeWaitInterval, func(err error) {
+	err := cri.WaitReady(ctx, a.rt, a.runtimeWait, func(err error) {
 		a.setRuntime(false, err.Error())
 		if msg := err.Error(); msg != lastMsg {
 			a.logf("waiting for the container runtime at %q: %v", a.opts.RuntimeEndpoint, err)
@@ -187,11 +196,11 @@ func (a *Agent) start(ctx context.Context) error {
 		}
 		return err
 	}
-	for ctx.Err() == nil {
-		if err := a.relist(ctx); err == nil {
-			break
-		}
-		time.Sleep(runtimeWaitInterval)
+	err = wait.PollUntilContextCancel(ctx, a.runtimeWait, true, func(ctx context.Context) (bool, error) {
+		return a.relist(ctx) == nil, nil
+	})
+	if err != nil {
+		return nil // ctx ended
 	}
 	a.logf("container runtime ready")
 	a.wg.Add(2)

@@ -33,6 +33,9 @@ type testRuntime struct {
 	onStop     func(id string)
 	onRun      func(cfg *runtimeapi.PodSandboxConfig)
 	onCreate   func(cfg *runtimeapi.ContainerConfig)
+	onExec     func(id string)
+	// sandboxIP, if set, is the IP of new sandboxes.
+	sandboxIP string
 	// stopIgnored makes StopContainer succeed without changing anything,
 	// as a runtime that has lost track of a container may.
 	stopIgnored atomic.Bool
@@ -63,7 +66,23 @@ func (r *testRuntime) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSand
 	if hook != nil {
 		hook(cfg)
 	}
-	return r.FakeRuntimeService.RunPodSandbox(ctx, cfg, h)
+	id, err := r.FakeRuntimeService.RunPodSandbox(ctx, cfg, h)
+	if err == nil && r.sandboxIP != "" {
+		r.Lock()
+		r.Sandboxes[id].Network.Ip = r.sandboxIP
+		r.Unlock()
+	}
+	return id, err
+}
+
+func (r *testRuntime) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) ([]byte, []byte, error) {
+	r.mu.Lock()
+	hook := r.onExec
+	r.mu.Unlock()
+	if hook != nil {
+		hook(id)
+	}
+	return r.FakeRuntimeService.ExecSync(ctx, id, cmd, timeout)
 }
 
 func (r *testRuntime) StopContainer(ctx context.Context, id string, timeout int64) error {
@@ -284,17 +303,29 @@ func seedRunningPod(rt *testRuntime, uid, name, node string) {
 	rt.Containers["c-"+uid] = &critest.FakeContainer{SandboxID: "s-" + uid, ContainerStatus: runtimeapi.ContainerStatus{Id: "c-" + uid, Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, State: runtimeapi.ContainerState_CONTAINER_RUNNING, Labels: labels}}
 }
 
+// runReturnTimeout is how long a test waits for Run to return.
+const runReturnTimeout = 5 * time.Second
+
 // runAgent runs ta.Run(ctx, updates) in the background until the test
-// ends and returns Run's result channel.
-func runAgent(t *testing.T, ta *testAgent, updates <-chan podsource.Snapshot) <-chan error {
+// ends; the returned channel is closed when Run returns.
+func runAgent(t *testing.T, ta *testAgent, updates <-chan podsource.Snapshot) <-chan struct{} {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ta.cancel = cancel
-	done := make(chan error, 1)
-	go func() { done <- ta.Run(ctx, updates) }()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := ta.Run(ctx, updates); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(runReturnTimeout):
+			t.Errorf("Run did not return within %s of its context's end", runReturnTimeout)
+		}
 	})
 	return done
 }

@@ -785,3 +785,130 @@ func TestUnknownContainerIsStoppedBeforeANewStart(t *testing.T) {
 		})
 	}
 }
+
+// A pod that completed runs no probes any more.
+func TestProbesStopWhenPodCompletes(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	live := newToggleServer(t, true)
+	y := strings.Replace(probePod(live, nil), "spec:\n", "spec:\n  restartPolicy: Never\n", 1)
+	pod := decodePod(t, y, "/m/p.yaml")
+	ta.apply(snapshot(pod))
+	waitFor(t, "probes", func() bool { return live.hits.Load() >= 2 })
+	id, _ := rt.find("c")
+	rt.exit(id, 0, ta.clock.Now())
+	waitFor(t, "the pod to succeed", func() bool { return podPhase(ta, pod) == "Succeeded" })
+	ta.pokeAll()
+	after := live.hits.Load()
+	mustStay(t, "no probe after completion", 100*time.Millisecond, func() bool { return live.hits.Load() <= after+1 })
+}
+
+// A preStop httpGet without a host goes to the pod IP, and a named port
+// is the container's port of that name.
+func TestPreStopHTTPGoesToPodIPAndNamedPort(t *testing.T) {
+	rt := newTestRuntime()
+	rt.sandboxIP = "127.0.0.1"
+	ta := startAgent(t, rt, testConfig(t))
+	var stopHits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stop" && r.Header.Get("X-Hook") == "1" {
+			stopHits.Add(1)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	y := `apiVersion: v1
+kind: Pod
+metadata: {name: hooked}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: c
+    image: img:1
+    ports: [{name: admin, containerPort: ` + port + `}]
+    lifecycle:
+      preStop:
+        httpGet: {port: admin, path: /stop, httpHeaders: [{name: X-Hook, value: "1"}]}
+`
+	ta.apply(snapshot(decodePod(t, y, "/m/h.yaml")))
+	waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	ta.apply(snapshot())
+	waitFor(t, "everything removed", func() bool { c, s := rt.objects(); return c == 0 && s == 0 })
+	if n := stopHits.Load(); n != 1 {
+		t.Errorf("preStop hook reached the pod's named port %d times, want 1", n)
+	}
+}
+
+// A container whose create fails backs off like one that crashes.
+func TestFailedCreateBacksOff(t *testing.T) {
+	rt := newTestRuntime()
+	for range 100 {
+		rt.InjectError("CreateContainer", errors.New("no space left on device"))
+	}
+	ta := startAgent(t, rt, testConfig(t))
+	ta.apply(snapshot(decodePod(t, crashPod, "/m/crash.yaml")))
+	creates := func() int { return rt.count("CreateContainer") }
+	// The first retry is immediate, as after a first crash; then 10 s, 20 s.
+	waitFor(t, "two attempts", func() bool { return creates() == 2 })
+	for i, delay := range []time.Duration{10 * time.Second, 20 * time.Second} {
+		waitFor(t, "the error and back-off in the status", func() bool {
+			cs := containerStatus(ta, "c")
+			return cs.Reason == reasonCreateError && strings.Contains(cs.Message, "no space left on device") && strings.Contains(cs.Message, "back-off")
+		})
+		ta.clock.Step(delay - time.Second)
+		ta.pokeAll()
+		mustStay(t, "no attempt during the back-off", 100*time.Millisecond, func() bool { return creates() == 2+i })
+		ta.clock.Step(time.Second)
+		ta.pokeAll()
+		waitFor(t, "an attempt after "+delay.String(), func() bool { return creates() == 3+i })
+	}
+}
+
+// Run honours cancellation while it waits for the runtime to list.
+func TestRunReturnsWhenCancelledDuringStart(t *testing.T) {
+	rt := newTestRuntime()
+	for range 100 {
+		rt.InjectError("ListPodSandbox", errors.New("runtime busy"))
+	}
+	ta := newTestAgent(t, rt, testConfig(t))
+	ta.runtimeWait = time.Hour
+	done := runAgent(t, ta, nil)
+	waitFor(t, "a failed list", func() bool { return rt.count("ListPodSandbox") >= 1 })
+	ta.cancel()
+	select {
+	case <-done:
+	case <-time.After(runReturnTimeout):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// Run returns only after the agent's goroutines, probes included, ended.
+func TestRunWaitsForProbes(t *testing.T) {
+	rt := newTestRuntime()
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	rt.onExec = func(string) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	ta := newTestAgent(t, rt, testConfig(t))
+	updates := make(chan podsource.Snapshot, 1)
+	done := runAgent(t, ta, updates)
+	updates <- snapshot(decodePod(t, strings.Replace(crashPod, "{name: c, image: img:1}", "{name: c, image: img:1, livenessProbe: {exec: {command: [\"true\"]}, periodSeconds: 1}}", 1), "/m/e.yaml"))
+	<-entered
+	ta.cancel()
+	returned := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	mustStay(t, "Run waits while a probe runs", 100*time.Millisecond, func() bool { return !returned() })
+	close(release)
+	waitFor(t, "Run to return", returned)
+}

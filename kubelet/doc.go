@@ -81,13 +81,16 @@
 //     runtime reports it exited or gone; meanwhile its status says
 //     ContainerStatusUnknown.
 //   - Init containers run in order; restartPolicy is honoured with back-off
-//     10 s doubling to 5 min per container, reset after 10 min of running.
+//     10 s doubling to 5 min per container, reset after 10 min of running;
+//     a failed create or start counts as a crash.
 //     A present image is never pulled; a missing one is pulled unless
 //     imagePullPolicy is Never.
 //   - Probes (startup, liveness, readiness; exec, httpGet, tcpSocket, grpc)
 //     with all timing fields; startup gates the others; a failed startup or
 //     liveness probe kills the container (preStop, grace period) and the
-//     restart policy applies.
+//     restart policy applies. Probes end when the pod completes. A preStop
+//     httpGet without a host goes to the pod IP; named ports resolve from
+//     the container's ports.
 //   - State changes are found by listing this node's sandboxes and
 //     containers every second (containerd 1.6 has no container events);
 //     statuses are fetched only when a container's state changes.

@@ -69,17 +69,20 @@ type podWorker struct {
 	podIPs    map[string]string
 	// unknown are the IDs of UNKNOWN instances being stopped (logged once).
 	unknown map[string]bool
-	lastErr string
+	// startFailures are the last failed starts, by back-off key.
+	startFailures map[string]startFailure
+	lastErr       string
 }
 
 func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
 	return &podWorker{
 		a: a, uid: pod.UID, fullName: fullName(pod), pod: pod,
-		trigger:   make(chan struct{}, 1),
-		restartBO: newBackOff(a.clock),
-		waiting:   map[string]waitReason{},
-		podIPs:    map[string]string{},
-		unknown:   map[string]bool{},
+		trigger:       make(chan struct{}, 1),
+		restartBO:     newBackOff(a.clock),
+		waiting:       map[string]waitReason{},
+		podIPs:        map[string]string{},
+		unknown:       map[string]bool{},
+		startFailures: map[string]startFailure{},
 	}
 }
 
@@ -174,6 +177,7 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 	}
 	defer func() { w.publish(pod, rp, false) }()
 	if w.completed(pod, rp) {
+		w.a.probes.removePod(pod.UID)
 		return next, nil
 	}
 	sb := rp.readySandbox()
@@ -313,7 +317,7 @@ func (w *podWorker) syncInit(ctx context.Context, pod *v1.Pod, rp *runtimePod, s
 		}
 		switch {
 		case latest == nil:
-			d := w.start(ctx, pod, c, true, rp, sb, rc)
+			d := w.startAfterBackOff(ctx, pod, c, true, rp, sb, rc, nil)
 			if !sidecar {
 				return d, false
 			}
@@ -333,12 +337,7 @@ func (w *podWorker) syncInit(ctx context.Context, pod *v1.Pod, rp *runtimePod, s
 			if !sidecar && latest.exitCode() == 0 {
 				continue
 			}
-			if d := w.restartWait(c, latest); d > 0 {
-				w.waiting[c.Name] = waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container %q", d.Round(time.Second), c.Name)}
-				return d, false
-			}
-			w.restartBO.next(backOffKey(c))
-			d := w.start(ctx, pod, c, true, rp, sb, rc)
+			d := w.startAfterBackOff(ctx, pod, c, true, rp, sb, rc, latest)
 			if !sidecar {
 				return d, false
 			}
@@ -358,7 +357,7 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Contai
 	}
 	switch {
 	case latest == nil:
-		return w.start(ctx, pod, c, false, rp, sb, rc), nil
+		return w.startAfterBackOff(ctx, pod, c, false, rp, sb, rc, nil), nil
 	case latest.state == runtimeapi.ContainerState_CONTAINER_RUNNING:
 		if latest.hash != kuberuntime.ContainerHash(c) {
 			w.a.logf("pod %q: container %q changed; restarting it", pod.Name, c.Name)
@@ -387,12 +386,7 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Contai
 		delete(w.waiting, c.Name)
 		return next, nil
 	}
-	if d := w.restartWait(c, latest); d > 0 {
-		w.waiting[c.Name] = waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container %q", d.Round(time.Second), c.Name)}
-		return d, nil
-	}
-	w.restartBO.next(backOffKey(c))
-	return w.start(ctx, pod, c, false, rp, sb, rc), nil
+	return w.startAfterBackOff(ctx, pod, c, false, rp, sb, rc, latest), nil
 }
 
 func shouldRestart(policy v1.RestartPolicy, exitCode int32) bool {
@@ -407,13 +401,52 @@ func shouldRestart(policy v1.RestartPolicy, exitCode int32) bool {
 
 func backOffKey(c *v1.Container) string { return c.Name + "/" + kuberuntime.ContainerHash(c) }
 
-// restartWait is how long the restart of a dead container must wait.
-func (w *podWorker) restartWait(c *v1.Container, dead *containerInfo) time.Duration {
-	failedAt := dead.finishedAt()
-	if failedAt.IsZero() {
-		failedAt = w.a.now()
+// startFailure is a start of a container that failed before it ran.
+type startFailure struct {
+	at  time.Time
+	why waitReason
+}
+
+// startAfterBackOff starts a new instance of c once the back-off of its
+// last failure has passed: the exit of dead (nil if there is none) or a
+// later failed create or start, which counts as a crash. A container's
+// first start does not wait.
+func (w *podWorker) startAfterBackOff(ctx context.Context, pod *v1.Pod, c *v1.Container, init bool, rp *runtimePod, sb *runtimeapi.PodSandbox, rc *kuberuntime.RenderContext, dead *containerInfo) time.Duration {
+	key := backOffKey(c)
+	var failedAt time.Time
+	failed := dead != nil
+	if failed {
+		if failedAt = dead.finishedAt(); failedAt.IsZero() {
+			failedAt = w.a.now()
+		}
 	}
-	return w.restartBO.wait(backOffKey(c), failedAt)
+	sf, startFailed := w.startFailures[key]
+	if startFailed && sf.at.After(failedAt) {
+		failed, failedAt = true, sf.at
+	} else {
+		startFailed = false
+	}
+	if failed {
+		if d := w.restartBO.wait(key, failedAt); d > 0 {
+			wr := waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container %q", d.Round(time.Second), c.Name)}
+			if startFailed {
+				wr = waitReason{sf.why.reason, fmt.Sprintf("%s (back-off %s before the next attempt)", sf.why.message, d.Round(time.Second))}
+			}
+			w.waiting[c.Name] = wr
+			return d
+		}
+		w.restartBO.next(key)
+	}
+	return w.start(ctx, pod, c, init, rp, sb, rc)
+}
+
+// startFailed records a failed create or start of c: the reason shows in
+// the status and the next attempt backs off.
+func (w *podWorker) startFailed(pod *v1.Pod, c *v1.Container, reason, what string, err error) {
+	wr := waitReason{reason, err.Error()}
+	w.waiting[c.Name] = wr
+	w.startFailures[backOffKey(c)] = startFailure{at: w.a.now(), why: wr}
+	w.a.logf("pod %q: failed to %s container %q: %v", pod.Name, what, c.Name, err)
 }
 
 func podGrace(pod *v1.Pod) int64 { return derefGrace(pod.Spec.TerminationGracePeriodSeconds) }
@@ -470,8 +503,7 @@ func (w *podWorker) confirmExited(ctx context.Context, ci *containerInfo) error 
 // agent that stopped between the two calls).
 func (w *podWorker) startCreated(ctx context.Context, pod *v1.Pod, c *v1.Container, ci *containerInfo) {
 	if err := w.a.rt.StartContainer(ctx, ci.id); err != nil {
-		w.waiting[c.Name] = waitReason{reasonRunError, err.Error()}
-		w.a.logf("pod %q: failed to start container %q: %v", pod.Name, c.Name, err)
+		w.startFailed(pod, c, reasonRunError, "start", err)
 		_ = w.a.rt.RemoveContainer(ctx, ci.id)
 	}
 }
@@ -494,17 +526,16 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 	}
 	id, err := w.a.rt.CreateContainer(ctx, sb.GetId(), cfg, sbCfg)
 	if err != nil {
-		w.waiting[c.Name] = waitReason{reasonCreateError, err.Error()}
-		w.a.logf("pod %q: failed to create container %q: %v", pod.Name, c.Name, err)
+		w.startFailed(pod, c, reasonCreateError, "create", err)
 		return w.a.errorRetry
 	}
 	if err := w.a.rt.StartContainer(ctx, id); err != nil {
-		w.waiting[c.Name] = waitReason{reasonRunError, err.Error()}
-		w.a.logf("pod %q: failed to start container %q: %v", pod.Name, c.Name, err)
+		w.startFailed(pod, c, reasonRunError, "start", err)
 		_ = w.a.rt.RemoveContainer(ctx, id)
-		return w.restartBO.wait(backOffKey(c), w.a.now()) + w.a.errorRetry
+		return w.a.errorRetry
 	}
 	delete(w.waiting, c.Name)
+	delete(w.startFailures, backOffKey(c))
 	kind := "container"
 	if init {
 		kind = "init container"
@@ -596,7 +627,7 @@ func (w *podWorker) killContainer(ctx context.Context, ci *containerInfo, grace 
 		h := &v1.LifecycleHandler{}
 		if json.Unmarshal([]byte(raw), h) == nil {
 			hctx, cancel := context.WithTimeout(ctx, time.Duration(grace)*time.Second)
-			w.a.runHook(hctx, ci, h)
+			w.runHook(hctx, ci, h)
 			cancel()
 		}
 	}
@@ -714,7 +745,8 @@ func (w *podWorker) publishTerminating(pod *v1.Pod) {
 }
 
 // runHook runs a lifecycle handler (exec, httpGet, sleep).
-func (a *Agent) runHook(ctx context.Context, ci *containerInfo, h *v1.LifecycleHandler) {
+func (w *podWorker) runHook(ctx context.Context, ci *containerInfo, h *v1.LifecycleHandler) {
+	a := w.a
 	switch {
 	case h.Exec != nil:
 		timeout := time.Minute
@@ -728,11 +760,40 @@ func (a *Agent) runHook(ctx context.Context, ci *containerInfo, h *v1.LifecycleH
 			}
 		}
 	case h.HTTPGet != nil:
-		a.probes.hookHTTP(ctx, h.HTTPGet)
+		if err := a.probes.hookHTTP(ctx, h.HTTPGet, w.hookHost(ctx, ci), hookPorts(ci)); err != nil {
+			a.logf("preStop hook of container %s failed: %v", short(ci.id), err)
+		}
 	case h.Sleep != nil:
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Duration(h.Sleep.Seconds) * time.Second):
 		}
 	}
+}
+
+// hookHost is the address of an httpGet hook without a host: the pod's
+// IP, the node's for hostNetwork pods.
+func (w *podWorker) hookHost(ctx context.Context, ci *containerInfo) string {
+	if ip, ok := w.podIPs[ci.sandboxID]; ok && ip != "" {
+		return ip
+	}
+	resp, err := w.a.rt.PodSandboxStatus(ctx, ci.sandboxID, false)
+	if err != nil {
+		return ""
+	}
+	st := resp.GetStatus()
+	if st.GetLinux().GetNamespaces().GetOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE {
+		return w.a.opts.NodeIP
+	}
+	return st.GetNetwork().GetIp()
+}
+
+// hookPorts are the container's ports, from the annotation that records
+// them, so that a hook can name a port after the spec is gone.
+func hookPorts(ci *containerInfo) []v1.ContainerPort {
+	var ports []v1.ContainerPort
+	if raw := ci.annotations[kuberuntime.AnnotationPorts]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &ports)
+	}
+	return ports
 }

@@ -4,6 +4,7 @@
 package volume
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,12 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 )
+
+// hostEtcHosts is the host's hosts file, copied for hostNetwork pods.
+const hostEtcHosts = "/etc/hosts"
+
+// localhostEntries start every generated hosts file.
+const localhostEntries = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 // PodDir is <root-dir>/pods/<uid>: the pod's emptyDirs, termination
 // message files and etc-hosts. It is removed with the pod.
@@ -185,25 +192,27 @@ func TerminationMessageFile(rootDir string, pod *v1.Pod, c *v1.Container) (strin
 	return p, nil
 }
 
-// EtcHostsFile creates <pod dir>/etc-hosts once: the host's /etc/hosts for
-// hostNetwork pods, a small generated file for others.
+// EtcHostsFile writes <pod dir>/etc-hosts for a new container: the host's
+// /etc/hosts for hostNetwork pods, a small generated file naming podIP for
+// others. It is rewritten whenever its content changes, so that a new
+// sandbox's IP replaces the old one.
 func EtcHostsFile(rootDir string, pod *v1.Pod, podIP, hostname string) (string, error) {
 	p := filepath.Join(PodDir(rootDir, pod), "etc-hosts")
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
 	var content []byte
 	if pod.Spec.HostNetwork {
-		data, err := os.ReadFile("/etc/hosts")
+		data, err := os.ReadFile(hostEtcHosts)
 		if err != nil {
-			data = []byte("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+			data = []byte(localhostEntries)
 		}
 		content = data
 	} else {
-		content = []byte("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+		content = []byte("# Kubernetes-managed hosts file.\n" + localhostEntries)
 		if podIP != "" {
 			content = append(content, []byte(fmt.Sprintf("%s\t%s\n", podIP, hostname))...)
 		}
+	}
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, content) {
+		return p, nil
 	}
 	if err := fsutil.WriteFileAtomic(p, content, 0o644, 0o750); err != nil {
 		return "", err
