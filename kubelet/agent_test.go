@@ -624,7 +624,38 @@ func TestGCKeepsOneDeadContainer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The log files of every instance, a rotation of the first, and one
+	// file too new to be collected (its container may be being created).
+	logDir := filepath.Join(kuberuntime.PodLogDir(ta.opts.PodLogsDir, pod), "c")
+	termDir := filepath.Join(ta.opts.RootDir, "pods", string(pod.UID), "containers", "c")
+	old := time.Now().Add(-time.Hour)
+	for _, f := range []string{"0.log", "0.log.20260101-000000.gz", "1.log", "2.log", "3.log", "7.log"} {
+		p := filepath.Join(logDir, f)
+		if err := os.WriteFile(p, []byte("x\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if f != "7.log" {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	terms, err := os.ReadDir(termDir)
+	if err != nil || len(terms) != 4 {
+		t.Fatalf("termination-message files before GC: %v, %v; want one per instance", terms, err)
+	}
+	for _, f := range terms {
+		if err := os.Chtimes(filepath.Join(termDir, f.Name()), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ta.gc(t.Context())
+	if got := dirNames(t, logDir); got != "2.log,3.log,7.log" {
+		t.Errorf("log files after GC: %s, want those of the two kept instances and the new one", got)
+	}
+	if got := dirNames(t, termDir); got != "2,3" {
+		t.Errorf("termination-message files after GC: %s, want those of the two kept instances", got)
+	}
 	rt.Lock()
 	var left []string
 	for id, c := range rt.Containers {
@@ -911,4 +942,18 @@ func TestRunWaitsForProbes(t *testing.T) {
 	mustStay(t, "Run waits while a probe runs", 100*time.Millisecond, func() bool { return !returned() })
 	close(release)
 	waitFor(t, "Run to return", returned)
+}
+
+// dirNames lists a directory's entries, comma-separated in name order.
+func dirNames(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, ",")
 }

@@ -95,8 +95,10 @@
 //     containers every second (containerd 1.6 has no container events);
 //     statuses are fetched only when a container's state changes.
 //   - Dead containers beyond the newest per container, dead sandboxes
-//     without containers and log directories of gone pods are collected
-//     every minute.
+//     without containers, log directories of gone pods, and the log files
+//     (<n>.log and its rotations <n>.log.*) and termination-message files
+//     (<root-dir>/pods/<uid>/containers/<name>/<n>, one per instance) of
+//     removed containers are collected every minute.
 //   - A removed manifest stops the pod (grace period, at least 2 s), then
 //     removes its containers, sandboxes, pod directory and cgroup.
 //   - SIGTERM/SIGINT stops the agent, never the pods. Runtime errors are

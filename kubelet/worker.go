@@ -566,7 +566,7 @@ func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool
 		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: hosts})
 	}
 	if c.TerminationMessagePath != "" && !volume.MountsPath(c, c.TerminationMessagePath) {
-		f, err := volume.TerminationMessageFile(w.a.opts.RootDir, pod, c)
+		f, err := volume.TerminationMessageFile(w.a.opts.RootDir, pod, c, restartCount)
 		if err != nil {
 			return nil, err
 		}

@@ -5,12 +5,11 @@ package volume
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	v1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -180,16 +179,23 @@ func PrepareSubPaths(c *v1.Container, volumes map[string]string) error {
 	return nil
 }
 
-// TerminationMessageFile creates the host file mounted at the container's
-// terminationMessagePath (world-writable, as upstream).
-func TerminationMessageFile(rootDir string, pod *v1.Pod, c *v1.Container) (string, error) {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	p := filepath.Join(PodDir(rootDir, pod), "containers", c.Name, hex.EncodeToString(b[:]))
+// TerminationMessageFile creates the empty host file mounted at the
+// terminationMessagePath of instance restartCount of container c
+// (world-writable, as upstream): <pod dir>/containers/<name>/<restartCount>.
+// One file per instance, so that garbage collection can tell which files
+// belong to removed containers (ContainerFiles).
+func TerminationMessageFile(rootDir string, pod *v1.Pod, c *v1.Container, restartCount int) (string, error) {
+	p := filepath.Join(ContainerFiles(rootDir, string(pod.UID)), c.Name, strconv.Itoa(restartCount))
 	if err := fsutil.WriteFileAtomic(p, nil, 0o666, 0o750); err != nil {
 		return "", err
 	}
 	return p, nil
+}
+
+// ContainerFiles is the directory of the termination-message files of pod
+// uid: <pod dir>/containers/<name>/<restartCount>.
+func ContainerFiles(rootDir, uid string) string {
+	return filepath.Join(rootDir, "pods", uid, "containers")
 }
 
 // EtcHostsFile writes <pod dir>/etc-hosts for a new container: the host's
