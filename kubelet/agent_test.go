@@ -957,3 +957,115 @@ func dirNames(t *testing.T, dir string) string {
 	}
 	return strings.Join(names, ",")
 }
+
+// A pod with fields the agent cannot honour is not run; its status says
+// why, naming the fields.
+func TestUnsupportedFieldsRefuseThePod(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	y := strings.Replace(crashPod, "spec:\n", "spec:\n  hostUsers: false\n  securityContext: {seLinuxOptions: {type: spc_t}}\n", 1)
+	pod := decodePod(t, y, "/m/u.yaml")
+	ta.apply(snapshot(pod))
+	waitFor(t, "the refusal in the status", func() bool {
+		for _, p := range ta.Report().Pods {
+			if p.UID == string(pod.UID) && p.Reason == reasonConfigError {
+				return true
+			}
+		}
+		return false
+	})
+	var p status.Pod
+	for _, q := range ta.Report().Pods {
+		if q.UID == string(pod.UID) {
+			p = q
+		}
+	}
+	for _, field := range []string{"spec.hostUsers", "spec.securityContext.seLinuxOptions"} {
+		if !strings.Contains(p.Message, field) {
+			t.Errorf("pod message %q does not name %s", p.Message, field)
+		}
+	}
+	if p.Phase != "Pending" || len(p.Containers) != 1 || p.Containers[0].Reason != reasonConfigError || p.Containers[0].Message != p.Message {
+		t.Errorf("pod status = %+v", p)
+	}
+	mustStay(t, "no sandbox for a refused pod", 50*time.Millisecond, func() bool { return rt.count("RunPodSandbox") == 0 })
+}
+
+// runAsNonRoot is enforced from runAsUser or the image's user.
+func TestRunAsNonRoot(t *testing.T) {
+	tests := []struct {
+		name     string
+		sc       string
+		imageUID *int64
+		imageUsr string
+		wantRun  bool
+		wantMsg  string
+	}{
+		{"image runs as root", "{runAsNonRoot: true}", ptrInt64(0), "", false, "container has runAsNonRoot and image will run as root"},
+		{"image has no user", "{runAsNonRoot: true}", nil, "", false, "container has runAsNonRoot and image will run as root"},
+		{"runAsUser 0", "{runAsNonRoot: true, runAsUser: 0}", ptrInt64(1000), "", false, "runAsUser 0"},
+		{"image runs as 1000", "{runAsNonRoot: true}", ptrInt64(1000), "", true, ""},
+		{"runAsUser 1000 over a root image", "{runAsNonRoot: true, runAsUser: 1000}", ptrInt64(0), "", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newTestRuntime()
+			ta := startAgent(t, rt, testConfig(t))
+			ta.images.Lock()
+			img := ta.images.Images["img:1"]
+			if tt.imageUID != nil {
+				img.Uid = &runtimeapi.Int64Value{Value: *tt.imageUID}
+			}
+			img.Username = tt.imageUsr
+			ta.images.Unlock()
+			y := strings.Replace(crashPod, "{name: c, image: img:1}", "{name: c, image: img:1, securityContext: "+tt.sc+"}", 1)
+			ta.apply(snapshot(decodePod(t, y, "/m/n.yaml")))
+			if tt.wantRun {
+				waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+				return
+			}
+			waitFor(t, "the refusal", func() bool {
+				cs := containerStatus(ta, "c")
+				return cs.Reason == reasonConfigError && strings.Contains(cs.Message, tt.wantMsg)
+			})
+			if n := rt.count("CreateContainer"); n != 0 {
+				t.Errorf("%d containers created", n)
+			}
+		})
+	}
+}
+
+func ptrInt64(v int64) *int64 { return &v }
+
+// A subPathExpr that expands to a path leaving its volume is refused and
+// creates nothing outside.
+func TestSubPathExprCannotLeaveTheVolume(t *testing.T) {
+	rt := newTestRuntime()
+	cfg := testConfig(t)
+	ta := startAgent(t, rt, cfg)
+	y := `apiVersion: v1
+kind: Pod
+metadata: {name: sub}
+spec:
+  hostNetwork: true
+  volumes: [{name: scratch, emptyDir: {}}]
+  containers:
+  - name: c
+    image: img:1
+    env: [{name: WHERE, value: ../../../../escaped}]
+    volumeMounts: [{name: scratch, mountPath: /s, subPathExpr: $(WHERE)}]
+`
+	pod := decodePod(t, y, "/m/s.yaml")
+	ta.apply(snapshot(pod))
+	waitFor(t, "the refusal", func() bool {
+		cs := containerStatus(ta, "c")
+		return cs.Reason == reasonConfigError && strings.Contains(cs.Message, `".." element`)
+	})
+	emptyDir := filepath.Join(cfg.RootDir, "pods", string(pod.UID), "volumes", "kubernetes.io~empty-dir", "scratch")
+	if _, err := os.Stat(filepath.Join(emptyDir, "../../../../escaped")); !os.IsNotExist(err) {
+		t.Errorf("a directory was created outside the volume: %v", err)
+	}
+	if n := rt.count("CreateContainer"); n != 0 {
+		t.Errorf("%d containers created", n)
+	}
+}

@@ -68,7 +68,20 @@
 //     fieldRef/resourceFieldRef values that exist without an API server,
 //     hostPath and emptyDir (<root-dir>/pods/<uid>/volumes/kubernetes.io~empty-dir/<name>)
 //     mounts, /etc/hosts and the termination-message file, security context
-//     and resources mapped to Linux resources and QoS OOM score.
+//     (AppArmor RuntimeDefault and Unconfined included) and resources
+//     mapped to Linux resources and QoS OOM score. subPathExpr expands
+//     $(VAR) from the container's env; a sub-path is resolved inside its
+//     volume (symbolic links included) and never creates a directory
+//     outside it.
+//   - Pod fields the agent cannot honour refuse the pod instead of being
+//     ignored (kuberuntime.Unsupported lists them): hostUsers: false,
+//     seLinuxOptions, AppArmor Localhost profiles, procMount other than
+//     Default, emptyDir medium Memory or HugePages, and sub-paths that are
+//     absolute or have "..". The pod gets no sandbox; its status has
+//     reason CreateContainerConfigError and a message naming the fields.
+//     runAsNonRoot is enforced from runAsUser or the image's user (CRI
+//     ImageStatus): a container that would run as root waits with
+//     CreateContainerConfigError.
 //   - Every runtime object carries the node label; an agent lists, adopts,
 //     stops and removes only objects with its own node's label, so agents
 //     can share a containerd. On start it adopts what it finds (restart

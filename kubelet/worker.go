@@ -71,7 +71,9 @@ type podWorker struct {
 	unknown map[string]bool
 	// startFailures are the last failed starts, by back-off key.
 	startFailures map[string]startFailure
-	lastErr       string
+	// refusal says why the pod is not run at all (kuberuntime.Unsupported).
+	refusal string
+	lastErr string
 }
 
 func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
@@ -176,6 +178,10 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 		return next, err
 	}
 	defer func() { w.publish(pod, rp, false) }()
+	if errs := kuberuntime.Unsupported(pod); len(errs) > 0 {
+		w.refuse(pod, errs)
+		return next, nil
+	}
 	if w.completed(pod, rp) {
 		w.a.probes.removePod(pod.UID)
 		return next, nil
@@ -205,6 +211,26 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 	}
 	w.a.probes.sync(w, pod, running, w.probeHost(pod, rc))
 	return next, nil
+}
+
+// refuse records why the pod is not run: it names every field the agent
+// cannot honour. The pod gets no sandbox and no container; containers an
+// earlier agent started are left as they are.
+func (w *podWorker) refuse(pod *v1.Pod, errs []error) {
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	msg := "this agent cannot run the pod as specified: " + strings.Join(msgs, "; ")
+	if msg != w.refusal {
+		w.a.logf("pod %q: %s", pod.Name, msg)
+	}
+	w.refusal = msg
+	for _, cs := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			w.waiting[c.Name] = waitReason{reasonConfigError, msg}
+		}
+	}
 }
 
 // runningContainer is a running container that may need probes.
@@ -518,6 +544,13 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 	if err != nil {
 		return d
 	}
+	if err := w.checkNonRoot(ctx, pod, c, imageRef); err != nil {
+		if wr := (waitReason{reasonConfigError, err.Error()}); w.waiting[c.Name] != wr {
+			w.waiting[c.Name] = wr
+			w.a.logf("pod %q: container %q: %v", pod.Name, c.Name, err)
+		}
+		return w.a.resyncPeriod
+	}
 	cfg, err := w.buildContainerConfig(pod, c, init, restartCount, imageRef, rc)
 	if err != nil {
 		w.waiting[c.Name] = waitReason{reasonConfigError, err.Error()}
@@ -550,14 +583,19 @@ func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool
 	if err != nil {
 		return nil, err
 	}
-	if err := volume.PrepareSubPaths(c, vols); err != nil {
-		return nil, err
-	}
 	env, err := kuberuntime.ContainerEnv(pod, c, rc)
 	if err != nil {
 		return nil, err
 	}
-	mounts := volume.ContainerMounts(c, vols)
+	subs, err := kuberuntime.SubPaths(c, env)
+	if err != nil {
+		return nil, err
+	}
+	hostSubs, err := volume.PrepareSubPaths(c, vols, subs)
+	if err != nil {
+		return nil, err
+	}
+	mounts := volume.ContainerMounts(c, vols, hostSubs)
 	if !volume.MountsPath(c, "/etc/hosts") {
 		hosts, err := volume.EtcHostsFile(w.a.opts.RootDir, pod, rc.PodIP, kuberuntime.PodHostname(pod))
 		if err != nil {
@@ -577,6 +615,28 @@ func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool
 		return nil, fmt.Errorf("failed to create the log directory %q: %w", logDir, err)
 	}
 	return kuberuntime.ContainerConfig(kuberuntime.ContainerSpec{Pod: pod, Container: c, Init: init, RestartCount: restartCount, ImageRef: imageRef, Env: env, Mounts: mounts}, rc), nil
+}
+
+// checkNonRoot enforces runAsNonRoot: the container may not start if it
+// would run as root, judged from its runAsUser or the image's user.
+func (w *podWorker) checkNonRoot(ctx context.Context, pod *v1.Pod, c *v1.Container, imageRef string) error {
+	if !kuberuntime.NeedsNonRoot(pod, c) {
+		return nil
+	}
+	resp, err := w.a.images.ImageStatus(ctx, &runtimeapi.ImageSpec{Image: imageRef, UserSpecifiedImage: c.Image}, false)
+	if err != nil {
+		return fmt.Errorf("failed to read the user of image %q for runAsNonRoot: %w", c.Image, err)
+	}
+	img := resp.GetImage()
+	if img == nil {
+		return fmt.Errorf("image %q is not present; cannot check runAsNonRoot", c.Image)
+	}
+	var uid *int64
+	if u := img.GetUid(); u != nil {
+		v := u.GetValue()
+		uid = &v
+	}
+	return kuberuntime.VerifyRunAsNonRoot(pod, c, uid, img.GetUsername())
 }
 
 // ensureImage returns the image reference to run. A present image is
