@@ -11,7 +11,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
@@ -61,6 +63,11 @@ type Options struct {
 	CPUCapacityMilli int64
 	// RuntimeEndpoint names the runtime in log lines.
 	RuntimeEndpoint string
+	// StaticPodPath and SourceErr describe the pod source: until its first
+	// snapshot arrives, the report lists SourceErr's error (if any) as a
+	// file error of StaticPodPath. SourceErr may be nil.
+	StaticPodPath string
+	SourceErr     func() error
 }
 
 // Agent runs the static pods of one node through the CRI.
@@ -69,20 +76,23 @@ type Agent struct {
 	rt     cri.RuntimeService
 	images cri.ImageService
 	log    *log.Logger
-	now    func() time.Time
+	// clock is the time of back-offs and log durations; tests fake it.
+	clock clock.Clock
 
 	// secondUnit is the length of a "second" in probe timing; tests
 	// shorten it.
 	secondUnit   time.Duration
 	relistPeriod time.Duration
 	resyncPeriod time.Duration
+	errorRetry   time.Duration
+	runtimeWait  time.Duration
 	hostDNS      kuberuntime.HostDNS
 	memCapacity  int64
 	cpuMilli     int64
 
 	statuses statusCache
 	probes   *prober
-	imageBO  *backOff
+	imageBO  backOff
 
 	ctx context.Context
 	wg  sync.WaitGroup
@@ -110,9 +120,11 @@ type podMeta struct {
 // receives one line per lifecycle event.
 func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *log.Logger) *Agent {
 	a := &Agent{
-		opts: opts, rt: rt, images: images, log: logger, now: time.Now,
+		opts: opts, rt: rt, images: images, log: logger, clock: clock.RealClock{},
 		secondUnit:   time.Second,
 		relistPeriod: relistPeriod,
+		errorRetry:   errorRetry,
+		runtimeWait:  runtimeWaitInterval,
 		resyncPeriod: opts.SyncFrequency,
 		statuses:     statusCache{m: map[string]*runtimeapi.ContainerStatus{}},
 		workers:      map[types.UID]*podWorker{},
@@ -130,24 +142,28 @@ func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *l
 		a.hostDNS = kuberuntime.ParseResolvConf(data)
 	}
 	a.probes = newProber(a)
-	a.imageBO = newBackOff(initialBackOff, maxBackOff, a.clock)
+	a.imageBO = newBackOff(a.clock)
 	return a
 }
 
-func (a *Agent) clock() time.Time { return a.now() }
+func (a *Agent) now() time.Time { return a.clock.Now() }
 
 func (a *Agent) logf(format string, args ...any) { a.log.Printf(format, args...) }
 
 // Run waits for the runtime, adopts what this node already runs, then
-// follows the snapshots of the desired pods on updates until ctx ends; a
-// nil updates means no pod source: nothing is desired. Ending does not
-// stop the pods: a restarted agent adopts them.
+// follows the snapshots of the desired pods on updates until ctx ends. A
+// nil updates means no pod source: nothing is desired, and nothing found in
+// the runtime is stopped, since only a snapshot says which pods are
+// unwanted. Ending does not stop the pods: a restarted agent adopts them.
 func (a *Agent) Run(ctx context.Context, updates <-chan podsource.Snapshot) error {
+	// However Run returns, its loops, workers and probes end first.
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		a.wg.Wait()
+	}()
 	if err := a.start(ctx); err != nil {
 		return err
-	}
-	if updates == nil {
-		a.apply(podsource.Snapshot{})
 	}
 	for {
 		select {
@@ -167,7 +183,7 @@ func (a *Agent) Run(ctx context.Context, updates <-chan podsource.Snapshot) erro
 func (a *Agent) start(ctx context.Context) error {
 	a.ctx = ctx
 	lastMsg := ""
-	err := cri.WaitReady(ctx, a.rt, runtimeWaitInterval, func(err error) {
+	err := cri.WaitReady(ctx, a.rt, a.runtimeWait, func(err error) {
 		a.setRuntime(false, err.Error())
 		if msg := err.Error(); msg != lastMsg {
 			a.logf("waiting for the container runtime at %q: %v", a.opts.RuntimeEndpoint, err)
@@ -180,11 +196,11 @@ func (a *Agent) start(ctx context.Context) error {
 		}
 		return err
 	}
-	for ctx.Err() == nil {
-		if err := a.relist(ctx); err == nil {
-			break
-		}
-		time.Sleep(runtimeWaitInterval)
+	err = wait.PollUntilContextCancel(ctx, a.runtimeWait, true, func(ctx context.Context) (bool, error) {
+		return a.relist(ctx) == nil, nil
+	})
+	if err != nil {
+		return nil // ctx ended
 	}
 	a.logf("container runtime ready")
 	a.wg.Add(2)
@@ -417,6 +433,11 @@ func (a *Agent) Report() *status.Report {
 	}
 	for _, e := range a.fileErrors {
 		r.FileErrors = append(r.FileErrors, status.FileError{File: e.File, Error: e.Error})
+	}
+	if !a.sourceSeen && a.opts.SourceErr != nil {
+		if err := a.opts.SourceErr(); err != nil {
+			r.FileErrors = append(r.FileErrors, status.FileError{File: a.opts.StaticPodPath, Error: err.Error()})
+		}
 	}
 	r.Sort()
 	return r

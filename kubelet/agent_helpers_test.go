@@ -2,19 +2,24 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	critest "k8s.io/cri-api/pkg/apis/testing"
+	testingclock "k8s.io/utils/clock/testing"
 
+	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 )
 
@@ -27,6 +32,13 @@ type testRuntime struct {
 	sandboxes  []*runtimeapi.PodSandboxConfig
 	onStop     func(id string)
 	onRun      func(cfg *runtimeapi.PodSandboxConfig)
+	onCreate   func(cfg *runtimeapi.ContainerConfig)
+	onExec     func(id string)
+	// sandboxIP, if set, is the IP of new sandboxes.
+	sandboxIP string
+	// stopIgnored makes StopContainer succeed without changing anything,
+	// as a runtime that has lost track of a container may.
+	stopIgnored atomic.Bool
 }
 
 func newTestRuntime() *testRuntime {
@@ -38,7 +50,11 @@ func newTestRuntime() *testRuntime {
 func (r *testRuntime) CreateContainer(ctx context.Context, sb string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
 	r.mu.Lock()
 	r.containers = append(r.containers, cfg)
+	hook := r.onCreate
 	r.mu.Unlock()
+	if hook != nil {
+		hook(cfg)
+	}
 	return r.FakeRuntimeService.CreateContainer(ctx, sb, cfg, sbCfg)
 }
 
@@ -50,7 +66,23 @@ func (r *testRuntime) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSand
 	if hook != nil {
 		hook(cfg)
 	}
-	return r.FakeRuntimeService.RunPodSandbox(ctx, cfg, h)
+	id, err := r.FakeRuntimeService.RunPodSandbox(ctx, cfg, h)
+	if err == nil && r.sandboxIP != "" {
+		r.Lock()
+		r.Sandboxes[id].Network.Ip = r.sandboxIP
+		r.Unlock()
+	}
+	return id, err
+}
+
+func (r *testRuntime) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) ([]byte, []byte, error) {
+	r.mu.Lock()
+	hook := r.onExec
+	r.mu.Unlock()
+	if hook != nil {
+		hook(id)
+	}
+	return r.FakeRuntimeService.ExecSync(ctx, id, cmd, timeout)
 }
 
 func (r *testRuntime) StopContainer(ctx context.Context, id string, timeout int64) error {
@@ -59,6 +91,12 @@ func (r *testRuntime) StopContainer(ctx context.Context, id string, timeout int6
 	r.mu.Unlock()
 	if hook != nil {
 		hook(id)
+	}
+	if r.stopIgnored.Load() {
+		r.Lock()
+		r.Called = append(r.Called, "StopContainer")
+		r.Unlock()
+		return nil
 	}
 	return r.FakeRuntimeService.StopContainer(ctx, id, timeout)
 }
@@ -111,6 +149,13 @@ func (r *testRuntime) exit(id string, code int32, at time.Time) {
 	c.FinishedAt = at.UnixNano()
 }
 
+// setState sets a container's state.
+func (r *testRuntime) setState(id string, st runtimeapi.ContainerState) {
+	r.Lock()
+	defer r.Unlock()
+	r.Containers[id].State = st
+}
+
 func (r *testRuntime) count(call string) int {
 	n := 0
 	for _, c := range r.GetCalls() {
@@ -140,7 +185,7 @@ type testAgent struct {
 	*Agent
 	rt     *testRuntime
 	images *critest.FakeImageService
-	clock  *fakeClock
+	clock  *testingclock.FakeClock
 	cancel context.CancelFunc
 }
 
@@ -152,21 +197,32 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func startAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
+// newTestAgent builds an agent with a fake clock and short periods; it
+// is not started.
+func newTestAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
 	t.Helper()
 	images := critest.NewFakeImageService()
 	images.SetFakeImages([]string{"img:1", "img:2"})
 	var out io.Writer = logWriter{t}
 	a := New(cfg, rt, images, log.New(out, "", 0))
 	clk := newFakeClock()
-	a.now = clk.Now
+	a.clock = clk
+	a.imageBO = newBackOff(clk)
 	a.secondUnit = 10 * time.Millisecond
 	a.relistPeriod = 10 * time.Millisecond
+	a.errorRetry = 10 * time.Millisecond
+	return &testAgent{Agent: a, rt: rt, images: images, clock: clk, cancel: func() {}}
+}
+
+// startAgent builds and starts an agent; the test's end stops it.
+func startAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
+	t.Helper()
+	ta := newTestAgent(t, rt, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.start(ctx); err != nil {
+	ta.cancel = cancel
+	if err := ta.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ta := &testAgent{Agent: a, rt: rt, images: images, clock: clk, cancel: cancel}
 	t.Cleanup(ta.stop)
 	return ta
 }
@@ -176,26 +232,33 @@ func (ta *testAgent) stop() {
 	ta.wg.Wait()
 }
 
+// pollInterval is how often waitFor and mustStay look.
+const pollInterval = 5 * time.Millisecond
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	err := wait.PollUntilContextTimeout(context.Background(), pollInterval, 5*time.Second, true, func(context.Context) (bool, error) {
+		return cond(), nil
+	})
+	if err != nil {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
+
+// errBroken ends mustStay's poll when its condition fails.
+var errBroken = errors.New("condition broken")
 
 // mustStay checks that cond stays true for d.
 func mustStay(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(context.Background(), pollInterval, d, true, func(context.Context) (bool, error) {
 		if !cond() {
-			t.Fatalf("%s did not hold", what)
+			return false, errBroken
 		}
-		time.Sleep(5 * time.Millisecond)
+		return false, nil
+	})
+	if errors.Is(err, errBroken) {
+		t.Fatalf("%s did not hold", what)
 	}
 }
 
@@ -228,4 +291,41 @@ func sortedKeys(m map[string]string) []string {
 
 func podsourceError(file, msg string) podsource.FileError {
 	return podsource.FileError{File: file, Error: msg}
+}
+
+// seedRunningPod puts a ready sandbox and a running container of a pod of
+// node into the fake runtime, as a previous agent would have left them.
+func seedRunningPod(rt *testRuntime, uid, name, node string) {
+	labels := map[string]string{kuberuntime.LabelPodUID: uid, kuberuntime.LabelPodName: name, kuberuntime.LabelPodNamespace: "default", kuberuntime.LabelNode: node}
+	rt.Lock()
+	defer rt.Unlock()
+	rt.Sandboxes["s-"+uid] = &critest.FakePodSandbox{PodSandboxStatus: runtimeapi.PodSandboxStatus{Id: "s-" + uid, Metadata: &runtimeapi.PodSandboxMetadata{Name: name, Uid: uid}, State: runtimeapi.PodSandboxState_SANDBOX_READY, Labels: labels}}
+	rt.Containers["c-"+uid] = &critest.FakeContainer{SandboxID: "s-" + uid, ContainerStatus: runtimeapi.ContainerStatus{Id: "c-" + uid, Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, State: runtimeapi.ContainerState_CONTAINER_RUNNING, Labels: labels}}
+}
+
+// runReturnTimeout is how long a test waits for Run to return.
+const runReturnTimeout = 5 * time.Second
+
+// runAgent runs ta.Run(ctx, updates) in the background until the test
+// ends; the returned channel is closed when Run returns.
+func runAgent(t *testing.T, ta *testAgent, updates <-chan podsource.Snapshot) <-chan struct{} {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ta.cancel = cancel
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := ta.Run(ctx, updates); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(runReturnTimeout):
+			t.Errorf("Run did not return within %s of its context's end", runReturnTimeout)
+		}
+	})
+	return done
 }

@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	critest "k8s.io/cri-api/pkg/apis/testing"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
@@ -622,7 +624,38 @@ func TestGCKeepsOneDeadContainer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The log files of every instance, a rotation of the first, and one
+	// file too new to be collected (its container may be being created).
+	logDir := filepath.Join(kuberuntime.PodLogDir(ta.opts.PodLogsDir, pod), "c")
+	termDir := filepath.Join(ta.opts.RootDir, "pods", string(pod.UID), "containers", "c")
+	old := time.Now().Add(-time.Hour)
+	for _, f := range []string{"0.log", "0.log.20260101-000000.gz", "1.log", "2.log", "3.log", "7.log"} {
+		p := filepath.Join(logDir, f)
+		if err := os.WriteFile(p, []byte("x\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if f != "7.log" {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	terms, err := os.ReadDir(termDir)
+	if err != nil || len(terms) != 4 {
+		t.Fatalf("termination-message files before GC: %v, %v; want one per instance", terms, err)
+	}
+	for _, f := range terms {
+		if err := os.Chtimes(filepath.Join(termDir, f.Name()), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ta.gc(t.Context())
+	if got := dirNames(t, logDir); got != "2.log,3.log,7.log" {
+		t.Errorf("log files after GC: %s, want those of the two kept instances and the new one", got)
+	}
+	if got := dirNames(t, termDir); got != "2,3" {
+		t.Errorf("termination-message files after GC: %s, want those of the two kept instances", got)
+	}
 	rt.Lock()
 	var left []string
 	for id, c := range rt.Containers {
@@ -695,5 +728,344 @@ func TestReport(t *testing.T) {
 	}
 	if r.FileErrors[0].File != "/m/bad.yaml" {
 		t.Errorf("file errors = %+v", r.FileErrors)
+	}
+}
+
+// Without a pod source (no staticPodPath) nothing says which pods are
+// unwanted: pods found in the runtime must keep running.
+func TestNoPodSourceNeverStopsPods(t *testing.T) {
+	rt := newTestRuntime()
+	seedRunningPod(rt, "u1", "etcd-node1", "node1")
+	ta := newTestAgent(t, rt, testConfig(t))
+	runAgent(t, ta, nil)
+	waitFor(t, "the runtime to be listed", func() bool { return ta.Report().RuntimeReady && rt.count("ListContainers") >= 2 })
+	mustStay(t, "the pod keeps running", 100*time.Millisecond, func() bool {
+		c, s := rt.objects()
+		return rt.count("StopContainer") == 0 && rt.count("StopPodSandbox") == 0 && c == 1 && s == 1
+	})
+}
+
+// Until the source's first snapshot, its error is the only sign of why
+// nothing runs: the report shows it, and pods in the runtime are kept.
+func TestSourceErrorBeforeFirstSnapshot(t *testing.T) {
+	rt := newTestRuntime()
+	seedRunningPod(rt, "u1", "etcd-node1", "node1")
+	cfg := testConfig(t)
+	cfg.StaticPodPath = "/etc/kubernetes/manifests"
+	var srcErr atomic.Value
+	srcErr.Store("permission denied")
+	cfg.SourceErr = func() error { return errors.New(srcErr.Load().(string)) }
+	ta := newTestAgent(t, rt, cfg)
+	updates := make(chan podsource.Snapshot, 1)
+	runAgent(t, ta, updates)
+	waitFor(t, "the source error in the report", func() bool {
+		r := ta.Report()
+		return len(r.FileErrors) == 1 && r.FileErrors[0].File == cfg.StaticPodPath && r.FileErrors[0].Error == "permission denied"
+	})
+	if rt.count("StopContainer") != 0 {
+		t.Error("a pod was stopped before the first snapshot")
+	}
+	updates <- snapshot()
+	waitFor(t, "the snapshot to replace the source error", func() bool { return len(ta.Report().FileErrors) == 0 })
+	waitFor(t, "the orphan to be stopped once a snapshot says so", func() bool { c, _ := rt.objects(); return c == 0 })
+}
+
+// An instance in UNKNOWN state may still run: it is stopped, and a new
+// instance starts only once the runtime reports the old one exited.
+func TestUnknownContainerIsStoppedBeforeANewStart(t *testing.T) {
+	tests := []struct{ name, yaml, container string }{
+		{"container", crashPod, "c"},
+		{"init container", strings.Replace(initPod, "spec:\n", "spec:\n  restartPolicy: OnFailure\n", 1), "first"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newTestRuntime()
+			ta := startAgent(t, rt, testConfig(t))
+			ta.apply(snapshot(decodePod(t, tt.yaml, "/m/p.yaml")))
+			waitFor(t, "running", func() bool { _, st := rt.find(tt.container); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+			old, _ := rt.find(tt.container)
+			var violation atomic.Value
+			rt.mu.Lock()
+			rt.onCreate = func(cfg *runtimeapi.ContainerConfig) {
+				if cfg.Metadata.Name != tt.container {
+					return
+				}
+				rt.Lock()
+				defer rt.Unlock()
+				if st := rt.Containers[old].State; st != runtimeapi.ContainerState_CONTAINER_EXITED {
+					violation.Store("a new instance was created while the old one was " + st.String())
+				}
+			}
+			rt.mu.Unlock()
+			creates := len(rt.created())
+
+			rt.stopIgnored.Store(true)
+			rt.setState(old, runtimeapi.ContainerState_CONTAINER_UNKNOWN)
+			waitFor(t, "a stop of the unknown instance", func() bool { return rt.count("StopContainer") >= 1 })
+			waitFor(t, "the unknown state in the status", func() bool { return containerStatus(ta, tt.container).Reason == reasonStatusUnknown })
+			mustStay(t, "no new instance while the old one is unknown", 100*time.Millisecond, func() bool { return len(rt.created()) == creates })
+			if n := rt.count("StopContainer"); n < 2 {
+				t.Errorf("StopContainer called %d times; want retries while unknown", n)
+			}
+
+			rt.stopIgnored.Store(false)
+			waitFor(t, "a new instance once the old one exited", func() bool { return len(rt.created()) == creates+1 })
+			if v := violation.Load(); v != nil {
+				t.Error(v)
+			}
+		})
+	}
+}
+
+// A pod that completed runs no probes any more.
+func TestProbesStopWhenPodCompletes(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	live := newToggleServer(t, true)
+	y := strings.Replace(probePod(live, nil), "spec:\n", "spec:\n  restartPolicy: Never\n", 1)
+	pod := decodePod(t, y, "/m/p.yaml")
+	ta.apply(snapshot(pod))
+	waitFor(t, "probes", func() bool { return live.hits.Load() >= 2 })
+	id, _ := rt.find("c")
+	rt.exit(id, 0, ta.clock.Now())
+	waitFor(t, "the pod to succeed", func() bool { return podPhase(ta, pod) == "Succeeded" })
+	ta.pokeAll()
+	after := live.hits.Load()
+	mustStay(t, "no probe after completion", 100*time.Millisecond, func() bool { return live.hits.Load() <= after+1 })
+}
+
+// A preStop httpGet without a host goes to the pod IP, and a named port
+// is the container's port of that name.
+func TestPreStopHTTPGoesToPodIPAndNamedPort(t *testing.T) {
+	rt := newTestRuntime()
+	rt.sandboxIP = "127.0.0.1"
+	ta := startAgent(t, rt, testConfig(t))
+	var stopHits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stop" && r.Header.Get("X-Hook") == "1" {
+			stopHits.Add(1)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	y := `apiVersion: v1
+kind: Pod
+metadata: {name: hooked}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: c
+    image: img:1
+    ports: [{name: admin, containerPort: ` + port + `}]
+    lifecycle:
+      preStop:
+        httpGet: {port: admin, path: /stop, httpHeaders: [{name: X-Hook, value: "1"}]}
+`
+	ta.apply(snapshot(decodePod(t, y, "/m/h.yaml")))
+	waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	ta.apply(snapshot())
+	waitFor(t, "everything removed", func() bool { c, s := rt.objects(); return c == 0 && s == 0 })
+	if n := stopHits.Load(); n != 1 {
+		t.Errorf("preStop hook reached the pod's named port %d times, want 1", n)
+	}
+}
+
+// A container whose create fails backs off like one that crashes.
+func TestFailedCreateBacksOff(t *testing.T) {
+	rt := newTestRuntime()
+	for range 100 {
+		rt.InjectError("CreateContainer", errors.New("no space left on device"))
+	}
+	ta := startAgent(t, rt, testConfig(t))
+	ta.apply(snapshot(decodePod(t, crashPod, "/m/crash.yaml")))
+	creates := func() int { return rt.count("CreateContainer") }
+	// The first retry is immediate, as after a first crash; then 10 s, 20 s.
+	waitFor(t, "two attempts", func() bool { return creates() == 2 })
+	for i, delay := range []time.Duration{10 * time.Second, 20 * time.Second} {
+		waitFor(t, "the error and back-off in the status", func() bool {
+			cs := containerStatus(ta, "c")
+			return cs.Reason == reasonCreateError && strings.Contains(cs.Message, "no space left on device") && strings.Contains(cs.Message, "back-off")
+		})
+		ta.clock.Step(delay - time.Second)
+		ta.pokeAll()
+		mustStay(t, "no attempt during the back-off", 100*time.Millisecond, func() bool { return creates() == 2+i })
+		ta.clock.Step(time.Second)
+		ta.pokeAll()
+		waitFor(t, "an attempt after "+delay.String(), func() bool { return creates() == 3+i })
+	}
+}
+
+// Run honours cancellation while it waits for the runtime to list.
+func TestRunReturnsWhenCancelledDuringStart(t *testing.T) {
+	rt := newTestRuntime()
+	for range 100 {
+		rt.InjectError("ListPodSandbox", errors.New("runtime busy"))
+	}
+	ta := newTestAgent(t, rt, testConfig(t))
+	ta.runtimeWait = time.Hour
+	done := runAgent(t, ta, nil)
+	waitFor(t, "a failed list", func() bool { return rt.count("ListPodSandbox") >= 1 })
+	ta.cancel()
+	select {
+	case <-done:
+	case <-time.After(runReturnTimeout):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// Run returns only after the agent's goroutines, probes included, ended.
+func TestRunWaitsForProbes(t *testing.T) {
+	rt := newTestRuntime()
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	rt.onExec = func(string) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	ta := newTestAgent(t, rt, testConfig(t))
+	updates := make(chan podsource.Snapshot, 1)
+	done := runAgent(t, ta, updates)
+	updates <- snapshot(decodePod(t, strings.Replace(crashPod, "{name: c, image: img:1}", "{name: c, image: img:1, livenessProbe: {exec: {command: [\"true\"]}, periodSeconds: 1}}", 1), "/m/e.yaml"))
+	<-entered
+	ta.cancel()
+	returned := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	mustStay(t, "Run waits while a probe runs", 100*time.Millisecond, func() bool { return !returned() })
+	close(release)
+	waitFor(t, "Run to return", returned)
+}
+
+// dirNames lists a directory's entries, comma-separated in name order.
+func dirNames(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, ",")
+}
+
+// A pod with fields the agent cannot honour is not run; its status says
+// why, naming the fields.
+func TestUnsupportedFieldsRefuseThePod(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	y := strings.Replace(crashPod, "spec:\n", "spec:\n  hostUsers: false\n  securityContext: {seLinuxOptions: {type: spc_t}}\n", 1)
+	pod := decodePod(t, y, "/m/u.yaml")
+	ta.apply(snapshot(pod))
+	waitFor(t, "the refusal in the status", func() bool {
+		for _, p := range ta.Report().Pods {
+			if p.UID == string(pod.UID) && p.Reason == reasonConfigError {
+				return true
+			}
+		}
+		return false
+	})
+	var p status.Pod
+	for _, q := range ta.Report().Pods {
+		if q.UID == string(pod.UID) {
+			p = q
+		}
+	}
+	for _, field := range []string{"spec.hostUsers", "spec.securityContext.seLinuxOptions"} {
+		if !strings.Contains(p.Message, field) {
+			t.Errorf("pod message %q does not name %s", p.Message, field)
+		}
+	}
+	if p.Phase != "Pending" || len(p.Containers) != 1 || p.Containers[0].Reason != reasonConfigError || p.Containers[0].Message != p.Message {
+		t.Errorf("pod status = %+v", p)
+	}
+	mustStay(t, "no sandbox for a refused pod", 50*time.Millisecond, func() bool { return rt.count("RunPodSandbox") == 0 })
+}
+
+// runAsNonRoot is enforced from runAsUser or the image's user.
+func TestRunAsNonRoot(t *testing.T) {
+	tests := []struct {
+		name     string
+		sc       string
+		imageUID *int64
+		imageUsr string
+		wantRun  bool
+		wantMsg  string
+	}{
+		{"image runs as root", "{runAsNonRoot: true}", ptrInt64(0), "", false, "container has runAsNonRoot and image will run as root"},
+		{"image has no user", "{runAsNonRoot: true}", nil, "", false, "container has runAsNonRoot and image will run as root"},
+		{"runAsUser 0", "{runAsNonRoot: true, runAsUser: 0}", ptrInt64(1000), "", false, "runAsUser 0"},
+		{"image runs as 1000", "{runAsNonRoot: true}", ptrInt64(1000), "", true, ""},
+		{"runAsUser 1000 over a root image", "{runAsNonRoot: true, runAsUser: 1000}", ptrInt64(0), "", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newTestRuntime()
+			ta := startAgent(t, rt, testConfig(t))
+			ta.images.Lock()
+			img := ta.images.Images["img:1"]
+			if tt.imageUID != nil {
+				img.Uid = &runtimeapi.Int64Value{Value: *tt.imageUID}
+			}
+			img.Username = tt.imageUsr
+			ta.images.Unlock()
+			y := strings.Replace(crashPod, "{name: c, image: img:1}", "{name: c, image: img:1, securityContext: "+tt.sc+"}", 1)
+			ta.apply(snapshot(decodePod(t, y, "/m/n.yaml")))
+			if tt.wantRun {
+				waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+				return
+			}
+			waitFor(t, "the refusal", func() bool {
+				cs := containerStatus(ta, "c")
+				return cs.Reason == reasonConfigError && strings.Contains(cs.Message, tt.wantMsg)
+			})
+			if n := rt.count("CreateContainer"); n != 0 {
+				t.Errorf("%d containers created", n)
+			}
+		})
+	}
+}
+
+func ptrInt64(v int64) *int64 { return &v }
+
+// A subPathExpr that expands to a path leaving its volume is refused and
+// creates nothing outside.
+func TestSubPathExprCannotLeaveTheVolume(t *testing.T) {
+	rt := newTestRuntime()
+	cfg := testConfig(t)
+	ta := startAgent(t, rt, cfg)
+	y := `apiVersion: v1
+kind: Pod
+metadata: {name: sub}
+spec:
+  hostNetwork: true
+  volumes: [{name: scratch, emptyDir: {}}]
+  containers:
+  - name: c
+    image: img:1
+    env: [{name: WHERE, value: ../../../../escaped}]
+    volumeMounts: [{name: scratch, mountPath: /s, subPathExpr: $(WHERE)}]
+`
+	pod := decodePod(t, y, "/m/s.yaml")
+	ta.apply(snapshot(pod))
+	waitFor(t, "the refusal", func() bool {
+		cs := containerStatus(ta, "c")
+		return cs.Reason == reasonConfigError && strings.Contains(cs.Message, `".." element`)
+	})
+	emptyDir := filepath.Join(cfg.RootDir, "pods", string(pod.UID), "volumes", "kubernetes.io~empty-dir", "scratch")
+	if _, err := os.Stat(filepath.Join(emptyDir, "../../../../escaped")); !os.IsNotExist(err) {
+		t.Errorf("a directory was created outside the volume: %v", err)
+	}
+	if n := rt.count("CreateContainer"); n != 0 {
+		t.Errorf("%d containers created", n)
 	}
 }

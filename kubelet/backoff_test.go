@@ -1,34 +1,19 @@
 package kubelet
 
 import (
-	"sync"
 	"testing"
 	"time"
+
+	testingclock "k8s.io/utils/clock/testing"
 )
 
-// fakeClock is a settable clock, safe for concurrent use.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Step(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newFakeClock() *testingclock.FakeClock {
+	return testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 func TestBackOffSequence(t *testing.T) {
 	clk := newFakeClock()
-	b := newBackOff(initialBackOff, maxBackOff, clk.Now)
+	b := newBackOff(clk)
 	const key = "pod/c"
 	// Each crash happens right after the restart; the wait before the next
 	// restart must be 0, 10, 20, 40, 80, 160, 300, 300 seconds.

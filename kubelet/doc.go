@@ -68,26 +68,50 @@
 //     fieldRef/resourceFieldRef values that exist without an API server,
 //     hostPath and emptyDir (<root-dir>/pods/<uid>/volumes/kubernetes.io~empty-dir/<name>)
 //     mounts, /etc/hosts and the termination-message file, security context
-//     and resources mapped to Linux resources and QoS OOM score.
+//     (AppArmor RuntimeDefault and Unconfined included) and resources
+//     mapped to Linux resources and QoS OOM score. subPathExpr expands
+//     $(VAR) from the container's env; a sub-path is resolved inside its
+//     volume (symbolic links included) and never creates a directory
+//     outside it.
+//   - Pod fields the agent cannot honour refuse the pod instead of being
+//     ignored (kuberuntime.Unsupported lists them): hostUsers: false,
+//     seLinuxOptions, AppArmor Localhost profiles, procMount other than
+//     Default, emptyDir medium Memory or HugePages, and sub-paths that are
+//     absolute or have "..". The pod gets no sandbox; its status has
+//     reason CreateContainerConfigError and a message naming the fields.
+//     runAsNonRoot is enforced from runAsUser or the image's user (CRI
+//     ImageStatus): a container that would run as root waits with
+//     CreateContainerConfigError.
 //   - Every runtime object carries the node label; an agent lists, adopts,
 //     stops and removes only objects with its own node's label, so agents
 //     can share a containerd. On start it adopts what it finds (restart
 //     counts and hashes come from the annotations) and stops pods that no
-//     manifest defines any more.
+//     manifest defines any more, but only once the pod source has sent a
+//     snapshot: without staticPodPath, or while the path cannot be read,
+//     nothing found in the runtime is stopped.
+//   - A container the runtime reports in UNKNOWN state may still run: it
+//     is stopped, and no new instance (nor a new sandbox) starts until the
+//     runtime reports it exited or gone; meanwhile its status says
+//     ContainerStatusUnknown.
 //   - Init containers run in order; restartPolicy is honoured with back-off
-//     10 s doubling to 5 min per container, reset after 10 min of running.
+//     10 s doubling to 5 min per container, reset after 10 min of running;
+//     a failed create or start counts as a crash.
 //     A present image is never pulled; a missing one is pulled unless
 //     imagePullPolicy is Never.
 //   - Probes (startup, liveness, readiness; exec, httpGet, tcpSocket, grpc)
 //     with all timing fields; startup gates the others; a failed startup or
 //     liveness probe kills the container (preStop, grace period) and the
-//     restart policy applies.
+//     restart policy applies. Probes end when the pod completes. A preStop
+//     httpGet without a host goes to the pod IP; named ports resolve from
+//     the container's ports.
 //   - State changes are found by listing this node's sandboxes and
 //     containers every second (containerd 1.6 has no container events);
 //     statuses are fetched only when a container's state changes.
 //   - Dead containers beyond the newest per container, dead sandboxes
-//     without containers and log directories of gone pods are collected
-//     every minute.
+//     without containers, log directories of gone pods, and the log files
+//     (<n>.log and its rotations <n>.log.*) and termination-message files
+//     (<root-dir>/pods/<uid>/containers/<name>/<n>, one per instance) of
+//     removed containers are collected every minute.
 //   - A removed manifest stops the pod (grace period, at least 2 s), then
 //     removes its containers, sandboxes, pod directory and cgroup.
 //   - SIGTERM/SIGINT stops the agent, never the pods. Runtime errors are

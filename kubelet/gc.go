@@ -4,13 +4,20 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
+	"github.com/kubeadmin/kubeadmin/kubelet/volume"
 )
+
+// gcMinFileAge protects new files from collection: a container whose log
+// or termination-message file exists may not be created yet when the
+// runtime is listed.
+const gcMinFileAge = time.Minute
 
 func (a *Agent) gcLoop(ctx context.Context) {
 	defer a.wg.Done()
@@ -32,6 +39,7 @@ func (a *Agent) gcLoop(ctx context.Context) {
 // that no longer exist. Pods no source defines are removed whole by their
 // terminators, not here.
 func (a *Agent) gc(ctx context.Context) {
+	begin := time.Now() // file times are wall-clock times
 	known := a.knownUIDs()
 	sel := map[string]string{kuberuntime.LabelNode: a.opts.NodeName}
 	cs, err := a.rt.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel})
@@ -42,12 +50,17 @@ func (a *Agent) gc(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	a.gcContainers(ctx, cs, known)
+	removed := a.gcContainers(ctx, cs, known)
 	a.gcSandboxes(ctx, sbs, cs, known)
 	a.gcLogDirs(sbs, known)
+	a.gcContainerFiles(instancesOf(cs, removed), begin.Add(-gcMinFileAge))
+	a.imageBO.GC()
 }
 
-func (a *Agent) gcContainers(ctx context.Context, cs []*runtimeapi.Container, known map[string]bool) {
+// gcContainers removes the dead containers beyond the newest per name and
+// returns the IDs it removed.
+func (a *Agent) gcContainers(ctx context.Context, cs []*runtimeapi.Container, known map[string]bool) map[string]bool {
+	removed := map[string]bool{}
 	type key struct{ uid, name string }
 	dead := map[key][]*runtimeapi.Container{}
 	for _, c := range cs {
@@ -70,10 +83,12 @@ func (a *Agent) gcContainers(ctx context.Context, cs []*runtimeapi.Container, kn
 				continue
 			}
 			if err := a.rt.RemoveContainer(ctx, c.GetId()); err == nil {
+				removed[c.GetId()] = true
 				a.logf("removed dead container %s (%s of pod %q)", short(c.GetId()), c.GetMetadata().GetName(), c.GetLabels()[kuberuntime.LabelPodName])
 			}
 		}
 	}
+	return removed
 }
 
 func (a *Agent) gcSandboxes(ctx context.Context, sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container, known map[string]bool) {
@@ -123,4 +138,115 @@ func (a *Agent) gcLogDirs(sbs []*runtimeapi.PodSandbox, known map[string]bool) {
 			a.logf("removed the logs of pod %q (uid %s)", parts[1], parts[2])
 		}
 	}
+}
+
+// instances are, per pod UID and container name, the restart counts of the
+// containers the runtime still has.
+type instances map[string]map[string]map[int]bool
+
+func instancesOf(cs []*runtimeapi.Container, removed map[string]bool) instances {
+	out := instances{}
+	for _, c := range cs {
+		if removed[c.GetId()] {
+			continue
+		}
+		uid, name := c.GetLabels()[kuberuntime.LabelPodUID], c.GetMetadata().GetName()
+		n, err := strconv.Atoi(c.GetAnnotations()[kuberuntime.AnnotationRestartCount])
+		if err != nil {
+			n = int(c.GetMetadata().GetAttempt())
+		}
+		if out[uid] == nil {
+			out[uid] = map[string]map[int]bool{}
+		}
+		if out[uid][name] == nil {
+			out[uid][name] = map[int]bool{}
+		}
+		out[uid][name][n] = true
+	}
+	return out
+}
+
+// gcContainerFiles removes, for this node's pods, the log files
+// (<podLogsDir>/<pod>/<name>/<n>.log and its rotations) and the
+// termination-message files (<root-dir>/pods/<uid>/containers/<name>/<n>)
+// of container instances the runtime no longer has. Pods without any
+// container keep their files (a removed pod's go with its directories);
+// files changed after notBefore are kept.
+func (a *Agent) gcContainerFiles(have instances, notBefore time.Time) {
+	entries, err := os.ReadDir(a.opts.PodLogsDir)
+	if err == nil {
+		for _, e := range entries {
+			parts := strings.Split(e.Name(), "_")
+			if !e.IsDir() || len(parts) != 3 || !strings.HasSuffix(parts[1], "-"+a.opts.NodeName) || have[parts[2]] == nil {
+				continue
+			}
+			n := removeStale(filepath.Join(a.opts.PodLogsDir, e.Name()), have[parts[2]], logInstance, notBefore)
+			if n > 0 {
+				a.logf("removed %d log files of removed containers of pod %q", n, parts[1])
+			}
+		}
+	}
+	pods, err := os.ReadDir(filepath.Join(a.opts.RootDir, "pods"))
+	if err != nil {
+		return
+	}
+	for _, p := range pods {
+		if have[p.Name()] == nil {
+			continue
+		}
+		removeStale(volume.ContainerFiles(a.opts.RootDir, p.Name()), have[p.Name()], termInstance, notBefore)
+	}
+}
+
+// removeStale removes the files <dir>/<name>/<file> for which instance
+// names an instance not in have[name]; it returns how many it removed.
+func removeStale(dir string, have map[string]map[int]bool, instance func(string) (int, bool), notBefore time.Time) int {
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	removed := 0
+	for _, name := range names {
+		if !name.IsDir() {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(dir, name.Name()))
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			n, ok := instance(f.Name())
+			if !ok || have[name.Name()][n] {
+				continue
+			}
+			if info, err := f.Info(); err != nil || !info.Mode().IsRegular() || info.ModTime().After(notBefore) {
+				continue
+			}
+			if os.Remove(filepath.Join(dir, name.Name(), f.Name())) == nil {
+				removed++
+			}
+		}
+	}
+	return removed
+}
+
+// logInstance is the restart count of a container log file: <n>.log, or a
+// rotation of it (<n>.log.<suffix>).
+func logInstance(file string) (int, bool) {
+	num, rest, ok := strings.Cut(file, ".")
+	if !ok || (rest != "log" && !strings.HasPrefix(rest, "log.")) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	return n, err == nil && n >= 0
+}
+
+// termInstance is the restart count a termination-message file is named
+// after; files of older agents (random names) belong to no instance.
+func termInstance(file string) (int, bool) {
+	n, err := strconv.Atoi(file)
+	if err != nil || n < 0 {
+		return -1, true
+	}
+	return n, true
 }

@@ -12,6 +12,9 @@ import (
 // publish computes the pod's status from the runtime view and stores it.
 func (w *podWorker) publish(pod *v1.Pod, rp *runtimePod, _ bool) {
 	s := status.Pod{Name: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Containers: []status.Container{}}
+	if w.refusal != "" {
+		s.Reason, s.Message = reasonConfigError, w.refusal
+	}
 	w.a.mu.Lock()
 	s.File = w.a.files[string(pod.UID)]
 	w.a.mu.Unlock()

@@ -2,6 +2,8 @@ package kubelet
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -19,6 +21,9 @@ const (
 	probeLiveness  = "Liveness"
 	probeReadiness = "Readiness"
 )
+
+// hookTimeout bounds an httpGet hook whose context has no deadline.
+const hookTimeout = 30 * time.Second
 
 // probeState is what the probes say about one running container.
 type probeState struct {
@@ -79,7 +84,13 @@ func (p *prober) ensure(w *podWorker, pod *v1.Pod, rc runningContainer, host str
 	p.m[rc.id] = cp
 	for kind, pr := range map[string]*v1.Probe{probeStartup: c.StartupProbe, probeLiveness: c.LivenessProbe, probeReadiness: c.ReadinessProbe} {
 		if pr != nil {
-			go p.loop(ctx, w, rc, kind, pr, host)
+			// Counted with the workers, so that Run returns only once
+			// every probe has ended.
+			p.a.wg.Add(1)
+			go func() {
+				defer p.a.wg.Done()
+				p.loop(ctx, w, rc, kind, pr, host)
+			}()
 		}
 	}
 }
@@ -243,22 +254,34 @@ func (p *prober) run(ctx context.Context, rc runningContainer, pr *v1.Probe, hos
 	return probe.Result{Message: "probe has no handler"}
 }
 
-// hookHTTP runs an httpGet lifecycle hook against the node address.
-func (p *prober) hookHTTP(ctx context.Context, g *v1.HTTPGetAction) {
+// hookHTTP runs an httpGet lifecycle hook against host (the pod IP, unless
+// the hook names a host), resolving a named port from ports.
+func (p *prober) hookHTTP(ctx context.Context, g *v1.HTTPGetAction, host string, ports []v1.ContainerPort) error {
 	h := g.Host
 	if h == "" {
-		h = p.a.opts.NodeIP
+		h = host
+	}
+	if h == "" {
+		return errors.New("httpGet hook: the pod has no IP")
+	}
+	port := resolvePort(g.Port, &v1.Container{Ports: ports})
+	if port <= 0 {
+		return fmt.Errorf("httpGet hook: port %q is not a port of the container", g.Port.String())
 	}
 	dl, ok := ctx.Deadline()
-	timeout := 30 * time.Second
+	timeout := hookTimeout
 	if ok {
 		timeout = time.Until(dl)
 	}
-	scheme := string(g.Scheme)
-	if scheme == "" {
-		scheme = "HTTP"
+	hdr := http.Header{}
+	for _, kv := range g.HTTPHeaders {
+		hdr.Add(kv.Name, kv.Value)
 	}
-	_ = probe.DoHTTP(ctx, probe.HTTPGet{Scheme: scheme, Host: h, Port: g.Port.IntValue(), Path: g.Path}, timeout)
+	res := probe.DoHTTP(ctx, probe.HTTPGet{Scheme: string(g.Scheme), Host: h, Port: port, Path: g.Path, Headers: hdr}, timeout)
+	if !res.Success {
+		return errors.New(res.Message)
+	}
+	return nil
 }
 
 // resolvePort turns a number or a named container port into a number.

@@ -16,6 +16,6 @@ func BenchmarkRenderPod(b *testing.B) {
 	for b.Loop() {
 		kuberuntime.SandboxConfig(pod, 0, rc)
 		env, _ := kuberuntime.ContainerEnv(pod, c, rc)
-		kuberuntime.ContainerConfig(kuberuntime.ContainerSpec{Pod: pod, Container: c, Env: env, Mounts: volume.ContainerMounts(c, map[string]string{"data": "/d", "scratch": "/s"})}, rc)
+		kuberuntime.ContainerConfig(kuberuntime.ContainerSpec{Pod: pod, Container: c, Env: env, Mounts: volume.ContainerMounts(c, map[string]string{"data": "/d", "scratch": "/s"}, nil)}, rc)
 	}
 }

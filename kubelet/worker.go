@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -23,6 +26,10 @@ import (
 // minGracePeriod is the least time a container gets to stop, as upstream.
 const minGracePeriod = 2
 
+// unknownExitCode is the exit code recorded for an instance that was in an
+// unknown state and then vanished from the runtime (upstream's choice).
+const unknownExitCode = 137
+
 // Waiting reasons, as upstream.
 const (
 	reasonCreating          = "ContainerCreating"
@@ -34,6 +41,9 @@ const (
 	reasonConfigError       = "CreateContainerConfigError"
 	reasonCreateError       = "CreateContainerError"
 	reasonRunError          = "RunContainerError"
+	// reasonStatusUnknown: the previous instance is in an unknown state
+	// and must be confirmed stopped before a new one starts.
+	reasonStatusUnknown = "ContainerStatusUnknown"
 )
 
 // waitReason is why a container is not running.
@@ -54,19 +64,27 @@ type podWorker struct {
 	stopping bool
 
 	// Used only by the worker's goroutine.
-	restartBO *backOff
+	restartBO backOff
 	waiting   map[string]waitReason
 	podIPs    map[string]string
-	lastErr   string
+	// unknown are the IDs of UNKNOWN instances being stopped (logged once).
+	unknown map[string]bool
+	// startFailures are the last failed starts, by back-off key.
+	startFailures map[string]startFailure
+	// refusal says why the pod is not run at all (kuberuntime.Unsupported).
+	refusal string
+	lastErr string
 }
 
 func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
 	return &podWorker{
 		a: a, uid: pod.UID, fullName: fullName(pod), pod: pod,
-		trigger:   make(chan struct{}, 1),
-		restartBO: newBackOff(initialBackOff, maxBackOff, a.clock),
-		waiting:   map[string]waitReason{},
-		podIPs:    map[string]string{},
+		trigger:       make(chan struct{}, 1),
+		restartBO:     newBackOff(a.clock),
+		waiting:       map[string]waitReason{},
+		podIPs:        map[string]string{},
+		unknown:       map[string]bool{},
+		startFailures: map[string]startFailure{},
 	}
 }
 
@@ -124,9 +142,9 @@ func (w *podWorker) run(ctx context.Context) {
 				w.a.workerDone(w)
 				return
 			}
-			next = errorRetry
+			next = w.a.errorRetry
 		} else if next, err = w.sync(ctx, pod); err != nil {
-			next = min(next, errorRetry)
+			next = min(next, w.a.errorRetry)
 		}
 		w.reportError(pod, err)
 		if !timer.Stop() {
@@ -160,7 +178,12 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 		return next, err
 	}
 	defer func() { w.publish(pod, rp, false) }()
+	if errs := kuberuntime.Unsupported(pod); len(errs) > 0 {
+		w.refuse(pod, errs)
+		return next, nil
+	}
 	if w.completed(pod, rp) {
+		w.a.probes.removePod(pod.UID)
 		return next, nil
 	}
 	sb := rp.readySandbox()
@@ -188,6 +211,26 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 	}
 	w.a.probes.sync(w, pod, running, w.probeHost(pod, rc))
 	return next, nil
+}
+
+// refuse records why the pod is not run: it names every field the agent
+// cannot honour. The pod gets no sandbox and no container; containers an
+// earlier agent started are left as they are.
+func (w *podWorker) refuse(pod *v1.Pod, errs []error) {
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	msg := "this agent cannot run the pod as specified: " + strings.Join(msgs, "; ")
+	if msg != w.refusal {
+		w.a.logf("pod %q: %s", pod.Name, msg)
+	}
+	w.refusal = msg
+	for _, cs := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			w.waiting[c.Name] = waitReason{reasonConfigError, msg}
+		}
+	}
 }
 
 // runningContainer is a running container that may need probes.
@@ -300,7 +343,7 @@ func (w *podWorker) syncInit(ctx context.Context, pod *v1.Pod, rp *runtimePod, s
 		}
 		switch {
 		case latest == nil:
-			d := w.start(ctx, pod, c, true, rp, sb, rc)
+			d := w.startAfterBackOff(ctx, pod, c, true, rp, sb, rc, nil)
 			if !sidecar {
 				return d, false
 			}
@@ -312,15 +355,15 @@ func (w *podWorker) syncInit(ctx context.Context, pod *v1.Pod, rp *runtimePod, s
 			w.startCreated(ctx, pod, c, latest)
 			return w.a.resyncPeriod, false
 		default:
+			if latest.state == runtimeapi.ContainerState_CONTAINER_UNKNOWN {
+				if err := w.stopUnknown(ctx, pod, c, latest); err != nil {
+					return w.a.errorRetry, false
+				}
+			}
 			if !sidecar && latest.exitCode() == 0 {
 				continue
 			}
-			if d := w.restartWait(c, latest); d > 0 {
-				w.waiting[c.Name] = waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container %q", d.Round(time.Second), c.Name)}
-				return d, false
-			}
-			w.restartBO.next(backOffKey(c))
-			d := w.start(ctx, pod, c, true, rp, sb, rc)
+			d := w.startAfterBackOff(ctx, pod, c, true, rp, sb, rc, latest)
 			if !sidecar {
 				return d, false
 			}
@@ -340,7 +383,7 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Contai
 	}
 	switch {
 	case latest == nil:
-		return w.start(ctx, pod, c, false, rp, sb, rc), nil
+		return w.startAfterBackOff(ctx, pod, c, false, rp, sb, rc, nil), nil
 	case latest.state == runtimeapi.ContainerState_CONTAINER_RUNNING:
 		if latest.hash != kuberuntime.ContainerHash(c) {
 			w.a.logf("pod %q: container %q changed; restarting it", pod.Name, c.Name)
@@ -360,17 +403,16 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Contai
 	case latest.state == runtimeapi.ContainerState_CONTAINER_CREATED:
 		w.startCreated(ctx, pod, c, latest)
 		return next, nil
+	case latest.state == runtimeapi.ContainerState_CONTAINER_UNKNOWN:
+		if err := w.stopUnknown(ctx, pod, c, latest); err != nil {
+			return w.a.errorRetry, nil
+		}
 	}
 	if !shouldRestart(pod.Spec.RestartPolicy, latest.exitCode()) {
 		delete(w.waiting, c.Name)
 		return next, nil
 	}
-	if d := w.restartWait(c, latest); d > 0 {
-		w.waiting[c.Name] = waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container %q", d.Round(time.Second), c.Name)}
-		return d, nil
-	}
-	w.restartBO.next(backOffKey(c))
-	return w.start(ctx, pod, c, false, rp, sb, rc), nil
+	return w.startAfterBackOff(ctx, pod, c, false, rp, sb, rc, latest), nil
 }
 
 func shouldRestart(policy v1.RestartPolicy, exitCode int32) bool {
@@ -385,13 +427,52 @@ func shouldRestart(policy v1.RestartPolicy, exitCode int32) bool {
 
 func backOffKey(c *v1.Container) string { return c.Name + "/" + kuberuntime.ContainerHash(c) }
 
-// restartWait is how long the restart of a dead container must wait.
-func (w *podWorker) restartWait(c *v1.Container, dead *containerInfo) time.Duration {
-	failedAt := dead.finishedAt()
-	if failedAt.IsZero() {
-		failedAt = w.a.now()
+// startFailure is a start of a container that failed before it ran.
+type startFailure struct {
+	at  time.Time
+	why waitReason
+}
+
+// startAfterBackOff starts a new instance of c once the back-off of its
+// last failure has passed: the exit of dead (nil if there is none) or a
+// later failed create or start, which counts as a crash. A container's
+// first start does not wait.
+func (w *podWorker) startAfterBackOff(ctx context.Context, pod *v1.Pod, c *v1.Container, init bool, rp *runtimePod, sb *runtimeapi.PodSandbox, rc *kuberuntime.RenderContext, dead *containerInfo) time.Duration {
+	key := backOffKey(c)
+	var failedAt time.Time
+	failed := dead != nil
+	if failed {
+		if failedAt = dead.finishedAt(); failedAt.IsZero() {
+			failedAt = w.a.now()
+		}
 	}
-	return w.restartBO.wait(backOffKey(c), failedAt)
+	sf, startFailed := w.startFailures[key]
+	if startFailed && sf.at.After(failedAt) {
+		failed, failedAt = true, sf.at
+	} else {
+		startFailed = false
+	}
+	if failed {
+		if d := w.restartBO.wait(key, failedAt); d > 0 {
+			wr := waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container %q", d.Round(time.Second), c.Name)}
+			if startFailed {
+				wr = waitReason{sf.why.reason, fmt.Sprintf("%s (back-off %s before the next attempt)", sf.why.message, d.Round(time.Second))}
+			}
+			w.waiting[c.Name] = wr
+			return d
+		}
+		w.restartBO.next(key)
+	}
+	return w.start(ctx, pod, c, init, rp, sb, rc)
+}
+
+// startFailed records a failed create or start of c: the reason shows in
+// the status and the next attempt backs off.
+func (w *podWorker) startFailed(pod *v1.Pod, c *v1.Container, reason, what string, err error) {
+	wr := waitReason{reason, err.Error()}
+	w.waiting[c.Name] = wr
+	w.startFailures[backOffKey(c)] = startFailure{at: w.a.now(), why: wr}
+	w.a.logf("pod %q: failed to %s container %q: %v", pod.Name, what, c.Name, err)
 }
 
 func podGrace(pod *v1.Pod) int64 { return derefGrace(pod.Spec.TerminationGracePeriodSeconds) }
@@ -403,12 +484,52 @@ func derefGrace(g *int64) int64 {
 	return *g
 }
 
+// stopUnknown stops an instance the runtime reports in UNKNOWN state and
+// confirms that it exited (or is gone). Until then no new instance may
+// start: the old one may still run, and two instances of, say, etcd on one
+// data directory lose data. The container waits with reasonStatusUnknown
+// meanwhile.
+func (w *podWorker) stopUnknown(ctx context.Context, pod *v1.Pod, c *v1.Container, ci *containerInfo) error {
+	if !w.unknown[ci.id] {
+		w.unknown[ci.id] = true
+		w.a.logf("pod %q: container %q (%s) is in an unknown state; stopping it before a new instance starts", pod.Name, c.Name, short(ci.id))
+	}
+	w.killContainer(ctx, ci, podGrace(pod))
+	if err := w.confirmExited(ctx, ci); err != nil {
+		w.waiting[c.Name] = waitReason{reasonStatusUnknown, err.Error() + "; no new instance starts until it has exited"}
+		return err
+	}
+	delete(w.unknown, ci.id)
+	w.a.logf("pod %q: container %q (%s) has exited", pod.Name, c.Name, short(ci.id))
+	return nil
+}
+
+// confirmExited asks the runtime, past the status cache, whether ci has
+// exited or is gone, and updates ci.
+func (w *podWorker) confirmExited(ctx context.Context, ci *containerInfo) error {
+	resp, err := w.a.rt.ContainerStatus(ctx, ci.id, false)
+	if grpcstatus.Code(err) == codes.NotFound {
+		ci.state = runtimeapi.ContainerState_CONTAINER_EXITED
+		ci.status = &runtimeapi.ContainerStatus{Id: ci.id, State: ci.state, ExitCode: unknownExitCode, Reason: reasonStatusUnknown}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to read the status of container %q (%s): %w", ci.name, short(ci.id), err)
+	}
+	st := resp.GetStatus()
+	w.a.statuses.put(ci.id, st)
+	ci.status, ci.state = st, st.GetState()
+	if ci.state != runtimeapi.ContainerState_CONTAINER_EXITED {
+		return fmt.Errorf("container %q (%s) is still in state %s after a stop", ci.name, short(ci.id), strings.TrimPrefix(ci.state.String(), "CONTAINER_"))
+	}
+	return nil
+}
+
 // startCreated starts a container found created but not started (an
 // agent that stopped between the two calls).
 func (w *podWorker) startCreated(ctx context.Context, pod *v1.Pod, c *v1.Container, ci *containerInfo) {
 	if err := w.a.rt.StartContainer(ctx, ci.id); err != nil {
-		w.waiting[c.Name] = waitReason{reasonRunError, err.Error()}
-		w.a.logf("pod %q: failed to start container %q: %v", pod.Name, c.Name, err)
+		w.startFailed(pod, c, reasonRunError, "start", err)
 		_ = w.a.rt.RemoveContainer(ctx, ci.id)
 	}
 }
@@ -423,25 +544,31 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 	if err != nil {
 		return d
 	}
+	if err := w.checkNonRoot(ctx, pod, c, imageRef); err != nil {
+		if wr := (waitReason{reasonConfigError, err.Error()}); w.waiting[c.Name] != wr {
+			w.waiting[c.Name] = wr
+			w.a.logf("pod %q: container %q: %v", pod.Name, c.Name, err)
+		}
+		return w.a.resyncPeriod
+	}
 	cfg, err := w.buildContainerConfig(pod, c, init, restartCount, imageRef, rc)
 	if err != nil {
 		w.waiting[c.Name] = waitReason{reasonConfigError, err.Error()}
 		w.a.logf("pod %q: container %q: %v", pod.Name, c.Name, err)
-		return errorRetry
+		return w.a.errorRetry
 	}
 	id, err := w.a.rt.CreateContainer(ctx, sb.GetId(), cfg, sbCfg)
 	if err != nil {
-		w.waiting[c.Name] = waitReason{reasonCreateError, err.Error()}
-		w.a.logf("pod %q: failed to create container %q: %v", pod.Name, c.Name, err)
-		return errorRetry
+		w.startFailed(pod, c, reasonCreateError, "create", err)
+		return w.a.errorRetry
 	}
 	if err := w.a.rt.StartContainer(ctx, id); err != nil {
-		w.waiting[c.Name] = waitReason{reasonRunError, err.Error()}
-		w.a.logf("pod %q: failed to start container %q: %v", pod.Name, c.Name, err)
+		w.startFailed(pod, c, reasonRunError, "start", err)
 		_ = w.a.rt.RemoveContainer(ctx, id)
-		return w.restartBO.wait(backOffKey(c), w.a.now()) + errorRetry
+		return w.a.errorRetry
 	}
 	delete(w.waiting, c.Name)
+	delete(w.startFailures, backOffKey(c))
 	kind := "container"
 	if init {
 		kind = "init container"
@@ -456,14 +583,19 @@ func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool
 	if err != nil {
 		return nil, err
 	}
-	if err := volume.PrepareSubPaths(c, vols); err != nil {
-		return nil, err
-	}
 	env, err := kuberuntime.ContainerEnv(pod, c, rc)
 	if err != nil {
 		return nil, err
 	}
-	mounts := volume.ContainerMounts(c, vols)
+	subs, err := kuberuntime.SubPaths(c, env)
+	if err != nil {
+		return nil, err
+	}
+	hostSubs, err := volume.PrepareSubPaths(c, vols, subs)
+	if err != nil {
+		return nil, err
+	}
+	mounts := volume.ContainerMounts(c, vols, hostSubs)
 	if !volume.MountsPath(c, "/etc/hosts") {
 		hosts, err := volume.EtcHostsFile(w.a.opts.RootDir, pod, rc.PodIP, kuberuntime.PodHostname(pod))
 		if err != nil {
@@ -472,7 +604,7 @@ func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool
 		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: hosts})
 	}
 	if c.TerminationMessagePath != "" && !volume.MountsPath(c, c.TerminationMessagePath) {
-		f, err := volume.TerminationMessageFile(w.a.opts.RootDir, pod, c)
+		f, err := volume.TerminationMessageFile(w.a.opts.RootDir, pod, c, restartCount)
 		if err != nil {
 			return nil, err
 		}
@@ -485,6 +617,28 @@ func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool
 	return kuberuntime.ContainerConfig(kuberuntime.ContainerSpec{Pod: pod, Container: c, Init: init, RestartCount: restartCount, ImageRef: imageRef, Env: env, Mounts: mounts}, rc), nil
 }
 
+// checkNonRoot enforces runAsNonRoot: the container may not start if it
+// would run as root, judged from its runAsUser or the image's user.
+func (w *podWorker) checkNonRoot(ctx context.Context, pod *v1.Pod, c *v1.Container, imageRef string) error {
+	if !kuberuntime.NeedsNonRoot(pod, c) {
+		return nil
+	}
+	resp, err := w.a.images.ImageStatus(ctx, &runtimeapi.ImageSpec{Image: imageRef, UserSpecifiedImage: c.Image}, false)
+	if err != nil {
+		return fmt.Errorf("failed to read the user of image %q for runAsNonRoot: %w", c.Image, err)
+	}
+	img := resp.GetImage()
+	if img == nil {
+		return fmt.Errorf("image %q is not present; cannot check runAsNonRoot", c.Image)
+	}
+	var uid *int64
+	if u := img.GetUid(); u != nil {
+		v := u.GetValue()
+		uid = &v
+	}
+	return kuberuntime.VerifyRunAsNonRoot(pod, c, uid, img.GetUsername())
+}
+
 // ensureImage returns the image reference to run. A present image is
 // never pulled, whatever imagePullPolicy says; a missing one is pulled
 // unless the policy is Never, with back-off between failed pulls.
@@ -493,7 +647,7 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Containe
 	resp, err := w.a.images.ImageStatus(ctx, spec, false)
 	if err != nil {
 		w.waiting[c.Name] = waitReason{reasonErrImagePull, err.Error()}
-		return "", errorRetry, err
+		return "", w.a.errorRetry, err
 	}
 	if img := resp.GetImage(); img != nil {
 		if img.GetId() != "" {
@@ -519,7 +673,7 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Containe
 		w.a.logf("pod %q: failed to pull image %q: %v", pod.Name, c.Image, err)
 		return "", w.a.imageBO.wait(c.Image, w.a.now()), err
 	}
-	w.a.imageBO.forget(c.Image)
+	w.a.imageBO.Reset(c.Image)
 	w.a.logf("pod %q: pulled image %q in %.1fs", pod.Name, c.Image, w.a.now().Sub(begin).Seconds())
 	return ref, 0, nil
 }
@@ -529,11 +683,11 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Containe
 // (at least 2 s).
 func (w *podWorker) killContainer(ctx context.Context, ci *containerInfo, grace int64) {
 	begin := w.a.now()
-	if raw := ci.annotations[kuberuntime.AnnotationPreStop]; raw != "" && grace > 0 {
+	if raw := ci.annotations[kuberuntime.AnnotationPreStop]; raw != "" && grace > 0 && ci.state == runtimeapi.ContainerState_CONTAINER_RUNNING {
 		h := &v1.LifecycleHandler{}
 		if json.Unmarshal([]byte(raw), h) == nil {
 			hctx, cancel := context.WithTimeout(ctx, time.Duration(grace)*time.Second)
-			w.a.runHook(hctx, ci, h)
+			w.runHook(hctx, ci, h)
 			cancel()
 		}
 	}
@@ -545,13 +699,16 @@ func (w *podWorker) killContainer(ctx context.Context, ci *containerInfo, grace 
 	}
 }
 
-// stopContainers stops the running containers in parallel.
+// stopContainers stops the running and unknown containers in parallel
+// and confirms with the runtime that each has exited.
 func (w *podWorker) stopContainers(ctx context.Context, pod *v1.Pod, cs []*containerInfo) error {
 	var wg sync.WaitGroup
+	var stopped []*containerInfo
 	for _, ci := range cs {
-		if ci.state != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		if ci.state != runtimeapi.ContainerState_CONTAINER_RUNNING && ci.state != runtimeapi.ContainerState_CONTAINER_UNKNOWN {
 			continue
 		}
+		stopped = append(stopped, ci)
 		grace := podGrace(pod)
 		if pod.Spec.TerminationGracePeriodSeconds == nil {
 			grace = 30
@@ -563,7 +720,14 @@ func (w *podWorker) stopContainers(ctx context.Context, pod *v1.Pod, cs []*conta
 		}(ci)
 	}
 	wg.Wait()
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, ci := range stopped {
+		errs = append(errs, w.confirmExited(ctx, ci))
+	}
+	return errors.Join(errs...)
 }
 
 // terminate stops the pod's containers gracefully, stops and removes its
@@ -641,7 +805,8 @@ func (w *podWorker) publishTerminating(pod *v1.Pod) {
 }
 
 // runHook runs a lifecycle handler (exec, httpGet, sleep).
-func (a *Agent) runHook(ctx context.Context, ci *containerInfo, h *v1.LifecycleHandler) {
+func (w *podWorker) runHook(ctx context.Context, ci *containerInfo, h *v1.LifecycleHandler) {
+	a := w.a
 	switch {
 	case h.Exec != nil:
 		timeout := time.Minute
@@ -655,11 +820,40 @@ func (a *Agent) runHook(ctx context.Context, ci *containerInfo, h *v1.LifecycleH
 			}
 		}
 	case h.HTTPGet != nil:
-		a.probes.hookHTTP(ctx, h.HTTPGet)
+		if err := a.probes.hookHTTP(ctx, h.HTTPGet, w.hookHost(ctx, ci), hookPorts(ci)); err != nil {
+			a.logf("preStop hook of container %s failed: %v", short(ci.id), err)
+		}
 	case h.Sleep != nil:
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Duration(h.Sleep.Seconds) * time.Second):
 		}
 	}
+}
+
+// hookHost is the address of an httpGet hook without a host: the pod's
+// IP, the node's for hostNetwork pods.
+func (w *podWorker) hookHost(ctx context.Context, ci *containerInfo) string {
+	if ip, ok := w.podIPs[ci.sandboxID]; ok && ip != "" {
+		return ip
+	}
+	resp, err := w.a.rt.PodSandboxStatus(ctx, ci.sandboxID, false)
+	if err != nil {
+		return ""
+	}
+	st := resp.GetStatus()
+	if st.GetLinux().GetNamespaces().GetOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE {
+		return w.a.opts.NodeIP
+	}
+	return st.GetNetwork().GetIp()
+}
+
+// hookPorts are the container's ports, from the annotation that records
+// them, so that a hook can name a port after the spec is gone.
+func hookPorts(ci *containerInfo) []v1.ContainerPort {
+	var ports []v1.ContainerPort
+	if raw := ci.annotations[kuberuntime.AnnotationPorts]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &ports)
+	}
+	return ports
 }

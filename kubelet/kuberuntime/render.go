@@ -338,8 +338,11 @@ func containerSecurity(pod *v1.Pod, c *v1.Container) *runtimeapi.LinuxContainerS
 	}
 	sc.ReadonlyRootfs = csc.ReadOnlyRootFilesystem != nil && *csc.ReadOnlyRootFilesystem
 	sc.NoNewPrivs = csc.AllowPrivilegeEscalation != nil && !*csc.AllowPrivilegeEscalation
-	unmasked := csc.ProcMount != nil && *csc.ProcMount == v1.UnmaskedProcMount
-	if !sc.Privileged && !unmasked {
+	if p := appArmor(pod, c); p != nil {
+		sc.Apparmor, sc.ApparmorProfile = p, appArmorName(p)
+	}
+	// procMount Unmasked is refused (Unsupported): the default mask applies.
+	if !sc.Privileged {
 		sc.MaskedPaths = defaultMaskedPaths
 		sc.ReadonlyPaths = defaultReadonlyPaths
 	}

@@ -6,8 +6,10 @@
 // Container states are "Waiting", "Running" and "Terminated"; reasons are
 // the upstream ones: ContainerCreating, PodInitializing, CrashLoopBackOff,
 // ErrImagePull, ImagePullBackOff, ErrImageNeverPull,
-// CreateContainerConfigError, CreateContainerError, Completed, Error,
-// OOMKilled.
+// CreateContainerConfigError, CreateContainerError, RunContainerError,
+// ContainerStatusUnknown, Completed, Error, OOMKilled. A pod the agent
+// refuses (fields it cannot honour) has Reason CreateContainerConfigError
+// and a Message naming the fields.
 package status
 
 import (
@@ -57,7 +59,12 @@ type Pod struct {
 	Phase string `json:"phase"`
 	// Waiting is set while a pod waits for a previous pod with the same
 	// name to be gone.
-	Waiting    string      `json:"waiting,omitempty"`
+	Waiting string `json:"waiting,omitempty"`
+	// Reason and Message say why the agent does not run the pod at all,
+	// e.g. CreateContainerConfigError for fields it cannot honour; the
+	// message names them.
+	Reason     string      `json:"reason,omitempty"`
+	Message    string      `json:"message,omitempty"`
 	SandboxID  string      `json:"sandboxID,omitempty"`
 	PodIP      string      `json:"podIP,omitempty"`
 	Containers []Container `json:"containers"`
@@ -116,8 +123,9 @@ func Fetch(ctx context.Context, url string) (*Report, error) {
 
 // PrintTable prints one line per container:
 // POD, CONTAINER, STATE, RESTARTS, LAST EXIT, REASON; pods without
-// containers yet get one line with CONTAINER "-"; unusable manifests follow
-// under FILE, ERROR.
+// containers yet get one line with CONTAINER "-"; the messages of refused
+// pods and waiting containers follow under POD, CONTAINER, MESSAGE
+// (CONTAINER "-" for the pod's own), unusable manifests under FILE, ERROR.
 func PrintTable(w io.Writer, r *Report) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "POD\tCONTAINER\tSTATE\tRESTARTS\tLAST EXIT\tREASON")
@@ -125,8 +133,11 @@ func PrintTable(w io.Writer, r *Report) error {
 		pod := p.Namespace + "/" + p.Name
 		if len(p.Containers) == 0 {
 			reason := p.Phase
-			if p.Waiting != "" {
+			switch {
+			case p.Waiting != "":
 				reason = p.Waiting
+			case p.Reason != "":
+				reason = p.Reason
 			}
 			fmt.Fprintf(tw, "%s\t-\t%s\t0\t-\t%s\n", pod, p.Phase, reason)
 			continue
@@ -142,6 +153,9 @@ func PrintTable(w io.Writer, r *Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := printMessages(w, r); err != nil {
+		return err
+	}
 	if !r.RuntimeReady && r.RuntimeError != "" {
 		fmt.Fprintf(w, "\ncontainer runtime not ready: %s\n", r.RuntimeError)
 	}
@@ -155,6 +169,33 @@ func PrintTable(w io.Writer, r *Report) error {
 		return tw.Flush()
 	}
 	return nil
+}
+
+// printMessages prints why refused pods and waiting containers do not run.
+func printMessages(w io.Writer, r *Report) error {
+	var lines []string
+	for _, p := range r.Pods {
+		pod := p.Namespace + "/" + p.Name
+		if p.Message != "" {
+			lines = append(lines, pod+"\t-\t"+p.Message)
+		}
+		for _, c := range p.Containers {
+			// A refused pod's containers repeat its message: print it once.
+			if c.State == StateWaiting && c.Message != "" && c.Message != p.Message {
+				lines = append(lines, pod+"\t"+c.Name+"\t"+c.Message)
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "POD\tCONTAINER\tMESSAGE")
+	for _, l := range lines {
+		fmt.Fprintln(tw, l)
+	}
+	return tw.Flush()
 }
 
 // exitString is the exit code of a terminated container, else that of its

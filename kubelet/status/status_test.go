@@ -21,6 +21,12 @@ func sample() *Report {
 				{Name: "app", State: StateWaiting, Reason: "CrashLoopBackOff", RestartCount: 3, LastExitCode: i32(2), LastReason: "Error"},
 			}},
 			{Name: "etcd-n1", Namespace: "kube-system", Phase: "Pending", Waiting: "waiting for the previous pod to stop"},
+			{Name: "x-n1", Namespace: "kube-system", Phase: "Pending", Reason: "CreateContainerConfigError", Message: "spec.hostUsers: unsupported", Containers: []Container{
+				{Name: "c", State: StateWaiting, Reason: "CreateContainerConfigError", Message: "spec.hostUsers: unsupported"},
+			}},
+			{Name: "y-n1", Namespace: "kube-system", Phase: "Pending", Containers: []Container{
+				{Name: "c", State: StateWaiting, Reason: "CreateContainerConfigError", Message: "container has runAsNonRoot and image will run as root"},
+			}},
 		},
 		FileErrors: []FileError{{File: "/m/bad.yaml", Error: "bad"}},
 	}
@@ -37,6 +43,12 @@ func TestPrintTable(t *testing.T) {
 		{"default/web-n1", "init", "(init)", "Terminated", "0", "0", "Completed"},
 		{"default/web-n1", "app", "Waiting", "3", "2", "CrashLoopBackOff"},
 		{"kube-system/etcd-n1", "-", "Pending", "0", "-", "waiting", "for", "the", "previous", "pod", "to", "stop"},
+		{"kube-system/x-n1", "c", "Waiting", "0", "-", "CreateContainerConfigError"},
+		{"kube-system/y-n1", "c", "Waiting", "0", "-", "CreateContainerConfigError"},
+		{},
+		{"POD", "CONTAINER", "MESSAGE"},
+		{"kube-system/x-n1", "-", "spec.hostUsers:", "unsupported"},
+		{"kube-system/y-n1", "c", "container", "has", "runAsNonRoot", "and", "image", "will", "run", "as", "root"},
 		{},
 		{"FILE", "ERROR"},
 		{"/m/bad.yaml", "bad"},
@@ -60,7 +72,7 @@ func TestFetchRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Pods) != 2 || r.Pods[0].Containers[1].RestartCount != 3 || *r.Pods[0].Containers[1].LastExitCode != 2 {
+	if len(r.Pods) != 4 || r.Pods[2].Message == "" || r.Pods[0].Containers[1].RestartCount != 3 || *r.Pods[0].Containers[1].LastExitCode != 2 {
 		t.Errorf("round trip lost data: %+v", r)
 	}
 	if _, err := Fetch(context.Background(), "http://127.0.0.1:1/status"); err == nil {

@@ -4,18 +4,25 @@
 package volume
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/internal/fsutil"
 )
+
+// hostEtcHosts is the host's hosts file, copied for hostNetwork pods.
+const hostEtcHosts = "/etc/hosts"
+
+// localhostEntries start every generated hosts file.
+const localhostEntries = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 // PodDir is <root-dir>/pods/<uid>: the pod's emptyDirs, termination
 // message files and etc-hosts. It is removed with the pod.
@@ -116,13 +123,15 @@ func wantType(p string, t v1.HostPathType) error {
 	return nil
 }
 
-// ContainerMounts renders the container's volume mounts (pure).
-func ContainerMounts(c *v1.Container, volumes map[string]string) []*runtimeapi.Mount {
+// ContainerMounts renders the container's volume mounts (pure): each
+// volume's host path, or the mount's resolved sub-path from subPaths (by
+// mount index, as PrepareSubPaths returns them).
+func ContainerMounts(c *v1.Container, volumes map[string]string, subPaths map[int]string) []*runtimeapi.Mount {
 	var out []*runtimeapi.Mount
-	for _, m := range c.VolumeMounts {
+	for i, m := range c.VolumeMounts {
 		host := volumes[m.Name]
-		if m.SubPath != "" {
-			host = filepath.Join(host, m.SubPath)
+		if p, ok := subPaths[i]; ok {
+			host = p
 		}
 		out = append(out, &runtimeapi.Mount{
 			ContainerPath: m.MountPath,
@@ -157,53 +166,129 @@ func MountsPath(c *v1.Container, p string) bool {
 	return false
 }
 
-// PrepareSubPaths creates missing sub-path directories of the mounts.
-func PrepareSubPaths(c *v1.Container, volumes map[string]string) error {
-	for _, m := range c.VolumeMounts {
-		if m.SubPath == "" {
+// PrepareSubPaths resolves the sub-paths of c's mounts (relative paths by
+// mount index, already checked by kuberuntime.SubPaths) inside their
+// volumes and creates the missing directories. It returns the host path
+// of each, with symbolic links resolved: a sub-path whose links lead
+// outside its volume is refused, and no directory is ever created outside
+// a volume.
+func PrepareSubPaths(c *v1.Container, volumes map[string]string, subPaths map[int]string) (map[int]string, error) {
+	out := map[int]string{}
+	for i, m := range c.VolumeMounts {
+		sub, ok := subPaths[i]
+		if !ok {
 			continue
 		}
-		p := filepath.Join(volumes[m.Name], m.SubPath)
-		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return fmt.Errorf("volume mount %q: failed to create sub-path %q: %w", m.Name, p, err)
-			}
+		root, ok := volumes[m.Name]
+		if !ok {
+			return nil, fmt.Errorf("volume mount %q: the pod has no volume of that name", m.Name)
 		}
+		p, err := resolveInside(root, sub)
+		if err != nil {
+			return nil, fmt.Errorf("volume mount %q at %q, sub-path %q: %w", m.Name, m.MountPath, sub, err)
+		}
+		out[i] = p
 	}
-	return nil
+	return out, nil
 }
 
-// TerminationMessageFile creates the host file mounted at the container's
-// terminationMessagePath (world-writable, as upstream).
-func TerminationMessageFile(rootDir string, pod *v1.Pod, c *v1.Container) (string, error) {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	p := filepath.Join(PodDir(rootDir, pod), "containers", c.Name, hex.EncodeToString(b[:]))
+// resolveInside walks sub below root one element at a time, following
+// symbolic links only while they stay inside root and creating missing
+// directories (0755) there, and returns the resolved path.
+func resolveInside(root, sub string) (string, error) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", fmt.Errorf("failed to resolve the volume %q: %w", root, err)
+	}
+	cur := realRoot
+	for _, part := range strings.Split(filepath.Clean(sub), "/") {
+		if part == "" || part == "." {
+			continue
+		}
+		if part == ".." {
+			return "", errors.New(`a sub-path must not have ".." elements`)
+		}
+		next := filepath.Join(cur, part)
+		st, err := os.Lstat(next)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			if err := os.Mkdir(next, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+				return "", fmt.Errorf("failed to create directory %q: %w", next, err)
+			}
+			// Look again: something may have raced into its place.
+			if st, err = os.Lstat(next); err != nil {
+				return "", err
+			}
+			if st.Mode()&os.ModeSymlink != 0 {
+				if next, err = followInside(realRoot, next); err != nil {
+					return "", err
+				}
+			}
+		case err != nil:
+			return "", err
+		case st.Mode()&os.ModeSymlink != 0:
+			if next, err = followInside(realRoot, next); err != nil {
+				return "", err
+			}
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// followInside resolves the symbolic link p and refuses a target outside
+// root or one that does not exist (creating it could create outside).
+func followInside(root, p string) (string, error) {
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf("%q is a symbolic link that does not resolve (%v); a sub-path may only follow links to existing paths inside its volume", p, err)
+	}
+	if target != root && !strings.HasPrefix(target, root+string(filepath.Separator)) {
+		return "", fmt.Errorf("%q is a symbolic link to %q, outside the volume %q", p, target, root)
+	}
+	return target, nil
+}
+
+// TerminationMessageFile creates the empty host file mounted at the
+// terminationMessagePath of instance restartCount of container c
+// (world-writable, as upstream): <pod dir>/containers/<name>/<restartCount>.
+// One file per instance, so that garbage collection can tell which files
+// belong to removed containers (ContainerFiles).
+func TerminationMessageFile(rootDir string, pod *v1.Pod, c *v1.Container, restartCount int) (string, error) {
+	p := filepath.Join(ContainerFiles(rootDir, string(pod.UID)), c.Name, strconv.Itoa(restartCount))
 	if err := fsutil.WriteFileAtomic(p, nil, 0o666, 0o750); err != nil {
 		return "", err
 	}
 	return p, nil
 }
 
-// EtcHostsFile creates <pod dir>/etc-hosts once: the host's /etc/hosts for
-// hostNetwork pods, a small generated file for others.
+// ContainerFiles is the directory of the termination-message files of pod
+// uid: <pod dir>/containers/<name>/<restartCount>.
+func ContainerFiles(rootDir, uid string) string {
+	return filepath.Join(rootDir, "pods", uid, "containers")
+}
+
+// EtcHostsFile writes <pod dir>/etc-hosts for a new container: the host's
+// /etc/hosts for hostNetwork pods, a small generated file naming podIP for
+// others. It is rewritten whenever its content changes, so that a new
+// sandbox's IP replaces the old one.
 func EtcHostsFile(rootDir string, pod *v1.Pod, podIP, hostname string) (string, error) {
 	p := filepath.Join(PodDir(rootDir, pod), "etc-hosts")
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
 	var content []byte
 	if pod.Spec.HostNetwork {
-		data, err := os.ReadFile("/etc/hosts")
+		data, err := os.ReadFile(hostEtcHosts)
 		if err != nil {
-			data = []byte("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+			data = []byte(localhostEntries)
 		}
 		content = data
 	} else {
-		content = []byte("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+		content = []byte("# Kubernetes-managed hosts file.\n" + localhostEntries)
 		if podIP != "" {
 			content = append(content, []byte(fmt.Sprintf("%s\t%s\n", podIP, hostname))...)
 		}
+	}
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, content) {
+		return p, nil
 	}
 	if err := fsutil.WriteFileAtomic(p, content, 0o644, 0o750); err != nil {
 		return "", err
