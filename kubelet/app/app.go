@@ -74,7 +74,10 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 	if err != nil {
 		return err
 	}
-	agent := kubelet.New(engineOptions(cfg, nodeIP), rt, rt, logger)
+	src := podsource.New(cfg.StaticPodPath, cfg.NodeName, cfg.FileCheckFrequency, logger.Printf)
+	eo := engineOptions(cfg, nodeIP)
+	eo.SourceErr = src.Err
+	agent := kubelet.New(eo, rt, rt, logger)
 	go reportSandboxImage(ctx, rt, cfg.PodInfraContainerImage, logger.Printf)
 	health := &Health{}
 	if client != nil {
@@ -82,7 +85,7 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 			return err
 		}
 	}
-	return runEngine(ctx, cfg, agent, health, logger)
+	return runEngine(ctx, cfg, agent, src, health, logger)
 }
 
 // nodeAddress is the API server's URL ("" when standalone) and the one
@@ -105,13 +108,13 @@ func engineOptions(cfg *options.Config, nodeIP string) kubelet.Options {
 		ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain, ResolvConf: cfg.ResolvConf,
 		SyncFrequency:  cfg.Kubelet.SyncFrequency.Duration,
 		MemoryCapacity: node.MemTotal(), CPUCapacityMilli: node.CPUCapacityMilli(),
-		RuntimeEndpoint: cfg.RuntimeEndpoint,
+		RuntimeEndpoint: cfg.RuntimeEndpoint, StaticPodPath: cfg.StaticPodPath,
 	}
 }
 
-// runEngine serves the health endpoint, starts the pod source and runs
+// runEngine serves the health endpoint, starts the pod source src and runs
 // the engine until ctx ends or the health server fails.
-func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, health *Health, logger *log.Logger) error {
+func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, src *podsource.Source, health *Health, logger *log.Logger) error {
 	for _, w := range cfg.Warnings {
 		logger.Printf("warning: %s", w)
 	}
@@ -141,13 +144,10 @@ func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, h
 			}
 		}()
 	}
-	var updates <-chan podsource.Snapshot
-	if cfg.StaticPodPath != "" {
-		src := podsource.New(cfg.StaticPodPath, cfg.NodeName, cfg.FileCheckFrequency, logger.Printf)
-		go src.Run(ctx)
-		updates = src.Updates()
-	}
-	err := agent.Run(ctx, updates)
+	// With no staticPodPath the source sends nothing, and the engine then
+	// never stops the pods it finds.
+	go src.Run(ctx)
+	err := agent.Run(ctx, src.Updates())
 	mu.Lock()
 	defer mu.Unlock()
 	if fatal != nil {

@@ -59,8 +59,15 @@ func Unsupported(pod *v1.Pod) []error {
 		}
 	}
 	for i, vol := range spec.Volumes {
-		if vol.EmptyDir == nil {
+		if vol.HostPath != nil {
 			continue
+		}
+		if vol.EmptyDir == nil {
+			bad(fmt.Sprintf("spec.volumes[%d]", i), "volume %q: only hostPath and emptyDir volumes are supported by this agent", vol.Name)
+			continue
+		}
+		if vol.EmptyDir.SizeLimit != nil {
+			bad(fmt.Sprintf("spec.volumes[%d].emptyDir.sizeLimit", i), "%s: this agent does not enforce emptyDir size limits; remove the field", vol.EmptyDir.SizeLimit.String())
 		}
 		field := fmt.Sprintf("spec.volumes[%d].emptyDir.medium", i)
 		switch m := vol.EmptyDir.Medium; {

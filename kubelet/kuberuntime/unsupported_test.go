@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -63,6 +64,14 @@ func TestUnsupported(t *testing.T) {
 				{Name: "huge2m", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: "HugePages-2Mi"}}},
 			}
 		}, []string{"spec.volumes[1].emptyDir.medium", "spec.volumes[2].emptyDir.medium", "spec.volumes[3].emptyDir.medium"}},
+		{"emptyDir size limit and other volume types", func(p *v1.Pod) {
+			limit := resource.MustParse("1Gi")
+			p.Spec.Volumes = []v1.Volume{
+				{Name: "host", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/x"}}},
+				{Name: "limited", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{SizeLimit: &limit}}},
+				{Name: "cm", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}},
+			}
+		}, []string{"spec.volumes[1].emptyDir.sizeLimit", "spec.volumes[2]"}},
 		{"sub-paths", func(p *v1.Pod) {
 			p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{
 				{Name: "v", MountPath: "/a", SubPath: "ok/dir"},
