@@ -16,7 +16,7 @@
 //	kubelet/node         Node registration, node status, lease, host facts and the one node-IP choice
 //	kubelet/podstatus    mirror pods and pod status writes to the API server
 //	kubelet/server       the kubelet API on port 10250: auth, /pods, logs, exec/attach/port-forward
-//	kubelet/crilog       the CRI log file format: parse, tail, follow
+//	kubelet/crilog       the CRI log file format: parse, tail, follow, rotate
 //	kubelet/probe        single probe runs: exec, httpGet, tcpSocket, grpc
 //	kubelet/status       the JSON report of /status and `kubeadmin kubelet status`
 //	kubelet/cri          the one CRI client: endpoint parsing, dialing, readiness, the small interfaces
@@ -33,6 +33,8 @@
 //	kubeadmin kubelet --config FILE [--kubeconfig F] [--bootstrap-kubeconfig F]
 //	    [--root-dir /var/lib/kubelet] [--hostname-override NAME] [--node-ip IP]
 //	    [--container-runtime-endpoint unix:///run/containerd/containerd.sock]
+//	    [--node-labels k=v,...] [--register-with-taints k=v:Effect,...]
+//	    [--max-pods N] [--pod-infra-container-image IMAGE]
 //	kubeadmin kubelet status [--server http://127.0.0.1:10248 | --config FILE] [-o table|json]
 //
 // --config is a kubelet.config.k8s.io/v1beta1 KubeletConfiguration, decoded
@@ -43,7 +45,13 @@
 // cgroupRoot [/kubeadmin here], healthzBindAddress [127.0.0.1],
 // healthzPort [10248; 0 disables], address [0.0.0.0], port [10250, validated
 // only], fileCheckFrequency [20s], syncFrequency [1m], clusterDNS,
-// clusterDomain, podLogsDir [/var/log/pods], resolvConf [/etc/resolv.conf].
+// clusterDomain, podLogsDir [/var/log/pods], resolvConf [/etc/resolv.conf],
+// maxPods [110], registerWithTaints, containerLogMaxSize [10Mi],
+// containerLogMaxFiles [5], containerLogMonitorInterval [10s].
+// --pod-infra-container-image cannot be passed through CRI (containerd
+// picks its sandbox image from its own configuration): the agent checks
+// that the image is present and warns, naming both, when containerd's
+// differs.
 // cgroupDriver "systemd" is accepted with a warning and cgroupfs is used:
 // the agent only implements cgroupfs (the machines it targets have no
 // systemd as PID 1). Flags override the file.
@@ -114,13 +122,18 @@
 //     removed containers are collected every minute.
 //   - A removed manifest stops the pod (grace period, at least 2 s), then
 //     removes its containers, sandboxes, pod directory and cgroup.
+//   - Container logs rotate as the upstream kubelet's: above
+//     containerLogMaxSize the file becomes <n>.log.<timestamp>, the runtime
+//     reopens it, older rotations are gzipped and at most
+//     containerLogMaxFiles files are kept.
 //   - SIGTERM/SIGINT stops the agent, never the pods. Runtime errors are
 //     retried; the gRPC connection reconnects when containerd restarts.
 //
 // # Endpoints (stable)
 //
-// On healthzBindAddress:healthzPort: GET /healthz answers "ok" while the
-// agent runs; GET /status answers the JSON status.Report (package status
+// On healthzBindAddress:healthzPort: GET /healthz answers "ok" while every
+// part of the agent runs, and 500 naming each part that stopped and why
+// (a kubelet API that cannot bind its port stops the agent at start); GET /status answers the JSON status.Report (package status
 // documents the fields). `kubeadmin kubelet status` prints it as a table:
 // POD, CONTAINER, STATE, RESTARTS, LAST EXIT, REASON, then FILE, ERROR for
 // manifests that could not be used.
