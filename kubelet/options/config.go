@@ -22,6 +22,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/crilog"
 )
 
 // Config is the agent's validated, defaulted configuration.
@@ -285,6 +286,11 @@ func validate(cfg *Config, o Flags) error {
 		if err := checkTaint(t); err != nil {
 			return bad(fmt.Sprintf("registerWithTaints[%d]", i), t.ToString(), err.Error())
 		}
+	}
+	// The rotation fields are checked where they are used; here the error
+	// gains the file's name.
+	if _, err := crilog.NewRotatePolicy(kc.ContainerLogMaxSize, kc.ContainerLogMaxFiles, kc.ContainerLogMonitorInterval); err != nil {
+		return fmt.Errorf("%s (in %q)", err, file)
 	}
 	return nil
 }

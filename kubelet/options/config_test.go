@@ -77,6 +77,8 @@ func TestLoadConfigErrorsNameTheField(t *testing.T) {
 		{"bad healthz address", "healthzBindAddress: localhost\n", Flags{}, `"healthzBindAddress"`},
 		{"bad logs dir", "podLogsDir: logs\n", Flags{}, `"podLogsDir"`},
 		{"bad cgroup root", "cgroupRoot: kubeadmin\n", Flags{}, `"cgroupRoot"`},
+		{"bad log max size", "containerLogMaxSize: huge\n", Flags{}, `"containerLogMaxSize"`},
+		{"too few log files", "containerLogMaxFiles: 1\n", Flags{}, `"containerLogMaxFiles"`},
 		{"bad node ip", "", Flags{NodeIP: "x"}, "--node-ip"},
 		{"bad root dir", "", Flags{RootDir: "rel"}, "--root-dir"},
 	}
