@@ -2,7 +2,6 @@ package kubelet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	critest "k8s.io/cri-api/pkg/apis/testing"
 	testingclock "k8s.io/utils/clock/testing"
@@ -230,36 +228,6 @@ func startAgent(t *testing.T, rt *testRuntime, cfg Options) *testAgent {
 func (ta *testAgent) stop() {
 	ta.cancel()
 	ta.wg.Wait()
-}
-
-// pollInterval is how often waitFor and mustStay look.
-const pollInterval = 5 * time.Millisecond
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), pollInterval, 5*time.Second, true, func(context.Context) (bool, error) {
-		return cond(), nil
-	})
-	if err != nil {
-		t.Fatalf("timed out waiting for %s", what)
-	}
-}
-
-// errBroken ends mustStay's poll when its condition fails.
-var errBroken = errors.New("condition broken")
-
-// mustStay checks that cond stays true for d.
-func mustStay(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), pollInterval, d, true, func(context.Context) (bool, error) {
-		if !cond() {
-			return false, errBroken
-		}
-		return false, nil
-	})
-	if errors.Is(err, errBroken) {
-		t.Fatalf("%s did not hold", what)
-	}
 }
 
 func decodePod(t *testing.T, yaml, file string) *v1.Pod {

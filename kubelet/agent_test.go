@@ -18,6 +18,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	critest "k8s.io/cri-api/pkg/apis/testing"
 
+	"github.com/kubeadmin/kubeadmin/internal/testutil"
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
@@ -72,7 +73,7 @@ func TestSyncCreatesSandboxAndContainer(t *testing.T) {
 	y, dataDir := webPodYAML(t)
 	pod := decodePod(t, y, "/m/web.yaml")
 	ta.apply(snapshot(pod))
-	waitFor(t, "the container to run", func() bool {
+	testutil.Eventually(t, "the container to run", func() bool {
 		_, st := rt.find("app")
 		return st == runtimeapi.ContainerState_CONTAINER_RUNNING
 	})
@@ -202,15 +203,15 @@ func TestInitContainersRunInOrder(t *testing.T) {
 	ta := startAgent(t, rt, testConfig(t))
 	ta.apply(snapshot(decodePod(t, initPod, "/m/init.yaml")))
 	for i, name := range []string{"first", "second"} {
-		waitFor(t, name+" to run", func() bool { _, st := rt.find(name); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
-		mustStay(t, "only the init containers so far", 50*time.Millisecond, func() bool { return len(rt.created()) == i+1 })
+		testutil.Eventually(t, name+" to run", func() bool { _, st := rt.find(name); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+		testutil.Consistently(t, 50*time.Millisecond, "only the init containers so far", func() bool { return len(rt.created()) == i+1 })
 		if c := rt.lastConfig(name); c.Annotations[kuberuntime.AnnotationContainerType] != "init" {
 			t.Errorf("%s: container type %q", name, c.Annotations[kuberuntime.AnnotationContainerType])
 		}
 		id, _ := rt.find(name)
 		rt.exit(id, 0, ta.clock.Now())
 	}
-	waitFor(t, "main to run", func() bool { _, st := rt.find("main"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	testutil.Eventually(t, "main to run", func() bool { _, st := rt.find("main"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 	if got := strings.Join(rt.created(), ","); got != "first/0,second/0,main/0" {
 		t.Errorf("creation order = %s", got)
 	}
@@ -221,10 +222,10 @@ func TestFailedInitContainerWithNeverFailsPod(t *testing.T) {
 	ta := startAgent(t, rt, testConfig(t))
 	pod := decodePod(t, strings.Replace(initPod, "spec:\n", "spec:\n  restartPolicy: Never\n", 1), "/m/init.yaml")
 	ta.apply(snapshot(pod))
-	waitFor(t, "first to run", func() bool { _, st := rt.find("first"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	testutil.Eventually(t, "first to run", func() bool { _, st := rt.find("first"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 	id, _ := rt.find("first")
 	rt.exit(id, 3, ta.clock.Now())
-	waitFor(t, "the pod to fail", func() bool { return podPhase(ta, pod) == "Failed" })
+	testutil.Eventually(t, "the pod to fail", func() bool { return podPhase(ta, pod) == "Failed" })
 	if got := strings.Join(rt.created(), ","); got != "first/0" {
 		t.Errorf("created = %s, want only first/0", got)
 	}
@@ -270,31 +271,31 @@ func TestRestartBackOff(t *testing.T) {
 			return st == runtimeapi.ContainerState_CONTAINER_RUNNING && strings.HasSuffix(id, "_c_"+strconv.Itoa(attempt))
 		}
 	}
-	waitFor(t, "attempt 0", running(0))
+	testutil.Eventually(t, "attempt 0", running(0))
 	crash := func() {
 		id, _ := rt.find("c")
 		rt.exit(id, 1, ta.clock.Now())
 	}
 	// First crash: restarted at once.
 	crash()
-	waitFor(t, "attempt 1 (immediate restart)", running(1))
+	testutil.Eventually(t, "attempt 1 (immediate restart)", running(1))
 	// Then 10 s, 20 s, 40 s of back-off.
 	for _, step := range []struct {
 		attempt int
 		delay   time.Duration
 	}{{2, 10 * time.Second}, {3, 20 * time.Second}, {4, 40 * time.Second}} {
 		crash()
-		waitFor(t, "CrashLoopBackOff", func() bool {
+		testutil.Eventually(t, "CrashLoopBackOff", func() bool {
 			cs := containerStatus(ta, "c")
 			return cs.Reason == reasonCrashLoop && cs.LastExitCode != nil && *cs.LastExitCode == 1
 		})
 		ta.clock.Step(step.delay - time.Second)
 		ta.pokeAll()
-		mustStay(t, "no restart before the back-off ends", 50*time.Millisecond, func() bool { return len(rt.created()) == step.attempt })
+		testutil.Consistently(t, 50*time.Millisecond, "no restart before the back-off ends", func() bool { return len(rt.created()) == step.attempt })
 		ta.clock.Step(time.Second)
 		ta.pokeAll()
-		waitFor(t, "restart after "+step.delay.String(), running(step.attempt))
-		waitFor(t, "restart count "+strconv.Itoa(step.attempt), func() bool {
+		testutil.Eventually(t, "restart after "+step.delay.String(), running(step.attempt))
+		testutil.Eventually(t, "restart count "+strconv.Itoa(step.attempt), func() bool {
 			cs := containerStatus(ta, "c")
 			return cs.RestartCount == int32(step.attempt) && cs.State == status.StateRunning
 		})
@@ -331,14 +332,14 @@ func TestRestartPolicyNeverAndOnFailure(t *testing.T) {
 			ta := startAgent(t, rt, testConfig(t))
 			pod := decodePod(t, strings.Replace(crashPod, "spec:\n", "spec:\n  restartPolicy: "+tt.policy+"\n", 1), "/m/crash.yaml")
 			ta.apply(snapshot(pod))
-			waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+			testutil.Eventually(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 			id, _ := rt.find("c")
 			rt.exit(id, tt.exit, ta.clock.Now())
 			if tt.wantRestart {
-				waitFor(t, "restart", func() bool { return len(rt.created()) == 2 })
+				testutil.Eventually(t, "restart", func() bool { return len(rt.created()) == 2 })
 			} else {
-				waitFor(t, "phase "+tt.wantPhase, func() bool { return podPhase(ta, pod) == tt.wantPhase })
-				mustStay(t, "no restart", 50*time.Millisecond, func() bool { return len(rt.created()) == 1 })
+				testutil.Eventually(t, "phase "+tt.wantPhase, func() bool { return podPhase(ta, pod) == tt.wantPhase })
+				testutil.Consistently(t, 50*time.Millisecond, "no restart", func() bool { return len(rt.created()) == 1 })
 			}
 		})
 	}
@@ -398,14 +399,14 @@ func TestLivenessFailureRestarts(t *testing.T) {
 	ta := startAgent(t, rt, testConfig(t))
 	live := newToggleServer(t, true)
 	ta.apply(snapshot(decodePod(t, probePod(live, nil), "/m/p.yaml")))
-	waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
-	waitFor(t, "probes", func() bool { return live.hits.Load() >= 3 })
+	testutil.Eventually(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	testutil.Eventually(t, "probes", func() bool { return live.hits.Load() >= 3 })
 	if n := rt.count("StopContainer"); n != 0 {
 		t.Fatalf("container stopped %d times while healthy", n)
 	}
 	live.healthy.Store(false)
-	waitFor(t, "the container to be stopped", func() bool { return rt.count("StopContainer") >= 1 })
-	waitFor(t, "a new instance", func() bool {
+	testutil.Eventually(t, "the container to be stopped", func() bool { return rt.count("StopContainer") >= 1 })
+	testutil.Eventually(t, "a new instance", func() bool {
 		id, st := rt.find("c")
 		return strings.HasSuffix(id, "_c_1") && st == runtimeapi.ContainerState_CONTAINER_RUNNING
 	})
@@ -417,17 +418,17 @@ func TestStartupProbeGatesLiveness(t *testing.T) {
 	live := newToggleServer(t, false)
 	startup := newToggleServer(t, false)
 	ta.apply(snapshot(decodePod(t, probePod(live, startup), "/m/p.yaml")))
-	waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
-	waitFor(t, "startup probes", func() bool { return startup.hits.Load() >= 5 })
-	mustStay(t, "no liveness probe before startup succeeds", 100*time.Millisecond, func() bool {
+	testutil.Eventually(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	testutil.Eventually(t, "startup probes", func() bool { return startup.hits.Load() >= 5 })
+	testutil.Consistently(t, 100*time.Millisecond, "no liveness probe before startup succeeds", func() bool {
 		return live.hits.Load() == 0 && rt.count("StopContainer") == 0
 	})
 	if cs := containerStatus(ta, "c"); cs.Started || cs.Ready {
 		t.Errorf("status before startup: started %v ready %v", cs.Started, cs.Ready)
 	}
 	startup.healthy.Store(true)
-	waitFor(t, "liveness probes", func() bool { return live.hits.Load() > 0 })
-	waitFor(t, "the liveness kill", func() bool { return rt.count("StopContainer") >= 1 })
+	testutil.Eventually(t, "liveness probes", func() bool { return live.hits.Load() > 0 })
+	testutil.Eventually(t, "the liveness kill", func() bool { return rt.count("StopContainer") >= 1 })
 }
 
 func TestReadinessProbe(t *testing.T) {
@@ -447,9 +448,9 @@ spec:
       periodSeconds: 1
 `
 	ta.apply(snapshot(decodePod(t, y, "/m/r.yaml")))
-	waitFor(t, "ready", func() bool { return containerStatus(ta, "c").Ready })
+	testutil.Eventually(t, "ready", func() bool { return containerStatus(ta, "c").Ready })
 	ready.Close()
-	waitFor(t, "not ready", func() bool { return !containerStatus(ta, "c").Ready })
+	testutil.Eventually(t, "not ready", func() bool { return !containerStatus(ta, "c").Ready })
 	if rt.count("StopContainer") != 0 {
 		t.Error("a readiness failure stopped the container")
 	}
@@ -464,7 +465,7 @@ func TestManifestEditWaitsForOldPod(t *testing.T) {
 		t.Fatal("test pods must share the name and differ in UID")
 	}
 	ta.apply(snapshot(old))
-	waitFor(t, "old pod running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	testutil.Eventually(t, "old pod running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 
 	release := make(chan struct{})
 	var once sync.Once
@@ -492,7 +493,7 @@ func TestManifestEditWaitsForOldPod(t *testing.T) {
 	defer once.Do(func() { close(release) })
 
 	ta.apply(snapshot(edited))
-	mustStay(t, "the new pod waits while the old one stops", 100*time.Millisecond, func() bool {
+	testutil.Consistently(t, 100*time.Millisecond, "the new pod waits while the old one stops", func() bool {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
 		return len(rt.sandboxes) == 1
@@ -508,7 +509,7 @@ func TestManifestEditWaitsForOldPod(t *testing.T) {
 		t.Errorf("status does not show the new pod waiting: %+v", r.Pods)
 	}
 	once.Do(func() { close(release) })
-	waitFor(t, "the new pod's sandbox", func() bool {
+	testutil.Eventually(t, "the new pod's sandbox", func() bool {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
 		return len(rt.sandboxes) == 2
@@ -516,7 +517,7 @@ func TestManifestEditWaitsForOldPod(t *testing.T) {
 	if v := violation.Load(); v != nil {
 		t.Errorf("new pod started while %s", v)
 	}
-	waitFor(t, "new container", func() bool {
+	testutil.Eventually(t, "new container", func() bool {
 		c := rt.lastConfig("c")
 		return c != nil && c.Image.UserSpecifiedImage == "img:2"
 	})
@@ -528,13 +529,13 @@ func TestRemovedManifestStopsAndRemovesPod(t *testing.T) {
 	y, _ := webPodYAML(t)
 	pod := decodePod(t, y, "/m/web.yaml")
 	ta.apply(snapshot(pod))
-	waitFor(t, "running", func() bool { _, st := rt.find("app"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	testutil.Eventually(t, "running", func() bool { _, st := rt.find("app"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 	ta.apply(snapshot())
-	waitFor(t, "everything removed", func() bool { c, s := rt.objects(); return c == 0 && s == 0 })
+	testutil.Eventually(t, "everything removed", func() bool { c, s := rt.objects(); return c == 0 && s == 0 })
 	if rt.count("StopContainer") != 1 || rt.count("StopPodSandbox") != 1 {
 		t.Errorf("calls = %v", rt.GetCalls())
 	}
-	waitFor(t, "status without pods", func() bool { return len(ta.Report().Pods) == 0 })
+	testutil.Eventually(t, "status without pods", func() bool { return len(ta.Report().Pods) == 0 })
 	if _, err := os.Stat(filepath.Join(ta.opts.RootDir, "pods", string(pod.UID))); !os.IsNotExist(err) {
 		t.Errorf("pod directory still present: %v", err)
 	}
@@ -547,19 +548,19 @@ func TestAdoptionAfterRestart(t *testing.T) {
 	pod := decodePod(t, initPod, "/m/init.yaml")
 	first.apply(snapshot(pod))
 	for _, name := range []string{"first", "second"} {
-		waitFor(t, name, func() bool { _, st := rt.find(name); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+		testutil.Eventually(t, name, func() bool { _, st := rt.find(name); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 		id, _ := rt.find(name)
 		rt.exit(id, 0, first.clock.Now())
 	}
-	waitFor(t, "main", func() bool { _, st := rt.find("main"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	testutil.Eventually(t, "main", func() bool { _, st := rt.find("main"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 	first.stop()
 	containers, sandboxes := rt.objects()
 	creates, runs, stops := rt.count("CreateContainer"), rt.count("RunPodSandbox"), rt.count("StopContainer")
 
 	second := startAgent(t, rt, cfg)
 	second.apply(snapshot(decodePod(t, initPod, "/m/init.yaml")))
-	waitFor(t, "the adopted pod to be Running", func() bool { return podPhase(second, pod) == "Running" })
-	mustStay(t, "nothing created or stopped", 100*time.Millisecond, func() bool {
+	testutil.Eventually(t, "the adopted pod to be Running", func() bool { return podPhase(second, pod) == "Running" })
+	testutil.Consistently(t, 100*time.Millisecond, "nothing created or stopped", func() bool {
 		return rt.count("CreateContainer") == creates && rt.count("RunPodSandbox") == runs && rt.count("StopContainer") == stops
 	})
 	if c, s := rt.objects(); c != containers || s != sandboxes {
@@ -584,7 +585,7 @@ func TestOrphansOfThisNodeOnlyAreRemoved(t *testing.T) {
 	})
 	ta := startAgent(t, rt, testConfig(t))
 	ta.apply(snapshot())
-	waitFor(t, "the orphan to be removed", func() bool { c, s := rt.objects(); return c == 1 && s == 1 })
+	testutil.Eventually(t, "the orphan to be removed", func() bool { c, s := rt.objects(); return c == 1 && s == 1 })
 	rt.Lock()
 	_, keptC := rt.Containers["c2"]
 	_, keptS := rt.Sandboxes["s2"]
@@ -601,7 +602,7 @@ func TestGCKeepsOneDeadContainer(t *testing.T) {
 	ta.apply(snapshot(pod))
 	for attempt := 0; attempt < 4; attempt++ {
 		suffix := "_c_" + strconv.Itoa(attempt)
-		waitFor(t, "attempt "+strconv.Itoa(attempt), func() bool {
+		testutil.Eventually(t, "attempt "+strconv.Itoa(attempt), func() bool {
 			id, st := rt.find("c")
 			return strings.HasSuffix(id, suffix) && st == runtimeapi.ContainerState_CONTAINER_RUNNING
 		})
@@ -690,9 +691,9 @@ func TestImagePolicy(t *testing.T) {
 			y := strings.Replace(crashPod, "{name: c, image: img:1}", "{name: c, image: "+tt.image+", imagePullPolicy: "+tt.policy+"}", 1)
 			ta.apply(snapshot(decodePod(t, y, "/m/i.yaml")))
 			if tt.wantReason != "" {
-				waitFor(t, tt.wantReason, func() bool { return containerStatus(ta, "c").Reason == tt.wantReason })
+				testutil.Eventually(t, tt.wantReason, func() bool { return containerStatus(ta, "c").Reason == tt.wantReason })
 			} else {
-				waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+				testutil.Eventually(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 			}
 			pulled := false
 			for _, c := range ta.images.Called {
@@ -714,7 +715,7 @@ func TestReport(t *testing.T) {
 	s := snapshot(pod)
 	s.Errors = append(s.Errors, podsourceError("/m/bad.yaml", "file \"/m/bad.yaml\": boom"))
 	ta.apply(s)
-	waitFor(t, "running", func() bool { return containerStatus(ta, "c").State == status.StateRunning })
+	testutil.Eventually(t, "running", func() bool { return containerStatus(ta, "c").State == status.StateRunning })
 	r := ta.Report()
 	if r.Node != "node1" || !r.RuntimeReady || len(r.Pods) != 1 || len(r.FileErrors) != 1 {
 		t.Fatalf("report = %+v", r)
@@ -738,8 +739,8 @@ func TestNoPodSourceNeverStopsPods(t *testing.T) {
 	seedRunningPod(rt, "u1", "etcd-node1", "node1")
 	ta := newTestAgent(t, rt, testConfig(t))
 	runAgent(t, ta, nil)
-	waitFor(t, "the runtime to be listed", func() bool { return ta.Report().RuntimeReady && rt.count("ListContainers") >= 2 })
-	mustStay(t, "the pod keeps running", 100*time.Millisecond, func() bool {
+	testutil.Eventually(t, "the runtime to be listed", func() bool { return ta.Report().RuntimeReady && rt.count("ListContainers") >= 2 })
+	testutil.Consistently(t, 100*time.Millisecond, "the pod keeps running", func() bool {
 		c, s := rt.objects()
 		return rt.count("StopContainer") == 0 && rt.count("StopPodSandbox") == 0 && c == 1 && s == 1
 	})
@@ -758,7 +759,7 @@ func TestSourceErrorBeforeFirstSnapshot(t *testing.T) {
 	ta := newTestAgent(t, rt, cfg)
 	updates := make(chan podsource.Snapshot, 1)
 	runAgent(t, ta, updates)
-	waitFor(t, "the source error in the report", func() bool {
+	testutil.Eventually(t, "the source error in the report", func() bool {
 		r := ta.Report()
 		return len(r.FileErrors) == 1 && r.FileErrors[0].File == cfg.StaticPodPath && r.FileErrors[0].Error == "permission denied"
 	})
@@ -766,8 +767,8 @@ func TestSourceErrorBeforeFirstSnapshot(t *testing.T) {
 		t.Error("a pod was stopped before the first snapshot")
 	}
 	updates <- snapshot()
-	waitFor(t, "the snapshot to replace the source error", func() bool { return len(ta.Report().FileErrors) == 0 })
-	waitFor(t, "the orphan to be stopped once a snapshot says so", func() bool { c, _ := rt.objects(); return c == 0 })
+	testutil.Eventually(t, "the snapshot to replace the source error", func() bool { return len(ta.Report().FileErrors) == 0 })
+	testutil.Eventually(t, "the orphan to be stopped once a snapshot says so", func() bool { c, _ := rt.objects(); return c == 0 })
 }
 
 // An instance in UNKNOWN state may still run: it is stopped, and a new
@@ -782,7 +783,7 @@ func TestUnknownContainerIsStoppedBeforeANewStart(t *testing.T) {
 			rt := newTestRuntime()
 			ta := startAgent(t, rt, testConfig(t))
 			ta.apply(snapshot(decodePod(t, tt.yaml, "/m/p.yaml")))
-			waitFor(t, "running", func() bool { _, st := rt.find(tt.container); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+			testutil.Eventually(t, "running", func() bool { _, st := rt.find(tt.container); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 			old, _ := rt.find(tt.container)
 			var violation atomic.Value
 			rt.mu.Lock()
@@ -801,15 +802,15 @@ func TestUnknownContainerIsStoppedBeforeANewStart(t *testing.T) {
 
 			rt.stopIgnored.Store(true)
 			rt.setState(old, runtimeapi.ContainerState_CONTAINER_UNKNOWN)
-			waitFor(t, "a stop of the unknown instance", func() bool { return rt.count("StopContainer") >= 1 })
-			waitFor(t, "the unknown state in the status", func() bool { return containerStatus(ta, tt.container).Reason == reasonStatusUnknown })
-			mustStay(t, "no new instance while the old one is unknown", 100*time.Millisecond, func() bool { return len(rt.created()) == creates })
+			testutil.Eventually(t, "a stop of the unknown instance", func() bool { return rt.count("StopContainer") >= 1 })
+			testutil.Eventually(t, "the unknown state in the status", func() bool { return containerStatus(ta, tt.container).Reason == reasonStatusUnknown })
+			testutil.Consistently(t, 100*time.Millisecond, "no new instance while the old one is unknown", func() bool { return len(rt.created()) == creates })
 			if n := rt.count("StopContainer"); n < 2 {
 				t.Errorf("StopContainer called %d times; want retries while unknown", n)
 			}
 
 			rt.stopIgnored.Store(false)
-			waitFor(t, "a new instance once the old one exited", func() bool { return len(rt.created()) == creates+1 })
+			testutil.Eventually(t, "a new instance once the old one exited", func() bool { return len(rt.created()) == creates+1 })
 			if v := violation.Load(); v != nil {
 				t.Error(v)
 			}
@@ -825,13 +826,13 @@ func TestProbesStopWhenPodCompletes(t *testing.T) {
 	y := strings.Replace(probePod(live, nil), "spec:\n", "spec:\n  restartPolicy: Never\n", 1)
 	pod := decodePod(t, y, "/m/p.yaml")
 	ta.apply(snapshot(pod))
-	waitFor(t, "probes", func() bool { return live.hits.Load() >= 2 })
+	testutil.Eventually(t, "probes", func() bool { return live.hits.Load() >= 2 })
 	id, _ := rt.find("c")
 	rt.exit(id, 0, ta.clock.Now())
-	waitFor(t, "the pod to succeed", func() bool { return podPhase(ta, pod) == "Succeeded" })
+	testutil.Eventually(t, "the pod to succeed", func() bool { return podPhase(ta, pod) == "Succeeded" })
 	ta.pokeAll()
 	after := live.hits.Load()
-	mustStay(t, "no probe after completion", 100*time.Millisecond, func() bool { return live.hits.Load() <= after+1 })
+	testutil.Consistently(t, 100*time.Millisecond, "no probe after completion", func() bool { return live.hits.Load() <= after+1 })
 }
 
 // A preStop httpGet without a host goes to the pod IP, and a named port
@@ -862,9 +863,9 @@ spec:
         httpGet: {port: admin, path: /stop, httpHeaders: [{name: X-Hook, value: "1"}]}
 `
 	ta.apply(snapshot(decodePod(t, y, "/m/h.yaml")))
-	waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+	testutil.Eventually(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 	ta.apply(snapshot())
-	waitFor(t, "everything removed", func() bool { c, s := rt.objects(); return c == 0 && s == 0 })
+	testutil.Eventually(t, "everything removed", func() bool { c, s := rt.objects(); return c == 0 && s == 0 })
 	if n := stopHits.Load(); n != 1 {
 		t.Errorf("preStop hook reached the pod's named port %d times, want 1", n)
 	}
@@ -880,18 +881,18 @@ func TestFailedCreateBacksOff(t *testing.T) {
 	ta.apply(snapshot(decodePod(t, crashPod, "/m/crash.yaml")))
 	creates := func() int { return rt.count("CreateContainer") }
 	// The first retry is immediate, as after a first crash; then 10 s, 20 s.
-	waitFor(t, "two attempts", func() bool { return creates() == 2 })
+	testutil.Eventually(t, "two attempts", func() bool { return creates() == 2 })
 	for i, delay := range []time.Duration{10 * time.Second, 20 * time.Second} {
-		waitFor(t, "the error and back-off in the status", func() bool {
+		testutil.Eventually(t, "the error and back-off in the status", func() bool {
 			cs := containerStatus(ta, "c")
 			return cs.Reason == reasonCreateError && strings.Contains(cs.Message, "no space left on device") && strings.Contains(cs.Message, "back-off")
 		})
 		ta.clock.Step(delay - time.Second)
 		ta.pokeAll()
-		mustStay(t, "no attempt during the back-off", 100*time.Millisecond, func() bool { return creates() == 2+i })
+		testutil.Consistently(t, 100*time.Millisecond, "no attempt during the back-off", func() bool { return creates() == 2+i })
 		ta.clock.Step(time.Second)
 		ta.pokeAll()
-		waitFor(t, "an attempt after "+delay.String(), func() bool { return creates() == 3+i })
+		testutil.Eventually(t, "an attempt after "+delay.String(), func() bool { return creates() == 3+i })
 	}
 }
 
@@ -904,7 +905,7 @@ func TestRunReturnsWhenCancelledDuringStart(t *testing.T) {
 	ta := newTestAgent(t, rt, testConfig(t))
 	ta.runtimeWait = time.Hour
 	done := runAgent(t, ta, nil)
-	waitFor(t, "a failed list", func() bool { return rt.count("ListPodSandbox") >= 1 })
+	testutil.Eventually(t, "a failed list", func() bool { return rt.count("ListPodSandbox") >= 1 })
 	ta.cancel()
 	select {
 	case <-done:
@@ -939,9 +940,9 @@ func TestRunWaitsForProbes(t *testing.T) {
 			return false
 		}
 	}
-	mustStay(t, "Run waits while a probe runs", 100*time.Millisecond, func() bool { return !returned() })
+	testutil.Consistently(t, 100*time.Millisecond, "Run waits while a probe runs", func() bool { return !returned() })
 	close(release)
-	waitFor(t, "Run to return", returned)
+	testutil.Eventually(t, "Run to return", returned)
 }
 
 // dirNames lists a directory's entries, comma-separated in name order.
@@ -966,7 +967,7 @@ func TestUnsupportedFieldsRefuseThePod(t *testing.T) {
 	y := strings.Replace(crashPod, "spec:\n", "spec:\n  hostUsers: false\n  securityContext: {seLinuxOptions: {type: spc_t}}\n", 1)
 	pod := decodePod(t, y, "/m/u.yaml")
 	ta.apply(snapshot(pod))
-	waitFor(t, "the refusal in the status", func() bool {
+	testutil.Eventually(t, "the refusal in the status", func() bool {
 		for _, p := range ta.Report().Pods {
 			if p.UID == string(pod.UID) && p.Reason == reasonConfigError {
 				return true
@@ -988,7 +989,7 @@ func TestUnsupportedFieldsRefuseThePod(t *testing.T) {
 	if p.Phase != "Pending" || len(p.Containers) != 1 || p.Containers[0].Reason != reasonConfigError || p.Containers[0].Message != p.Message {
 		t.Errorf("pod status = %+v", p)
 	}
-	mustStay(t, "no sandbox for a refused pod", 50*time.Millisecond, func() bool { return rt.count("RunPodSandbox") == 0 })
+	testutil.Consistently(t, 50*time.Millisecond, "no sandbox for a refused pod", func() bool { return rt.count("RunPodSandbox") == 0 })
 }
 
 // runAsNonRoot is enforced from runAsUser or the image's user.
@@ -1021,10 +1022,10 @@ func TestRunAsNonRoot(t *testing.T) {
 			y := strings.Replace(crashPod, "{name: c, image: img:1}", "{name: c, image: img:1, securityContext: "+tt.sc+"}", 1)
 			ta.apply(snapshot(decodePod(t, y, "/m/n.yaml")))
 			if tt.wantRun {
-				waitFor(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
+				testutil.Eventually(t, "running", func() bool { _, st := rt.find("c"); return st == runtimeapi.ContainerState_CONTAINER_RUNNING })
 				return
 			}
-			waitFor(t, "the refusal", func() bool {
+			testutil.Eventually(t, "the refusal", func() bool {
 				cs := containerStatus(ta, "c")
 				return cs.Reason == reasonConfigError && strings.Contains(cs.Message, tt.wantMsg)
 			})
@@ -1057,7 +1058,7 @@ spec:
 `
 	pod := decodePod(t, y, "/m/s.yaml")
 	ta.apply(snapshot(pod))
-	waitFor(t, "the refusal", func() bool {
+	testutil.Eventually(t, "the refusal", func() bool {
 		cs := containerStatus(ta, "c")
 		return cs.Reason == reasonConfigError && strings.Contains(cs.Message, `".." element`)
 	})

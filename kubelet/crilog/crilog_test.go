@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kubeadmin/kubeadmin/internal/testutil"
 )
 
 // criLog has full and partial lines on two streams.
@@ -110,18 +112,6 @@ func TestWriteFollow(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or five seconds pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // A follower moves to the new file after the runtime reopens a rotated
 // log, and keeps what was written to the old file meanwhile.
 func TestWriteFollowAcrossRotation(t *testing.T) {
@@ -146,7 +136,7 @@ func TestWriteFollowAcrossRotation(t *testing.T) {
 	go func() {
 		done <- Write(context.Background(), f, out, Options{Follow: true, TailLines: -1, LimitBytes: -1}, stopped.Load)
 	}()
-	waitFor(t, "the first line", func() bool { return out.String() == "before\n" })
+	testutil.Eventually(t, "the first line", func() bool { return out.String() == "before\n" })
 
 	// Rotation: rename, the runtime still writes to the old file until it
 	// has reopened the log, then writes to a new file at the same path.
@@ -158,7 +148,7 @@ func TestWriteFollowAcrossRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = old.WriteString("it\n")
-	waitFor(t, "the line of the new file", func() bool { return strings.Contains(out.String(), "new one") })
+	testutil.Eventually(t, "the line of the new file", func() bool { return strings.Contains(out.String(), "new one") })
 
 	cur, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/internal/testutil"
 )
 
 // fakeRuntime is the cri-api fake whose ReopenContainerLog, like
@@ -306,7 +307,7 @@ func TestRunRotatesAndStops(t *testing.T) {
 		e.r.Run(ctx)
 		close(done)
 	}()
-	waitFor(t, "the first check to rotate", func() bool { return e.rt.reopens() == 1 })
+	testutil.Eventually(t, "the first check to rotate", func() bool { return e.rt.reopens() == 1 })
 	cancel()
 	select {
 	case <-done:
@@ -345,13 +346,13 @@ func TestFollowerSurvivesRotation(t *testing.T) {
 	go func() {
 		done <- Write(context.Background(), f, out, Options{Follow: true, TailLines: -1, LimitBytes: -1}, stopped.Load)
 	}()
-	waitFor(t, "the first entry", func() bool { return out.String() != "" })
+	testutil.Eventually(t, "the first entry", func() bool { return out.String() != "" })
 	e.check(t)
 	if e.rt.reopens() != 1 {
 		t.Fatalf("no rotation happened")
 	}
 	e.fill(t, 60)
-	waitFor(t, "the entry written after the rotation", func() bool { return strings.Count(out.String(), "\n") == 2 })
+	testutil.Eventually(t, "the entry written after the rotation", func() bool { return strings.Count(out.String(), "\n") == 2 })
 	stopped.Store(true)
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeadmin/kubeadmin/internal/testutil"
 )
 
 func TestLeaseCreatedAndRenewed(t *testing.T) {
@@ -23,7 +25,7 @@ func TestLeaseCreatedAndRenewed(t *testing.T) {
 	}
 	start(t, opts)
 	var first time.Time
-	eventually(t, "the lease", func() bool {
+	testutil.Eventually(t, "the lease", func() bool {
 		l, err := c.CoordinationV1().Leases(LeaseNamespace).Get(context.Background(), "node1", metav1.GetOptions{})
 		if err != nil || l.Spec.RenewTime == nil {
 			return false
@@ -42,7 +44,7 @@ func TestLeaseCreatedAndRenewed(t *testing.T) {
 	if len(l.OwnerReferences) != 1 || l.OwnerReferences[0].Kind != "Node" || l.OwnerReferences[0].UID != n.UID || n.UID == "" {
 		t.Errorf("lease owner = %+v, node uid %q", l.OwnerReferences, n.UID)
 	}
-	eventually(t, "the lease to be renewed", func() bool {
+	testutil.Eventually(t, "the lease to be renewed", func() bool {
 		l, err := c.CoordinationV1().Leases(LeaseNamespace).Get(context.Background(), "node1", metav1.GetOptions{})
 		return err == nil && l.Spec.RenewTime.Time.After(first)
 	})

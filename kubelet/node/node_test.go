@@ -13,6 +13,8 @@ import (
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/internal/testutil"
 )
 
 func TestRuntimeConditions(t *testing.T) {
@@ -44,7 +46,7 @@ func TestRegistrationContent(t *testing.T) {
 	c := newClient()
 	start(t, testOptions(c, &fakeRuntime{}))
 	var n *v1.Node
-	eventually(t, "the node to be registered with a status", func() bool {
+	testutil.Eventually(t, "the node to be registered with a status", func() bool {
 		got, err := c.CoreV1().Nodes().Get(context.Background(), "node1", metav1.GetOptions{})
 		if err != nil || findCondition(got.Status.Conditions, v1.NodeReady) == nil {
 			return false
@@ -102,7 +104,7 @@ func TestReRegistrationReconcilesLabels(t *testing.T) {
 	existing := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node1", UID: "old-uid", Labels: map[string]string{"kubernetes.io/hostname": "wrong", "keep": "me"}}}
 	c := newClient(existing)
 	start(t, testOptions(c, &fakeRuntime{}))
-	eventually(t, "labels to be reconciled", func() bool {
+	testutil.Eventually(t, "labels to be reconciled", func() bool {
 		n, err := c.CoreV1().Nodes().Get(context.Background(), "node1", metav1.GetOptions{})
 		return err == nil && n.Labels["kubernetes.io/hostname"] == "node1" && n.Labels["kubernetes.io/os"] == "linux"
 	})
@@ -125,7 +127,7 @@ func TestRegistrationRetriesUntilAPIServerAnswers(t *testing.T) {
 		return false, nil, nil
 	})
 	start(t, testOptions(c, &fakeRuntime{}))
-	eventually(t, "the node to be registered", func() bool {
+	testutil.Eventually(t, "the node to be registered", func() bool {
 		_, err := c.CoreV1().Nodes().Get(context.Background(), "node1", metav1.GetOptions{})
 		return err == nil
 	})
@@ -139,15 +141,15 @@ func TestNodeStatusPostedOnlyOnChange(t *testing.T) {
 	rt := &fakeRuntime{}
 	opts := testOptions(c, rt)
 	start(t, opts)
-	eventually(t, "the first status update", func() bool { return countActions(c, "update", "nodes", "status") >= 1 })
+	testutil.Eventually(t, "the first status update", func() bool { return countActions(c, "update", "nodes", "status") >= 1 })
 	// Let many status periods pass: nothing changes, nothing is posted.
 	gets := countActions(c, "get", "nodes", "")
-	eventually(t, "several status checks", func() bool { return countActions(c, "get", "nodes", "") >= gets+5 })
+	testutil.Eventually(t, "several status checks", func() bool { return countActions(c, "get", "nodes", "") >= gets+5 })
 	if n := countActions(c, "update", "nodes", "status"); n != 1 {
 		t.Fatalf("status updates without a change = %d, want 1", n)
 	}
 	rt.setNetwork(true)
-	eventually(t, "the node to become Ready", func() bool {
+	testutil.Eventually(t, "the node to become Ready", func() bool {
 		n, err := c.CoreV1().Nodes().Get(context.Background(), "node1", metav1.GetOptions{})
 		return err == nil && nodeReady(n.Status)
 	})

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubeadmin/kubeadmin/internal/testutil"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
@@ -37,7 +38,7 @@ func TestMirrorPodLifecycle(t *testing.T) {
 	p.set([]*v1.Pod{staticPod("etcd-node1", "h1")}, nil)
 	start(t, testOptions(c), p)
 
-	eventually(t, "the mirror pod", func() bool { return getPod(c, "etcd-node1") != nil })
+	testutil.Eventually(t, "the mirror pod", func() bool { return getPod(c, "etcd-node1") != nil })
 	m := getPod(c, "etcd-node1")
 	node, _ := c.CoreV1().Nodes().Get(context.Background(), "node1", metav1.GetOptions{})
 	if m.Annotations[AnnotationConfigMirror] != "h1" || m.Annotations[AnnotationConfigHash] != "h1" || m.Labels["component"] != "etcd-node1" {
@@ -55,12 +56,12 @@ func TestMirrorPodLifecycle(t *testing.T) {
 	if err := c.CoreV1().Pods("kube-system").Delete(context.Background(), "etcd-node1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the mirror pod to be recreated", func() bool { return getPod(c, "etcd-node1") != nil })
+	testutil.Eventually(t, "the mirror pod to be recreated", func() bool { return getPod(c, "etcd-node1") != nil })
 
 	// The static pod changes: the mirror is replaced.
 	old := getPod(c, "etcd-node1").UID
 	p.set([]*v1.Pod{staticPod("etcd-node1", "h2")}, nil)
-	eventually(t, "the mirror pod to be replaced", func() bool {
+	testutil.Eventually(t, "the mirror pod to be replaced", func() bool {
 		m := getPod(c, "etcd-node1")
 		return m != nil && m.Annotations[AnnotationConfigMirror] == "h2" && m.UID != old
 	})
@@ -73,14 +74,14 @@ func TestMirrorPodLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "the orphan mirror to be deleted", func() bool { return getPod(c, "gone-node1") == nil })
+	testutil.Eventually(t, "the orphan mirror to be deleted", func() bool { return getPod(c, "gone-node1") == nil })
 	if getPod(c, "user") == nil {
 		t.Errorf("a non-mirror pod was deleted")
 	}
 
 	// The static pod is removed: its mirror is deleted.
 	p.set(nil, nil)
-	eventually(t, "the mirror of a removed static pod to be deleted", func() bool { return getPod(c, "etcd-node1") == nil })
+	testutil.Eventually(t, "the mirror of a removed static pod to be deleted", func() bool { return getPod(c, "etcd-node1") == nil })
 }
 
 // TestMirrorPodsWatchedNotListed: the pods of the node are listed once
@@ -92,18 +93,18 @@ func TestMirrorPodsWatchedNotListed(t *testing.T) {
 	p.set([]*v1.Pod{staticPod("etcd-node1", "h1")}, nil)
 	opts := testOptions(c)
 	start(t, opts, p)
-	eventually(t, "the mirror pod", func() bool { return getPod(c, "etcd-node1") != nil })
+	testutil.Eventually(t, "the mirror pod", func() bool { return getPod(c, "etcd-node1") != nil })
 	old := getPod(c, "etcd-node1").UID
 	if err := c.CoreV1().Pods("kube-system").Delete(context.Background(), "etcd-node1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the mirror pod to be recreated", func() bool {
+	testutil.Eventually(t, "the mirror pod to be recreated", func() bool {
 		m := getPod(c, "etcd-node1")
 		return m != nil && m.UID != old
 	})
 	rounds := p.rounds()
 	// At least three MirrorResyncPeriods of 30 ms at 10 ms a round.
-	eventually(t, "many sync rounds", func() bool { return p.rounds() >= rounds+10 })
+	testutil.Eventually(t, "many sync rounds", func() bool { return p.rounds() >= rounds+10 })
 	var lists, watches int
 	for _, a := range c.Actions() {
 		if a.GetResource().Resource != "pods" {
@@ -134,19 +135,19 @@ func TestPodStatusWrittenOnlyOnChange(t *testing.T) {
 	p.set([]*v1.Pod{sp}, []status.Pod{running})
 	opts := testOptions(c)
 	start(t, opts, p)
-	eventually(t, "the pod status", func() bool {
+	testutil.Eventually(t, "the pod status", func() bool {
 		m := getPod(c, "api-node1")
 		return m != nil && m.Status.Phase == v1.PodRunning
 	})
 	rounds := p.rounds()
-	eventually(t, "several sync rounds", func() bool { return p.rounds() >= rounds+5 })
+	testutil.Eventually(t, "several sync rounds", func() bool { return p.rounds() >= rounds+5 })
 	if n := countActions(c, "update", "pods", "status"); n != 1 {
 		t.Fatalf("status writes without a change = %d, want 1", n)
 	}
 	running.Containers = []status.Container{running.Containers[0]}
 	running.Containers[0].Ready = true
 	p.set([]*v1.Pod{sp}, []status.Pod{running})
-	eventually(t, "the Ready status", func() bool {
+	testutil.Eventually(t, "the Ready status", func() bool {
 		m := getPod(c, "api-node1")
 		return m != nil && len(m.Status.ContainerStatuses) == 1 && m.Status.ContainerStatuses[0].Ready
 	})

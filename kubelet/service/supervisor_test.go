@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubeadmin/kubeadmin/internal/testutil"
 )
 
 // When the test binary is started as a supervisor by startSupervisor, it
@@ -39,18 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func TestRunRestartsAChildThatExits(t *testing.T) {
 	dir := t.TempDir()
 	counter := filepath.Join(dir, "count")
@@ -61,7 +51,7 @@ func TestRunRestartsAChildThatExits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- Run(ctx, o) }()
-	waitFor(t, "two runs", func() bool {
+	testutil.EventuallyWithin(t, 10*time.Second, "two runs", func() bool {
 		b, _ := os.ReadFile(counter)
 		return strings.Count(string(b), "run") >= 2
 	})
@@ -96,7 +86,7 @@ func TestStartDetachesAndStopStopsChild(t *testing.T) {
 		t.Fatal("supervisor is not running after Start")
 	}
 	var child int
-	waitFor(t, "the child", func() bool {
+	testutil.EventuallyWithin(t, 10*time.Second, "the child", func() bool {
 		var ok bool
 		child, ok = readPID(childPID)
 		return ok && alive(child)
@@ -107,7 +97,7 @@ func TestStartDetachesAndStopStopsChild(t *testing.T) {
 	if alive(supPID) {
 		t.Error("supervisor still alive after Stop")
 	}
-	waitFor(t, "the child to stop", func() bool { return !alive(child) })
+	testutil.EventuallyWithin(t, 10*time.Second, "the child to stop", func() bool { return !alive(child) })
 	// Stopping again is a no-op.
 	if err := stopSupervisor(o.PIDFile, time.Second); err != nil {
 		t.Fatal(err)
@@ -160,7 +150,7 @@ func TestRunBoundsTheLog(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan error)
 	go func() { result <- Run(ctx, o) }()
-	waitFor(t, "the child's output", func() bool { _, err := os.Stat(done); return err == nil })
+	testutil.EventuallyWithin(t, 10*time.Second, "the child's output", func() bool { _, err := os.Stat(done); return err == nil })
 	cancel()
 	if err := <-result; err != nil {
 		t.Fatal(err)
