@@ -26,6 +26,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/internal/statelog"
 )
 
 // Default periods, as the upstream kubelet's.
@@ -135,10 +136,7 @@ type Node struct {
 	nodeUID types.UID
 	rtName  string
 
-	// logged remembers the last line logged per topic, so that a state
-	// is logged once, not per retry.
-	logMu  sync.Mutex
-	logged map[string]string
+	states *statelog.Log
 }
 
 // Run is New followed by Node.Run.
@@ -185,7 +183,7 @@ func New(opts Options) (*Node, error) {
 		}
 		opts.NodeIP = ip
 	}
-	n := &Node{opts: opts, logged: map[string]string{}}
+	n := &Node{opts: opts, states: statelog.New(opts.Logger.Print)}
 	if opts.Host != nil {
 		n.host = *opts.Host
 	} else {
@@ -195,15 +193,7 @@ func New(opts Options) (*Node, error) {
 }
 
 // logState logs msg under topic unless it is what was last logged there.
-func (n *Node) logState(topic, msg string) {
-	n.logMu.Lock()
-	defer n.logMu.Unlock()
-	if n.logged[topic] == msg {
-		return
-	}
-	n.logged[topic] = msg
-	n.opts.Logger.Print(msg)
-}
+func (n *Node) logState(topic, msg string) { n.states.State(topic, msg) }
 
 // UID is the Node object's UID, "" until it is registered.
 func (n *Node) UID() types.UID {

@@ -11,7 +11,6 @@ package podstatus
 import (
 	"context"
 	"log"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubeadmin/kubeadmin/internal/statelog"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
@@ -79,8 +79,7 @@ type syncer struct {
 	// storeGen counts the changes the pod informer saw.
 	storeGen atomic.Int64
 
-	logMu  sync.Mutex
-	logged map[string]string
+	states *statelog.Log
 }
 
 // Run waits until the Node is registered, then keeps mirror pods and
@@ -98,7 +97,7 @@ func Run(ctx context.Context, opts Options, provider Provider, node Node) error 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &syncer{opts: opts, provider: provider, node: node, logged: map[string]string{}}
+	s := &syncer{opts: opts, provider: provider, node: node, states: statelog.New(opts.Logger.Print)}
 	err := wait.PollUntilContextCancel(ctx, opts.PodSyncPeriod, true, func(context.Context) (bool, error) {
 		return node.UID() != "", nil
 	})
@@ -110,12 +109,4 @@ func Run(ctx context.Context, opts Options, provider Provider, node Node) error 
 }
 
 // logState logs msg under topic unless it is what was last logged there.
-func (s *syncer) logState(topic, msg string) {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	if s.logged[topic] == msg {
-		return
-	}
-	s.logged[topic] = msg
-	s.opts.Logger.Print(msg)
-}
+func (s *syncer) logState(topic, msg string) { s.states.State(topic, msg) }
