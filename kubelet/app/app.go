@@ -60,7 +60,13 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 	defer stopLogRotation()
 	// Once started, give back the pages of the shared binary that only
 	// start-up touched.
-	t := time.AfterFunc(constants.ReleaseStartupPagesAfter, procutil.ReleaseStartupPages)
+	t := time.AfterFunc(constants.ReleaseStartupPagesAfter, func() {
+		if n, err := procutil.TryReleaseStartupPages(); err != nil {
+			logger.Printf("start-up pages kept: %v", err)
+		} else {
+			logger.Printf("gave back %d KiB of start-up pages", n>>10)
+		}
+	})
 	defer t.Stop()
 
 	var client kubernetes.Interface
