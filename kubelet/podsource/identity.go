@@ -53,7 +53,7 @@ func bindStatic(pod *v1.Pod, node, file string) error {
 
 	spec := &pod.Spec
 	spec.NodeName = node
-	spec.Tolerations = append(spec.Tolerations, tolerateNoExecute)
+	spec.Tolerations = withNoExecuteToleration(spec.Tolerations)
 	pod.Status.Phase = v1.PodPending
 
 	if pod.Annotations == nil {
@@ -66,6 +66,20 @@ func bindStatic(pod *v1.Pod, node, file string) error {
 
 // tolerateNoExecute matches every NoExecute taint.
 var tolerateNoExecute = v1.Toleration{Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute}
+
+// withNoExecuteToleration gives a static pod tolerateNoExecute once, as the
+// upstream kubelet does: a toleration of the same key, operator, value and
+// effect is replaced (its tolerationSeconds dropped), otherwise it is
+// appended.
+func withNoExecuteToleration(ts []v1.Toleration) []v1.Toleration {
+	for i, t := range ts {
+		if t.Key == "" && t.Operator == v1.TolerationOpExists && t.Value == "" && t.Effect == v1.TaintEffectNoExecute {
+			ts[i] = tolerateNoExecute
+			return ts
+		}
+	}
+	return append(ts, tolerateNoExecute)
+}
 
 // staticPodName keeps the pods of one manifest apart across nodes.
 func staticPodName(name, node string) string {
