@@ -200,7 +200,7 @@ func podStatusOptions(cfg *options.Config, nodeIP string, client kubernetes.Inte
 
 // serverOptions are the kubelet API's options; nodeIP goes into the
 // serving certificate.
-func serverOptions(cfg *options.Config, nodeIP string, client kubernetes.Interface, logger *log.Logger) server.Options {
+func serverOptions(cfg *options.Config, nodeIP string, client kubernetes.Interface, health *Health, logger *log.Logger) server.Options {
 	kc := cfg.Kubelet
 	return server.Options{
 		NodeName: cfg.NodeName, NodeIP: nodeIP, Address: kc.Address, Port: int(kc.Port),
@@ -210,6 +210,7 @@ func serverOptions(cfg *options.Config, nodeIP string, client kubernetes.Interfa
 		AnonymousAuthentication: kc.Authentication.Anonymous.Enabled != nil && *kc.Authentication.Anonymous.Enabled,
 		AuthorizationMode:       string(kc.Authorization.Mode),
 		Client:                  client, PodLogsDir: cfg.PodLogsDir, Logger: logger,
+		Failures: health.Failures,
 	}
 }
 
@@ -221,7 +222,7 @@ func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServe
 	if err != nil {
 		return err
 	}
-	api, err := server.Listen(serverOptions(cfg, nodeIP, client, logger), agent, rt)
+	api, err := server.Listen(serverOptions(cfg, nodeIP, client, health, logger), agent, rt)
 	if err != nil {
 		return err
 	}

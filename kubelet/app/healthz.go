@@ -7,11 +7,11 @@ import (
 	"net"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/server"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
@@ -58,18 +58,11 @@ func (h *Health) Failures() []string {
 func Handler(p ReportProvider, h *Health) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(constants.KubeletHealthzPath, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
 		var failures []string
 		if h != nil {
 			failures = h.Failures()
 		}
-		if len(failures) > 0 {
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = fmt.Fprintf(w, "[-]%s\nhealthz check failed\n", strings.Join(failures, "\n[-]"))
-			return
-		}
-		_, _ = w.Write([]byte("ok"))
+		server.WriteHealthz(w, failures)
 	})
 	mux.HandleFunc(constants.KubeletStatusPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -104,7 +104,7 @@ func TestFailedPartShowsInHealthz(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	api, err := server.Listen(serverOptions(cfg, "127.0.0.1", fake.NewClientset(), quiet), agent, rt)
+	api, err := server.Listen(serverOptions(cfg, "127.0.0.1", fake.NewClientset(), &Health{}, quiet), agent, rt)
 	if err != nil {
 		t.Fatal(err)
 	}

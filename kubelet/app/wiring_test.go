@@ -227,7 +227,7 @@ func TestOneNodeIPEverywhere(t *testing.T) {
 			if parsed := net.ParseIP(ip); parsed == nil || !tt.check(parsed) {
 				t.Fatalf("node IP = %q, want %s", ip, tt.want)
 			}
-			srv := serverOptions(cfg, ip, client, quiet)
+			srv := serverOptions(cfg, ip, client, &Health{}, quiet)
 			got := map[string]string{
 				"engine (pod host IP, env)": engineOptions(cfg, ip).NodeIP,
 				"node (InternalIP)":         nodeOptions(cfg, ip, apiServer, client, &fakeRuntime{}, quiet).NodeIP,

@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -72,6 +73,9 @@ type Options struct {
 	AuthCacheTTL time.Duration
 	// Logger; nil: log.Default().
 	Logger *log.Logger
+	// Failures lists the agent's failed parts for /healthz, as the
+	// agent's own health endpoint shows them; nil: always healthy.
+	Failures func() []string
 }
 
 // Provider is the node agent: the static pods and their status.
@@ -113,14 +117,30 @@ func New(opts Options, provider Provider, streamer Streamer) *Server {
 	}
 }
 
+// WriteHealthz answers a health check: "ok", or 500 with one "[-]" line
+// per failed part.
+func WriteHealthz(w http.ResponseWriter, failures []string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if len(failures) > 0 {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = fmt.Fprintf(w, "[-]%s\nhealthz check failed\n", strings.Join(failures, "\n[-]"))
+		return
+	}
+	_, _ = w.Write([]byte("ok"))
+}
+
 func (s *Server) logf(format string, args ...any) { s.opts.Logger.Printf(format, args...) }
 
 // Handler is the authenticated and authorized API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok"))
+		var failures []string
+		if s.opts.Failures != nil {
+			failures = s.opts.Failures()
+		}
+		WriteHealthz(w, failures)
 	})
 	mux.HandleFunc("GET /pods", s.servePods)
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.serveLogs)

@@ -100,6 +100,7 @@ type env struct {
 	logDir   string
 	streamer *fakeStreamer
 	sars     []*authzv1.SubjectAccessReview
+	failures []string
 	mu       sync.Mutex
 }
 
@@ -130,7 +131,11 @@ func newEnv(t *testing.T, allow bool) *env {
 		Containers: []status.Container{{Name: "etcd", ID: "cid1", State: status.StateRunning, RestartCount: 1, StartedAt: &started}},
 	}}}}
 	s := New(Options{NodeName: "node1", ClientCAFile: e.pki.caFile, WebhookAuthentication: true, Client: e.client, PodLogsDir: e.logDir,
-		Logger: log.New(io.Discard, "", 0)}, prov, e.streamer)
+		Logger: log.New(io.Discard, "", 0), Failures: func() []string {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			return e.failures
+		}}, prov, e.streamer)
 	certPEM, keyPEM, err := SelfSignedCert("node1", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +192,23 @@ const criLog = "2026-01-01T00:00:01.000000001Z stdout F one\n" +
 	"2026-01-01T00:00:02Z stderr P tw\n" +
 	"2026-01-01T00:00:02.5Z stderr F o\n" +
 	"2026-01-01T00:00:03Z stdout F three\n"
+
+// The kubelet API's /healthz reports the agent's failed parts as the
+// agent's own health endpoint does.
+func TestHealthzShowsFailedParts(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.httpClient(true)
+	if code, body := e.get(t, c, "/healthz", nil); code != http.StatusOK || body != "ok" {
+		t.Fatalf("/healthz while healthy = %d %q, want 200 ok", code, body)
+	}
+	e.mu.Lock()
+	e.failures = []string{"node loop failed: lease client broke"}
+	e.mu.Unlock()
+	code, body := e.get(t, c, "/healthz", nil)
+	if code != http.StatusInternalServerError || !strings.Contains(body, "[-]node loop failed: lease client broke") {
+		t.Errorf("/healthz with a failed part = %d %q, want 500 naming it", code, body)
+	}
+}
 
 func TestAuth(t *testing.T) {
 	tests := []struct {
