@@ -25,7 +25,8 @@ const hostEtcHosts = "/etc/hosts"
 const localhostEntries = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 // PodDir is <root-dir>/pods/<uid>: the pod's emptyDirs, termination
-// message files and etc-hosts. It is removed with the pod.
+// message files and etc-hosts. It is removed with the pod, through
+// TeardownPodDir (Memory emptyDirs are mounts below it).
 func PodDir(rootDir string, pod *v1.Pod) string {
 	return filepath.Join(rootDir, "pods", string(pod.UID))
 }
@@ -38,7 +39,8 @@ func emptyDirPath(rootDir string, pod *v1.Pod, name string) string {
 // Prepare creates what the pod's volumes need on the host and
 // returns the host path of each volume. hostPath types follow the API:
 // DirectoryOrCreate creates a 0755 directory, FileOrCreate an empty 0644
-// file, the other types must already exist with that type.
+// file, the other types must already exist with that type. A Memory
+// emptyDir is a tmpfs mounted once: a later call keeps the mount.
 func Prepare(pod *v1.Pod, rootDir string) (map[string]string, error) {
 	paths := map[string]string{}
 	for _, vol := range pod.Spec.Volumes {
@@ -53,8 +55,14 @@ func Prepare(pod *v1.Pod, rootDir string) (map[string]string, error) {
 			if err := os.MkdirAll(dir, 0o750); err != nil {
 				return nil, fmt.Errorf("volume %q: failed to create directory %q: %w", vol.Name, dir, err)
 			}
+			if vol.EmptyDir.Medium == v1.StorageMediumMemory {
+				size, sized := MemoryMediumSize(pod, vol.EmptyDir)
+				if err := setupTmpfs(dir, size, sized); err != nil {
+					return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
+				}
+			}
 			// emptyDirs are world-writable as upstream (containers may run as any user).
-			if err := os.Chmod(dir, 0o777); err != nil { //nolint:gosec // upstream emptyDir mode
+			if err := os.Chmod(dir, emptyDirMode); err != nil { //nolint:gosec // upstream emptyDir mode
 				return nil, fmt.Errorf("volume %q: failed to set the mode of %q: %w", vol.Name, dir, err)
 			}
 			paths[vol.Name] = dir
