@@ -620,7 +620,10 @@ func TestGCKeepsOneDeadContainer(t *testing.T) {
 	// A log directory of a pod of this node that no longer exists.
 	stale := filepath.Join(ta.opts.PodLogsDir, "default_old-node1_olduid")
 	other := filepath.Join(ta.opts.PodLogsDir, "default_old-node2_otheruid")
-	for _, d := range []string{stale, other} {
+	// The directory of a pod that is gone (a teardown that failed before
+	// the agent restarted).
+	stalePod := filepath.Join(ta.opts.RootDir, "pods", "olduid")
+	for _, d := range []string{stale, other, filepath.Join(stalePod, "volumes", "kubernetes.io~empty-dir", "v")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -665,6 +668,9 @@ func TestGCKeepsOneDeadContainer(t *testing.T) {
 	rt.Unlock()
 	if len(left) != 2 {
 		t.Errorf("after GC: %v, want the running one and the newest dead one", left)
+	}
+	if _, err := os.Stat(stalePod); !os.IsNotExist(err) {
+		t.Error("directory of a gone pod kept")
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Error("stale log directory of this node kept")

@@ -75,7 +75,10 @@
 //     <container>/<restartCount>.log, env with $(VAR) expansion and the
 //     fieldRef/resourceFieldRef values that exist without an API server,
 //     hostPath and emptyDir (<root-dir>/pods/<uid>/volumes/kubernetes.io~empty-dir/<name>)
-//     mounts, /etc/hosts and the termination-message file, security context
+//     mounts (a Memory emptyDir is a tmpfs, mode 0777, nosuid,nodev, sized
+//     by the smaller of sizeLimit and the sum of the containers' memory
+//     limits; mounted once, so an agent restart keeps it), /etc/hosts and
+//     the termination-message file, security context
 //     (AppArmor RuntimeDefault and Unconfined included) and resources
 //     mapped to Linux resources and QoS OOM score. subPathExpr expands
 //     $(VAR) from the container's env; a sub-path is resolved inside its
@@ -84,7 +87,8 @@
 //   - Pod fields the agent cannot honour refuse the pod instead of being
 //     ignored (kuberuntime.Unsupported lists them): hostUsers: false,
 //     seLinuxOptions, AppArmor Localhost profiles, procMount other than
-//     Default, emptyDir medium Memory or HugePages, and sub-paths that are
+//     Default, emptyDir medium HugePages, sizeLimit on a disk-backed
+//     emptyDir (nothing evicts), and sub-paths that are
 //     absolute or have "..". The pod gets no sandbox; its status has
 //     reason CreateContainerConfigError and a message naming the fields.
 //     runAsNonRoot is enforced from runAsUser or the image's user (CRI
@@ -116,12 +120,15 @@
 //     containers every second (containerd 1.6 has no container events);
 //     statuses are fetched only when a container's state changes.
 //   - Dead containers beyond the newest per container, dead sandboxes
-//     without containers, log directories of gone pods, and the log files
+//     without containers, log and pod directories of gone pods, and the log files
 //     (<n>.log and its rotations <n>.log.*) and termination-message files
 //     (<root-dir>/pods/<uid>/containers/<name>/<n>, one per instance) of
 //     removed containers are collected every minute.
 //   - A removed manifest stops the pod (grace period, at least 2 s), then
-//     removes its containers, sandboxes, pod directory and cgroup.
+//     removes its containers, sandboxes, pod directory and cgroup. The pod
+//     directory goes through volume.TeardownPodDir: every mount below it is
+//     unmounted first (deepest first); if one will not go, the directory
+//     stays, the error is logged and the teardown is retried.
 //   - Container logs rotate as the upstream kubelet's: above
 //     containerLogMaxSize the file becomes <n>.log.<timestamp>, the runtime
 //     reopens it, older rotations are gzipped and at most

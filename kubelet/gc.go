@@ -35,8 +35,8 @@ func (a *Agent) gcLoop(ctx context.Context) {
 
 // gc removes, for the pods this agent runs: dead containers beyond the
 // newest dead one per container name, and dead sandboxes without
-// containers except the newest; and log directories of this node's pods
-// that no longer exist. Pods no source defines are removed whole by their
+// containers except the newest; and log and pod directories of this
+// node's pods that no longer exist. Pods no source defines are removed whole by their
 // terminators, not here.
 func (a *Agent) gc(ctx context.Context) {
 	begin := time.Now() // file times are wall-clock times
@@ -53,6 +53,7 @@ func (a *Agent) gc(ctx context.Context) {
 	removed := a.gcContainers(ctx, cs, known)
 	a.gcSandboxes(ctx, sbs, cs, known)
 	a.gcLogDirs(sbs, known)
+	a.gcPodDirs(sbs)
 	a.gcContainerFiles(instancesOf(cs, removed), begin.Add(-gcMinFileAge))
 	a.imageBO.GC()
 }
@@ -137,6 +138,42 @@ func (a *Agent) gcLogDirs(sbs []*runtimeapi.PodSandbox, known map[string]bool) {
 		if err := os.RemoveAll(filepath.Join(a.opts.PodLogsDir, e.Name())); err == nil {
 			a.logf("removed the logs of pod %q (uid %s)", parts[1], parts[2])
 		}
+	}
+}
+
+// gcPodDirs tears down <root-dir>/pods/<uid> directories of pods that
+// are neither known nor in the runtime: leftovers of a teardown that
+// failed (a mount that would not go) before the agent restarted. Without
+// a pod source nothing says which pods are gone, so nothing is removed.
+// The known pods are read after the directory, so that a pod that starts
+// meanwhile keeps its directory.
+func (a *Agent) gcPodDirs(sbs []*runtimeapi.PodSandbox) {
+	a.mu.Lock()
+	sourceSeen := a.sourceSeen
+	a.mu.Unlock()
+	if !sourceSeen {
+		return
+	}
+	inRuntime := map[string]bool{}
+	for _, s := range sbs {
+		inRuntime[s.GetLabels()[kuberuntime.LabelPodUID]] = true
+	}
+	podsDir := filepath.Join(a.opts.RootDir, "pods")
+	entries, err := os.ReadDir(podsDir)
+	if err != nil {
+		return
+	}
+	known := a.knownUIDs()
+	for _, e := range entries {
+		uid := e.Name()
+		if !e.IsDir() || known[uid] || inRuntime[uid] {
+			continue
+		}
+		if err := volume.TeardownPodDir(filepath.Join(podsDir, uid)); err != nil {
+			a.logf("pod directory of removed pod %s: %v (retrying at the next garbage collection)", uid, err)
+			continue
+		}
+		a.logf("removed the directory of removed pod %s", uid)
 	}
 }
 

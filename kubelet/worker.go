@@ -771,8 +771,8 @@ func (w *podWorker) terminate(ctx context.Context, pod *v1.Pod) error {
 	if !rp.empty() {
 		return fmt.Errorf("%d containers and %d sandboxes are still present", len(rp.containers), len(rp.sandboxes))
 	}
-	if err := os.RemoveAll(volume.PodDir(w.a.opts.RootDir, pod)); err != nil {
-		return fmt.Errorf("failed to remove the pod directory: %w", err)
+	if err := volume.TeardownPodDir(volume.PodDir(w.a.opts.RootDir, pod)); err != nil {
+		return err
 	}
 	removeCgroup(kuberuntime.CgroupParent(w.a.opts.CgroupRoot, pod))
 	w.a.logf("pod %q stopped and removed in %.1fs", pod.Name, w.a.now().Sub(begin).Seconds())

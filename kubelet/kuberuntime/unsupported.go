@@ -20,8 +20,9 @@ import (
 //     and annotation values that name no profile; RuntimeDefault and
 //     Unconfined are honoured
 //   - procMount other than Default
-//   - emptyDir medium Memory or HugePages (the agent has no tmpfs
-//     lifecycle: mount, size limit, unmount before the pod directory goes)
+//   - emptyDir medium HugePages, and sizeLimit on a disk-backed emptyDir
+//     (nothing would enforce it: the agent does not evict); medium Memory
+//     is a tmpfs sized by sizeLimit and the pod's memory limit
 //   - subPath or subPathExpr that is absolute or has a ".." element, or
 //     both on one mount
 //
@@ -66,16 +67,15 @@ func Unsupported(pod *v1.Pod) []error {
 			bad(fmt.Sprintf("spec.volumes[%d]", i), "volume %q: only hostPath and emptyDir volumes are supported by this agent", vol.Name)
 			continue
 		}
-		if vol.EmptyDir.SizeLimit != nil {
-			bad(fmt.Sprintf("spec.volumes[%d].emptyDir.sizeLimit", i), "%s: this agent does not enforce emptyDir size limits; remove the field", vol.EmptyDir.SizeLimit.String())
-		}
 		field := fmt.Sprintf("spec.volumes[%d].emptyDir.medium", i)
 		switch m := vol.EmptyDir.Medium; {
 		case m == v1.StorageMediumDefault:
+			if vol.EmptyDir.SizeLimit != nil {
+				bad(fmt.Sprintf("spec.volumes[%d].emptyDir.sizeLimit", i), "%s: this agent does not enforce size limits of disk-backed emptyDirs (no eviction); remove the field, or set medium %q for a tmpfs of that size", vol.EmptyDir.SizeLimit.String(), v1.StorageMediumMemory)
+			}
 		case m == v1.StorageMediumMemory:
-			bad(field, "%q (tmpfs) is not supported by this agent; remove medium to use the node's disk", m)
 		case m == v1.StorageMediumHugePages || strings.HasPrefix(string(m), string(v1.StorageMediumHugePagesPrefix)):
-			bad(field, "%q is not supported by this agent; remove medium to use the node's disk", m)
+			bad(field, "%q is not supported by this agent; use medium %q (tmpfs) or remove medium to use the node's disk", m, v1.StorageMediumMemory)
 		default:
 			bad(field, "unknown medium %q; remove it to use the node's disk", m)
 		}

@@ -63,13 +63,14 @@ func TestUnsupported(t *testing.T) {
 				{Name: "huge", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumHugePages}}},
 				{Name: "huge2m", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: "HugePages-2Mi"}}},
 			}
-		}, []string{"spec.volumes[1].emptyDir.medium", "spec.volumes[2].emptyDir.medium", "spec.volumes[3].emptyDir.medium"}},
+		}, []string{"spec.volumes[2].emptyDir.medium", "spec.volumes[3].emptyDir.medium"}},
 		{"emptyDir size limit and other volume types", func(p *v1.Pod) {
 			limit := resource.MustParse("1Gi")
 			p.Spec.Volumes = []v1.Volume{
 				{Name: "host", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/x"}}},
 				{Name: "limited", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{SizeLimit: &limit}}},
 				{Name: "cm", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}},
+				{Name: "tmpfs", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory, SizeLimit: &limit}}},
 			}
 		}, []string{"spec.volumes[1].emptyDir.sizeLimit", "spec.volumes[2]"}},
 		{"sub-paths", func(p *v1.Pod) {
@@ -106,15 +107,20 @@ func TestUnsupported(t *testing.T) {
 func TestUnsupportedReasons(t *testing.T) {
 	p := basePod()
 	p.Spec.HostUsers = ptr(false)
-	p.Spec.Volumes = []v1.Volume{{Name: "mem", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory}}}}
-	p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "mem", MountPath: "/m", SubPath: "../x"}}
+	limit := resource.MustParse("64Mi")
+	p.Spec.Volumes = []v1.Volume{
+		{Name: "huge", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumHugePages}}},
+		{Name: "disk", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{SizeLimit: &limit}}},
+	}
+	p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "disk", MountPath: "/m", SubPath: "../x"}}
 	var msgs []string
 	for _, err := range Unsupported(p) {
 		msgs = append(msgs, err.Error())
 	}
 	want := []string{
 		"spec.hostUsers: false asks for a user namespace, which this agent does not support; remove the field",
-		`spec.volumes[0].emptyDir.medium: "Memory" (tmpfs) is not supported by this agent; remove medium to use the node's disk`,
+		`spec.volumes[0].emptyDir.medium: "HugePages" is not supported by this agent; use medium "Memory" (tmpfs) or remove medium to use the node's disk`,
+		`spec.volumes[1].emptyDir.sizeLimit: 64Mi: this agent does not enforce size limits of disk-backed emptyDirs (no eviction); remove the field, or set medium "Memory" for a tmpfs of that size`,
 		`spec.containers[0].volumeMounts[0].subPath: "../x" has a ".." element; a sub-path must stay inside its volume`,
 	}
 	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
