@@ -67,22 +67,40 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// follow follows the log at path with Write (kubectl logs -f) in the
+// background; stop tells it the container stopped and returns Write's
+// error, failing the test if Write does not return.
+func follow(t *testing.T, path string) (out *syncBuffer, stop func() error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	var stopped atomic.Bool
+	out = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Write(context.Background(), f, out, Options{Follow: true, TailLines: -1, LimitBytes: -1}, stopped.Load)
+	}()
+	return out, func() error {
+		stopped.Store(true)
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatal("follow did not stop when the container stopped")
+			return nil
+		}
+	}
+}
+
 func TestWriteFollow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.log")
 	if err := os.WriteFile(path, []byte("2026-01-01T00:00:01Z stdout F first\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var stopped atomic.Bool
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- Write(context.Background(), f, out, Options{Follow: true, TailLines: -1, LimitBytes: -1}, stopped.Load)
-	}()
+	out, stop := follow(t, path)
 	w, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -90,22 +108,10 @@ func TestWriteFollow(t *testing.T) {
 	defer w.Close()
 	_, _ = w.WriteString("2026-01-01T00:00:02Z stdout P sec")
 	_, _ = w.WriteString("ond\n2026-01-01T00:00:02Z stdout F  half\n")
-	deadline := time.Now().Add(5 * time.Second)
-	for out.String() != "first\nsecond half\n" {
-		if time.Now().After(deadline) {
-			t.Fatalf("followed output = %q", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, "the two followed lines", func() bool { return out.String() == "first\nsecond half\n" })
 	_, _ = w.WriteString("2026-01-01T00:00:03Z stdout F last\n")
-	stopped.Store(true)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("follow did not stop when the container stopped")
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 	if got := out.String(); got != "first\nsecond half\nlast\n" {
 		t.Errorf("output = %q", got)
@@ -119,23 +125,13 @@ func TestWriteFollowAcrossRotation(t *testing.T) {
 	if err := os.WriteFile(path, []byte("2026-01-01T00:00:01Z stdout F before\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	// The runtime's write end of the current file.
 	old, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer old.Close()
-	var stopped atomic.Bool
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- Write(context.Background(), f, out, Options{Follow: true, TailLines: -1, LimitBytes: -1}, stopped.Load)
-	}()
+	out, stop := follow(t, path)
 	testutil.Eventually(t, "the first line", func() bool { return out.String() == "before\n" })
 
 	// Rotation: rename, the runtime still writes to the old file until it
@@ -156,14 +152,8 @@ func TestWriteFollowAcrossRotation(t *testing.T) {
 	}
 	defer cur.Close()
 	_, _ = cur.WriteString("2026-01-01T00:00:04Z stdout F new two\n")
-	stopped.Store(true)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("follow did not stop when the container stopped")
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 	if got, want := out.String(), "before\nsplit\nnew one\nnew two\n"; got != want {
 		t.Errorf("output = %q, want %q", got, want)

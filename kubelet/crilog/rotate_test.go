@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -335,17 +334,7 @@ func TestRunRotatesAndStops(t *testing.T) {
 func TestFollowerSurvivesRotation(t *testing.T) {
 	e := newRotEnv(t)
 	e.fill(t, 100)
-	f, err := os.Open(e.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var stopped atomic.Bool
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- Write(context.Background(), f, out, Options{Follow: true, TailLines: -1, LimitBytes: -1}, stopped.Load)
-	}()
+	out, stop := follow(t, e.log)
 	testutil.Eventually(t, "the first entry", func() bool { return out.String() != "" })
 	e.check(t)
 	if e.rt.reopens() != 1 {
@@ -353,8 +342,7 @@ func TestFollowerSurvivesRotation(t *testing.T) {
 	}
 	e.fill(t, 60)
 	testutil.Eventually(t, "the entry written after the rotation", func() bool { return strings.Count(out.String(), "\n") == 2 })
-	stopped.Store(true)
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	var want string
