@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/internal/testutil"
 )
 
 // fakeRuntime answers Version and Status.
@@ -76,29 +78,5 @@ func testOptions(c *fake.Clientset, rt Runtime) Options {
 // start runs the node side until the test ends.
 func start(t *testing.T, opts Options) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, opts) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Errorf("Run did not return after cancel")
-		}
-	})
-}
-
-// countActions counts actions with verb on resource (and subresource).
-func countActions(c *fake.Clientset, verb, resource, sub string) int {
-	n := 0
-	for _, a := range c.Actions() {
-		if a.GetVerb() == verb && a.GetResource().Resource == resource && a.GetSubresource() == sub {
-			n++
-		}
-	}
-	return n
+	testutil.RunUntilCleanup(t, func(ctx context.Context) error { return Run(ctx, opts) })
 }

@@ -48,7 +48,7 @@ func TestLeaseCreatedAndRenewed(t *testing.T) {
 		l, err := c.CoordinationV1().Leases(LeaseNamespace).Get(context.Background(), "node1", metav1.GetOptions{})
 		return err == nil && l.Spec.RenewTime.Time.After(first)
 	})
-	if countActions(c, "update", "leases", "") == 0 {
+	if testutil.CountActions(c, "update", "leases", "") == 0 {
 		t.Errorf("the lease was never updated")
 	}
 }

@@ -141,11 +141,11 @@ func TestNodeStatusPostedOnlyOnChange(t *testing.T) {
 	rt := &fakeRuntime{}
 	opts := testOptions(c, rt)
 	start(t, opts)
-	testutil.Eventually(t, "the first status update", func() bool { return countActions(c, "update", "nodes", "status") >= 1 })
+	testutil.Eventually(t, "the first status update", func() bool { return testutil.CountActions(c, "update", "nodes", "status") >= 1 })
 	// Let many status periods pass: nothing changes, nothing is posted.
-	gets := countActions(c, "get", "nodes", "")
-	testutil.Eventually(t, "several status checks", func() bool { return countActions(c, "get", "nodes", "") >= gets+5 })
-	if n := countActions(c, "update", "nodes", "status"); n != 1 {
+	gets := testutil.CountActions(c, "get", "nodes", "")
+	testutil.Eventually(t, "several status checks", func() bool { return testutil.CountActions(c, "get", "nodes", "") >= gets+5 })
+	if n := testutil.CountActions(c, "update", "nodes", "status"); n != 1 {
 		t.Fatalf("status updates without a change = %d, want 1", n)
 	}
 	rt.setNetwork(true)

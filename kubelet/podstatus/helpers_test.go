@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubeadmin/kubeadmin/internal/testutil"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
@@ -106,29 +107,5 @@ func testOptions(c *fake.Clientset) Options {
 // start runs the mirror and status loop until the test ends.
 func start(t *testing.T, opts Options, p Provider) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, opts, p, fakeNode{opts.Client.(*fake.Clientset)}) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Errorf("Run did not return after cancel")
-		}
-	})
-}
-
-// countActions counts actions with verb on resource (and subresource).
-func countActions(c *fake.Clientset, verb, resource, sub string) int {
-	n := 0
-	for _, a := range c.Actions() {
-		if a.GetVerb() == verb && a.GetResource().Resource == resource && a.GetSubresource() == sub {
-			n++
-		}
-	}
-	return n
+	testutil.RunUntilCleanup(t, func(ctx context.Context) error { return Run(ctx, opts, p, fakeNode{opts.Client.(*fake.Clientset)}) })
 }

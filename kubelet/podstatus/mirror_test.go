@@ -141,7 +141,7 @@ func TestPodStatusWrittenOnlyOnChange(t *testing.T) {
 	})
 	rounds := p.rounds()
 	testutil.Eventually(t, "several sync rounds", func() bool { return p.rounds() >= rounds+5 })
-	if n := countActions(c, "update", "pods", "status"); n != 1 {
+	if n := testutil.CountActions(c, "update", "pods", "status"); n != 1 {
 		t.Fatalf("status writes without a change = %d, want 1", n)
 	}
 	running.Containers = []status.Container{running.Containers[0]}
@@ -151,7 +151,7 @@ func TestPodStatusWrittenOnlyOnChange(t *testing.T) {
 		m := getPod(c, "api-node1")
 		return m != nil && len(m.Status.ContainerStatuses) == 1 && m.Status.ContainerStatuses[0].Ready
 	})
-	if n := countActions(c, "update", "pods", "status"); n != 2 {
+	if n := testutil.CountActions(c, "update", "pods", "status"); n != 2 {
 		t.Errorf("status writes after one change = %d, want 2", n)
 	}
 	m := getPod(c, "api-node1")
