@@ -68,6 +68,15 @@ type Options struct {
 	// file error of StaticPodPath. SourceErr may be nil.
 	StaticPodPath string
 	SourceErr     func() error
+	// APIPods says that pods also come from the API server (SetAPIPods):
+	// until the first list of them arrives, nothing found in the runtime
+	// is stopped.
+	APIPods bool
+	// Admit decides whether an API pod may run on the node, given the
+	// pods already admitted (package kubelet/admission); nil admits all.
+	Admit func(pod *v1.Pod, admitted []*v1.Pod) (ok bool, reason, message string)
+	// Recorder records the pods' events; nil records none.
+	Recorder Recorder
 }
 
 // Agent runs the static pods of one node through the CRI.
@@ -100,6 +109,11 @@ type Agent struct {
 	mu          sync.Mutex
 	workers     map[types.UID]*podWorker
 	desired     []*v1.Pod
+	static      []*v1.Pod
+	apiPods     []*v1.Pod
+	apiSeen     bool
+	relisted    bool
+	rejected    map[types.UID]rejection
 	files       map[string]string
 	fileErrors  []podsource.FileError
 	sourceSeen  bool
@@ -132,11 +146,15 @@ func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *l
 		podStatus:    map[types.UID]status.Pod{},
 		pleg:         map[string]relistEntry{},
 		runtimePods:  map[types.UID]podMeta{},
+		rejected:     map[types.UID]rejection{},
 		cpuMilli:     opts.CPUCapacityMilli,
 		memCapacity:  opts.MemoryCapacity,
 	}
 	if a.resyncPeriod <= 0 {
 		a.resyncPeriod = time.Minute
+	}
+	if a.opts.Recorder == nil {
+		a.opts.Recorder = nopRecorder{}
 	}
 	if data, err := os.ReadFile(opts.ResolvConf); err == nil {
 		a.hostDNS = kuberuntime.ParseResolvConf(data)
@@ -224,19 +242,59 @@ func (a *Agent) setRuntime(ok bool, msg string) {
 // apply takes a new snapshot of the static pods.
 func (a *Agent) apply(snap podsource.Snapshot) {
 	a.mu.Lock()
-	a.desired = snap.Pods
+	a.static = snap.Pods
 	a.files = snap.Files
 	a.fileErrors = snap.Errors
 	a.sourceSeen = true
+	a.setDesiredLocked()
 	a.mu.Unlock()
 	a.reconcile()
 }
 
+// SetAPIPods takes the current list of the node's pods from the API
+// server (not mirror pods), oldest first.
+func (a *Agent) SetAPIPods(pods []*v1.Pod) {
+	a.mu.Lock()
+	a.apiPods = pods
+	a.apiSeen = true
+	a.setDesiredLocked()
+	a.mu.Unlock()
+	a.reconcile()
+}
+
+// setDesiredLocked merges the static and the API pods into one desired
+// set; a UID defined twice keeps its static pod.
+func (a *Agent) setDesiredLocked() {
+	seen := map[types.UID]bool{}
+	desired := make([]*v1.Pod, 0, len(a.static)+len(a.apiPods))
+	for _, list := range [][]*v1.Pod{a.static, a.apiPods} {
+		for _, p := range list {
+			if !seen[p.UID] {
+				seen[p.UID] = true
+				desired = append(desired, p)
+			}
+		}
+	}
+	a.desired = desired
+	for uid := range a.rejected {
+		if !seen[uid] {
+			delete(a.rejected, uid)
+		}
+	}
+}
+
+// sourcesSeen reports whether every pod source has sent its pods once:
+// only then is a pod found in the runtime known to be unwanted.
+func (a *Agent) sourcesSeen() bool {
+	return a.sourceSeen && (!a.opts.APIPods || a.apiSeen)
+}
+
 // reconcile starts a worker for every desired pod that may start, tells
-// workers of pods that are no longer desired to terminate, and starts
-// terminators for this node's pods found in the runtime that no source
-// defines. A pod waits while another pod with the same full name has a
-// worker.
+// workers of pods that are no longer desired or are being deleted to
+// terminate, and starts terminators for this node's pods found in the
+// runtime that no source defines. A pod waits while another pod with the
+// same full name has a worker. An API pod is admitted before its first
+// start; a pod in a terminal phase is never started again.
 func (a *Agent) reconcile() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -248,22 +306,30 @@ func (a *Agent) reconcile() {
 		want[p.UID] = p
 	}
 	for uid, w := range a.workers {
-		if p, ok := want[uid]; ok {
-			w.update(p)
-		} else {
+		p, ok := want[uid]
+		switch {
+		case !ok:
 			w.stop()
+		case p.DeletionTimestamp != nil:
+			w.update(p)
+			w.stop()
+		default:
+			w.update(p)
 		}
 	}
-	if a.sourceSeen {
+	if a.sourcesSeen() {
 		for uid, m := range a.runtimePods {
-			if _, ok := want[uid]; ok || a.workers[uid] != nil {
+			if p, ok := want[uid]; (ok && p.DeletionTimestamp == nil) || a.workers[uid] != nil {
 				continue
 			}
-			orphan := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: m.name, Namespace: m.namespace, UID: uid}}
-			orphan.Spec.TerminationGracePeriodSeconds = &m.grace
-			w := a.newWorker(orphan)
+			pod := want[uid]
+			if pod == nil {
+				pod = &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: m.name, Namespace: m.namespace, UID: uid}}
+				pod.Spec.TerminationGracePeriodSeconds = &m.grace
+				a.logf("pod %q (uid %s) is not defined by any source: stopping it", m.name, uid)
+			}
+			w := a.newWorker(pod)
 			w.stop()
-			a.logf("pod %q (uid %s) is not defined by any manifest: stopping it", m.name, uid)
 			a.startWorker(w)
 		}
 	}
@@ -272,16 +338,52 @@ func (a *Agent) reconcile() {
 		names[w.fullName] = true
 	}
 	for _, p := range a.desired {
-		if a.workers[p.UID] != nil {
+		if a.workers[p.UID] != nil || p.DeletionTimestamp != nil || terminalPhase(p) {
+			continue
+		}
+		if _, ok := a.rejected[p.UID]; ok {
 			continue
 		}
 		fn := fullName(p)
 		if names[fn] {
 			continue
 		}
+		if _, running := a.runtimePods[p.UID]; !running && !a.admitLocked(p) {
+			continue
+		}
 		names[fn] = true
 		a.startWorker(a.newWorker(p))
 	}
+}
+
+// terminalPhase reports whether the API already shows p as finished.
+func terminalPhase(p *v1.Pod) bool {
+	return p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed
+}
+
+// rejection is why admission refused a pod.
+type rejection struct{ reason, message string }
+
+// admitLocked runs admission for an API pod about to get its first
+// worker; a refused pod is recorded (and reported Failed) and never runs.
+// Pods already in the runtime were admitted by an earlier agent.
+func (a *Agent) admitLocked(p *v1.Pod) bool {
+	if a.opts.Admit == nil || !podsource.IsAPIPod(p) {
+		return true
+	}
+	var admitted []*v1.Pod
+	for _, w := range a.workers {
+		if pod, stopping := w.state(); !stopping && !terminalPhase(pod) {
+			admitted = append(admitted, pod)
+		}
+	}
+	ok, reason, msg := a.opts.Admit(p, admitted)
+	if !ok {
+		a.rejected[p.UID] = rejection{reason, msg}
+		a.logf("pod %q rejected: %s: %s", p.Namespace+"/"+p.Name, reason, msg)
+		a.opts.Recorder.Eventf(podRef(p), v1.EventTypeWarning, reason, "%s", msg)
+	}
+	return ok
 }
 
 func fullName(p *v1.Pod) string { return p.Name + "_" + p.Namespace }
@@ -394,6 +496,7 @@ func (a *Agent) observe(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container
 	}
 	a.pleg = state
 	a.runtimePods = pods
+	a.relisted = true
 	orphans := false
 	for uid := range pods {
 		w := a.workers[uid]
@@ -422,11 +525,13 @@ func (a *Agent) Report() *status.Report {
 		}
 	}
 	for _, p := range a.desired {
-		if seen[p.UID] {
+		if seen[p.UID] || terminalPhase(p) || p.DeletionTimestamp != nil {
 			continue
 		}
 		s := status.Pod{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID), File: a.files[string(p.UID)], Phase: string(v1.PodPending), Containers: []status.Container{}}
-		if a.workers[p.UID] == nil {
+		if rj, ok := a.rejected[p.UID]; ok {
+			s.Phase, s.Reason, s.Message = string(v1.PodFailed), rj.reason, rj.message
+		} else if a.workers[p.UID] == nil {
 			s.Waiting = "waiting for the previous pod " + p.Name + " to stop and be removed"
 		}
 		r.Pods = append(r.Pods, s)
@@ -441,6 +546,17 @@ func (a *Agent) Report() *status.Report {
 	}
 	r.Sort()
 	return r
+}
+
+// PodGone reports whether nothing of the pod is left on the node: the
+// engine has listed the runtime, no worker owns the pod, and the runtime
+// has no sandbox or container of it (a worker removes the pod's volumes
+// and directory before it ends).
+func (a *Agent) PodGone(uid types.UID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, inRuntime := a.runtimePods[uid]
+	return a.relisted && a.workers[uid] == nil && !inRuntime
 }
 
 // knownUIDs are the UIDs of desired pods and of pods with a worker.

@@ -34,6 +34,8 @@ type testRuntime struct {
 	onExec     func(id string)
 	// sandboxIP, if set, is the IP of new sandboxes.
 	sandboxIP string
+	// stopTimeouts are the timeouts of the StopContainer calls.
+	stopTimeouts []int64
 	// stopIgnored makes StopContainer succeed without changing anything,
 	// as a runtime that has lost track of a container may.
 	stopIgnored atomic.Bool
@@ -86,6 +88,7 @@ func (r *testRuntime) ExecSync(ctx context.Context, id string, cmd []string, tim
 func (r *testRuntime) StopContainer(ctx context.Context, id string, timeout int64) error {
 	r.mu.Lock()
 	hook := r.onStop
+	r.stopTimeouts = append(r.stopTimeouts, timeout)
 	r.mu.Unlock()
 	if hook != nil {
 		hook(id)
@@ -97,6 +100,16 @@ func (r *testRuntime) StopContainer(ctx context.Context, id string, timeout int6
 		return nil
 	}
 	return r.FakeRuntimeService.StopContainer(ctx, id, timeout)
+}
+
+// lastStopTimeout is the timeout of the last StopContainer call (-1: none).
+func (r *testRuntime) lastStopTimeout() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.stopTimeouts) == 0 {
+		return -1
+	}
+	return r.stopTimeouts[len(r.stopTimeouts)-1]
 }
 
 // created lists "name/attempt" of every CreateContainer call, in order.

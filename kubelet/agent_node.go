@@ -10,8 +10,8 @@ import (
 func (a *Agent) StaticPods() []*v1.Pod {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := make([]*v1.Pod, 0, len(a.desired))
-	for _, p := range a.desired {
+	out := make([]*v1.Pod, 0, len(a.static))
+	for _, p := range a.static {
 		out = append(out, p.DeepCopy())
 	}
 	return out

@@ -686,7 +686,8 @@ func TestImagePolicy(t *testing.T) {
 		wantPull            bool
 		wantReason          string
 	}{
-		{"present image never pulled even with Always", "img:1", "Always", false, ""},
+		{"present image pulled again with Always, as upstream", "img:1", "Always", true, ""},
+		{"present image not pulled with IfNotPresent", "img:1", "IfNotPresent", false, ""},
 		{"missing image with Never", "absent:1", "Never", false, reasonErrImageNeverPull},
 		{"missing image is pulled", "absent:1", "IfNotPresent", true, ""},
 	}

@@ -180,6 +180,8 @@ func (p *prober) loop(ctx context.Context, w *podWorker, rc runningContainer, ki
 			successes, failures = successes+1, 0
 		} else {
 			successes, failures = 0, failures+1
+			pod, _ := w.state()
+			w.containerEvent(pod, rc.c, rc.id, v1.EventTypeWarning, eventUnhealthy, "%s probe failed: %s", kind, res.Message)
 		}
 		if p.apply(rc, kind, pr, res, successes, failures) {
 			w.poke()

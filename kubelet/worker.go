@@ -71,6 +71,8 @@ type podWorker struct {
 	unknown map[string]bool
 	// startFailures are the last failed starts, by back-off key.
 	startFailures map[string]startFailure
+	// pullErrors are the last failed pulls, by image.
+	pullErrors map[string]string
 	// refusal says why the pod is not run at all (kuberuntime.Unsupported).
 	refusal string
 	lastErr string
@@ -85,6 +87,7 @@ func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
 		podIPs:        map[string]string{},
 		unknown:       map[string]bool{},
 		startFailures: map[string]startFailure{},
+		pullErrors:    map[string]string{},
 	}
 }
 
@@ -273,6 +276,7 @@ func (w *podWorker) newSandbox(ctx context.Context, pod *v1.Pod, rp *runtimePod)
 	if len(rp.sandboxes) > 0 {
 		attempt = rp.sandboxes[0].GetMetadata().GetAttempt() + 1
 		w.a.logf("pod %q: sandbox %s is not ready; creating a new one", pod.Name, short(rp.sandboxes[0].GetId()))
+		w.podEvent(pod, v1.EventTypeNormal, eventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 	}
 	rc := w.a.renderContext("")
 	cfg := kuberuntime.SandboxConfig(pod, attempt, rc)
@@ -282,6 +286,7 @@ func (w *podWorker) newSandbox(ctx context.Context, pod *v1.Pod, rp *runtimePod)
 	start := w.a.now()
 	id, err := w.a.rt.RunPodSandbox(ctx, cfg, "")
 	if err != nil {
+		w.podEvent(pod, v1.EventTypeWarning, eventFailedSandbox, "Failed to create pod sandbox: %v", err)
 		return nil, fmt.Errorf("failed to run the pod sandbox: %w", err)
 	}
 	w.a.logf("pod %q: sandbox %s ready in %.1fs", pod.Name, short(id), w.a.now().Sub(start).Seconds())
@@ -387,7 +392,7 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Contai
 	case latest.state == runtimeapi.ContainerState_CONTAINER_RUNNING:
 		if latest.hash != kuberuntime.ContainerHash(c) {
 			w.a.logf("pod %q: container %q changed; restarting it", pod.Name, c.Name)
-			w.killContainer(ctx, latest, podGrace(pod))
+			w.killContainer(ctx, latest, podGrace(pod), fmt.Sprintf("Container %s definition changed, will be restarted", c.Name))
 			return 0, nil
 		}
 		if kill, msg, grace := w.a.probes.mustKill(latest.id); kill {
@@ -395,7 +400,7 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *v1.Pod, c *v1.Contai
 			if grace == nil {
 				grace = pod.Spec.TerminationGracePeriodSeconds
 			}
-			w.killContainer(ctx, latest, derefGrace(grace))
+			w.killContainer(ctx, latest, derefGrace(grace), fmt.Sprintf("Container %s %s, will be restarted", c.Name, msg))
 			return 0, nil
 		}
 		delete(w.waiting, c.Name)
@@ -454,7 +459,8 @@ func (w *podWorker) startAfterBackOff(ctx context.Context, pod *v1.Pod, c *v1.Co
 	}
 	if failed {
 		if d := w.restartBO.wait(key, failedAt); d > 0 {
-			wr := waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container %q", d.Round(time.Second), c.Name)}
+			w.containerEvent(pod, c, "", v1.EventTypeWarning, eventBackOff, "Back-off restarting failed container %s in pod %s", c.Name, podDesc(pod))
+			wr := waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", d.Round(time.Second), c.Name, podDesc(pod))}
 			if startFailed {
 				wr = waitReason{sf.why.reason, fmt.Sprintf("%s (back-off %s before the next attempt)", sf.why.message, d.Round(time.Second))}
 			}
@@ -475,7 +481,35 @@ func (w *podWorker) startFailed(pod *v1.Pod, c *v1.Container, reason, what strin
 	w.a.logf("pod %q: failed to %s container %q: %v", pod.Name, what, c.Name, err)
 }
 
-func podGrace(pod *v1.Pod) int64 { return derefGrace(pod.Spec.TerminationGracePeriodSeconds) }
+// podGrace is the pod's grace period: the one its deletion asked for, else
+// its terminationGracePeriodSeconds.
+func podGrace(pod *v1.Pod) int64 {
+	if pod.DeletionGracePeriodSeconds != nil {
+		return *pod.DeletionGracePeriodSeconds
+	}
+	return derefGrace(pod.Spec.TerminationGracePeriodSeconds)
+}
+
+// podDesc names a pod in messages as upstream does: name_namespace(uid).
+func podDesc(pod *v1.Pod) string {
+	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
+}
+
+// postStart is c's postStart handler, or nil.
+func postStart(c *v1.Container) *v1.LifecycleHandler {
+	if c.Lifecycle == nil {
+		return nil
+	}
+	return c.Lifecycle.PostStart
+}
+
+// grpcMessage is the runtime's message without the gRPC code prefix.
+func grpcMessage(err error) string {
+	if st, ok := grpcstatus.FromError(err); ok {
+		return st.Message()
+	}
+	return err.Error()
+}
 
 func derefGrace(g *int64) int64 {
 	if g == nil {
@@ -494,7 +528,7 @@ func (w *podWorker) stopUnknown(ctx context.Context, pod *v1.Pod, c *v1.Containe
 		w.unknown[ci.id] = true
 		w.a.logf("pod %q: container %q (%s) is in an unknown state; stopping it before a new instance starts", pod.Name, c.Name, short(ci.id))
 	}
-	w.killContainer(ctx, ci, podGrace(pod))
+	w.killContainer(ctx, ci, podGrace(pod), "")
 	if err := w.confirmExited(ctx, ci); err != nil {
 		w.waiting[c.Name] = waitReason{reasonStatusUnknown, err.Error() + "; no new instance starts until it has exited"}
 		return err
@@ -549,23 +583,38 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 			w.waiting[c.Name] = wr
 			w.a.logf("pod %q: container %q: %v", pod.Name, c.Name, err)
 		}
+		w.containerEvent(pod, c, "", v1.EventTypeWarning, eventFailed, "Error: %v", err)
 		return w.a.resyncPeriod
 	}
-	cfg, err := w.buildContainerConfig(pod, c, init, restartCount, imageRef, rc)
+	cfg, err := w.buildContainerConfig(ctx, pod, c, init, restartCount, imageRef, rc)
 	if err != nil {
 		w.waiting[c.Name] = waitReason{reasonConfigError, err.Error()}
 		w.a.logf("pod %q: container %q: %v", pod.Name, c.Name, err)
+		w.containerEvent(pod, c, "", v1.EventTypeWarning, eventFailed, "Error: %v", err)
 		return w.a.errorRetry
 	}
 	id, err := w.a.rt.CreateContainer(ctx, sb.GetId(), cfg, sbCfg)
 	if err != nil {
 		w.startFailed(pod, c, reasonCreateError, "create", err)
+		w.containerEvent(pod, c, "", v1.EventTypeWarning, eventFailed, "Error: %v", grpcMessage(err))
 		return w.a.errorRetry
 	}
+	w.containerEvent(pod, c, id, v1.EventTypeNormal, eventCreated, "Container created")
 	if err := w.a.rt.StartContainer(ctx, id); err != nil {
 		w.startFailed(pod, c, reasonRunError, "start", err)
+		w.containerEvent(pod, c, id, v1.EventTypeWarning, eventFailed, "Error: %v", grpcMessage(err))
 		_ = w.a.rt.RemoveContainer(ctx, id)
 		return w.a.errorRetry
+	}
+	w.containerEvent(pod, c, id, v1.EventTypeNormal, eventStarted, "Container started")
+	if h := postStart(c); h != nil {
+		ci := &containerInfo{id: id, name: c.Name, sandboxID: sb.GetId(), state: runtimeapi.ContainerState_CONTAINER_RUNNING, annotations: cfg.GetAnnotations()}
+		if err := w.runHook(ctx, ci, h); err != nil {
+			w.a.logf("pod %q: postStart hook of container %q failed: %v", pod.Name, c.Name, err)
+			w.containerEvent(pod, c, id, v1.EventTypeWarning, eventFailedPostStart, "PostStartHook failed")
+			w.killContainer(ctx, ci, podGrace(pod), "FailedPostStartHook")
+			return 0
+		}
 	}
 	delete(w.waiting, c.Name)
 	delete(w.startFailures, backOffKey(c))
@@ -578,7 +627,7 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 }
 
 // buildContainerConfig prepares volumes and files and renders the config.
-func (w *podWorker) buildContainerConfig(pod *v1.Pod, c *v1.Container, init bool, restartCount int, imageRef string, rc *kuberuntime.RenderContext) (*runtimeapi.ContainerConfig, error) {
+func (w *podWorker) buildContainerConfig(ctx context.Context, pod *v1.Pod, c *v1.Container, init bool, restartCount int, imageRef string, rc *kuberuntime.RenderContext) (*runtimeapi.ContainerConfig, error) {
 	vols, err := volume.Prepare(pod, w.a.opts.RootDir)
 	if err != nil {
 		return nil, err
@@ -649,45 +698,74 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Containe
 		w.waiting[c.Name] = waitReason{reasonErrImagePull, err.Error()}
 		return "", w.a.errorRetry, err
 	}
-	if img := resp.GetImage(); img != nil {
+	if img := resp.GetImage(); img != nil && c.ImagePullPolicy != v1.PullAlways {
+		w.containerEvent(pod, c, "", v1.EventTypeNormal, eventPulled, "Container image %q already present on machine and can be accessed by the pod", c.Image)
 		if img.GetId() != "" {
 			return img.GetId(), 0, nil
 		}
 		return c.Image, 0, nil
 	}
 	if c.ImagePullPolicy == v1.PullNever {
-		msg := fmt.Sprintf("container image %q is not present with pull policy of Never", c.Image)
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
 		w.waiting[c.Name] = waitReason{reasonErrImageNeverPull, msg}
+		w.containerEvent(pod, c, "", v1.EventTypeWarning, eventErrImageNeverPull, "%s", msg)
+		w.containerEvent(pod, c, "", v1.EventTypeWarning, eventFailed, "Error: %s", reasonErrImageNeverPull)
 		return "", w.a.resyncPeriod, errors.New(msg)
 	}
-	if d := w.a.imageBO.wait(c.Image, w.a.now()); d > 0 {
-		w.waiting[c.Name] = waitReason{reasonImagePullBackOff, fmt.Sprintf("back-off pulling image %q", c.Image)}
+	key := string(pod.UID) + "_" + c.Image
+	if d := w.a.imageBO.wait(key, w.a.now()); d > 0 {
+		msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
+		if last := w.pullErrors[c.Image]; last != "" {
+			msg += ": " + last
+		}
+		w.waiting[c.Name] = waitReason{reasonImagePullBackOff, msg}
+		w.containerEvent(pod, c, "", v1.EventTypeNormal, eventBackOff, "Back-off pulling image %q", c.Image)
+		w.containerEvent(pod, c, "", v1.EventTypeWarning, eventFailed, "Error: %s", reasonImagePullBackOff)
 		return "", d, errors.New("image pull back-off")
 	}
-	w.a.imageBO.next(c.Image)
+	w.a.imageBO.next(key)
 	begin := w.a.now()
 	w.a.logf("pod %q: pulling image %q", pod.Name, c.Image)
+	w.containerEvent(pod, c, "", v1.EventTypeNormal, eventPulling, "Pulling image %q", c.Image)
 	ref, err := w.a.images.PullImage(ctx, spec, nil, sbCfg)
 	if err != nil {
-		w.waiting[c.Name] = waitReason{reasonErrImagePull, err.Error()}
+		w.pullErrors[c.Image] = grpcMessage(err)
+		w.waiting[c.Name] = waitReason{reasonErrImagePull, grpcMessage(err)}
 		w.a.logf("pod %q: failed to pull image %q: %v", pod.Name, c.Image, err)
-		return "", w.a.imageBO.wait(c.Image, w.a.now()), err
+		w.containerEvent(pod, c, "", v1.EventTypeWarning, eventFailed, "Failed to pull image %q: %v", c.Image, grpcMessage(err))
+		w.containerEvent(pod, c, "", v1.EventTypeWarning, eventFailed, "Error: %s", reasonErrImagePull)
+		return "", w.a.imageBO.wait(key, w.a.now()), err
 	}
-	w.a.imageBO.Reset(c.Image)
-	w.a.logf("pod %q: pulled image %q in %.1fs", pod.Name, c.Image, w.a.now().Sub(begin).Seconds())
+	w.a.imageBO.Reset(key)
+	delete(w.pullErrors, c.Image)
+	took := w.a.now().Sub(begin).Round(time.Millisecond)
+	w.a.logf("pod %q: pulled image %q in %.1fs", pod.Name, c.Image, took.Seconds())
+	size := uint64(0)
+	if st, err := w.a.images.ImageStatus(ctx, spec, false); err == nil {
+		size = st.GetImage().GetSize()
+	}
+	w.containerEvent(pod, c, "", v1.EventTypeNormal, eventPulled, "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.", c.Image, took, took, size)
 	return ref, 0, nil
 }
 
 // killContainer runs the preStop hook (recorded in the container's
 // annotation) and stops the container with the rest of the grace period
 // (at least 2 s).
-func (w *podWorker) killContainer(ctx context.Context, ci *containerInfo, grace int64) {
+func (w *podWorker) killContainer(ctx context.Context, ci *containerInfo, grace int64, why string) {
 	begin := w.a.now()
+	pod, _ := w.state()
+	if why == "" {
+		why = "Stopping container " + ci.name
+	}
+	w.containerEvent(pod, &v1.Container{Name: ci.name}, ci.id, v1.EventTypeNormal, eventKilling, "%s", why)
 	if raw := ci.annotations[kuberuntime.AnnotationPreStop]; raw != "" && grace > 0 && ci.state == runtimeapi.ContainerState_CONTAINER_RUNNING {
 		h := &v1.LifecycleHandler{}
 		if json.Unmarshal([]byte(raw), h) == nil {
 			hctx, cancel := context.WithTimeout(ctx, time.Duration(grace)*time.Second)
-			w.runHook(hctx, ci, h)
+			if err := w.runHook(hctx, ci, h); err != nil {
+				w.a.logf("preStop hook of container %s failed: %v", short(ci.id), err)
+				w.containerEvent(pod, &v1.Container{Name: ci.name}, ci.id, v1.EventTypeWarning, eventFailedPreStop, "PreStopHook failed")
+			}
 			cancel()
 		}
 	}
@@ -710,13 +788,10 @@ func (w *podWorker) stopContainers(ctx context.Context, pod *v1.Pod, cs []*conta
 		}
 		stopped = append(stopped, ci)
 		grace := podGrace(pod)
-		if pod.Spec.TerminationGracePeriodSeconds == nil {
-			grace = 30
-		}
 		wg.Add(1)
 		go func(ci *containerInfo) {
 			defer wg.Done()
-			w.killContainer(ctx, ci, grace)
+			w.killContainer(ctx, ci, grace, "")
 		}(ci)
 	}
 	wg.Wait()
@@ -804,8 +879,9 @@ func (w *podWorker) publishTerminating(pod *v1.Pod) {
 	w.a.setPodStatus(w.uid, s)
 }
 
-// runHook runs a lifecycle handler (exec, httpGet, sleep).
-func (w *podWorker) runHook(ctx context.Context, ci *containerInfo, h *v1.LifecycleHandler) {
+// runHook runs a lifecycle handler (exec, httpGet, sleep); an exec hook
+// that exits non-zero fails, with its output.
+func (w *podWorker) runHook(ctx context.Context, ci *containerInfo, h *v1.LifecycleHandler) error {
 	a := w.a
 	switch {
 	case h.Exec != nil:
@@ -813,22 +889,21 @@ func (w *podWorker) runHook(ctx context.Context, ci *containerInfo, h *v1.Lifecy
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = time.Until(dl)
 		}
-		if _, _, err := a.rt.ExecSync(ctx, ci.id, h.Exec.Command, timeout); err != nil {
-			var ee *cri.ExitError
-			if !errors.As(err, &ee) {
-				a.logf("preStop hook of container %s failed: %v", short(ci.id), err)
-			}
+		stdout, stderr, err := a.rt.ExecSync(ctx, ci.id, h.Exec.Command, timeout)
+		var ee *cri.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("command %q exited with %d: %s", strings.Join(h.Exec.Command, " "), ee.Code, strings.TrimSpace(string(stdout)+string(stderr)))
 		}
+		return err
 	case h.HTTPGet != nil:
-		if err := a.probes.hookHTTP(ctx, h.HTTPGet, w.hookHost(ctx, ci), hookPorts(ci)); err != nil {
-			a.logf("preStop hook of container %s failed: %v", short(ci.id), err)
-		}
+		return a.probes.hookHTTP(ctx, h.HTTPGet, w.hookHost(ctx, ci), hookPorts(ci))
 	case h.Sleep != nil:
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Duration(h.Sleep.Seconds) * time.Second):
 		}
 	}
+	return nil
 }
 
 // hookHost is the address of an httpGet hook without a host: the pod's

@@ -33,6 +33,7 @@ import (
 var (
 	_ podstatus.Provider = (*kubelet.Agent)(nil)
 	_ podstatus.Node     = (*node.Node)(nil)
+	_ podstatus.PodStore = (*podsource.API)(nil)
 	_ server.Provider    = (*kubelet.Agent)(nil)
 	_ ReportProvider     = (*kubelet.Agent)(nil)
 	_ node.Runtime       = (*cri.Remote)(nil)
@@ -83,11 +84,20 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 	src := podsource.New(cfg.StaticPodPath, cfg.NodeName, cfg.FileCheckFrequency, logger.Printf)
 	eo := engineOptions(cfg, nodeIP)
 	eo.SourceErr = src.Err
+	var api *podsource.API
+	if client != nil {
+		api = podsource.NewAPI(client, cfg.NodeName)
+		recorder, stop := newRecorder(ctx, client, cfg.NodeName)
+		defer stop()
+		eo.APIPods, eo.Recorder = true, recorder
+	}
 	agent := kubelet.New(eo, rt, rt, logger)
 	go reportSandboxImage(ctx, rt, cfg.PodInfraContainerImage, logger.Printf)
 	health := &Health{}
 	if client != nil {
-		if err := startClusterSide(ctx, cfg, nodeIP, apiServer, client, agent, rt, health, logger); err != nil {
+		go api.Run(ctx)
+		go feedAPIPods(ctx, api, agent)
+		if err := startClusterSide(ctx, cfg, nodeIP, apiServer, client, api, agent, rt, health, logger); err != nil {
 			return err
 		}
 	}
@@ -194,8 +204,8 @@ func nodeOptions(cfg *options.Config, nodeIP, apiServer string, client kubernete
 }
 
 // podStatusOptions are the mirror pod and pod status loop's options.
-func podStatusOptions(cfg *options.Config, nodeIP string, client kubernetes.Interface, logger *log.Logger) podstatus.Options {
-	return podstatus.Options{NodeName: cfg.NodeName, NodeIP: nodeIP, Client: client, Logger: logger}
+func podStatusOptions(cfg *options.Config, nodeIP string, client kubernetes.Interface, pods podstatus.PodStore, logger *log.Logger) podstatus.Options {
+	return podstatus.Options{NodeName: cfg.NodeName, NodeIP: nodeIP, Client: client, Pods: pods, Logger: logger}
 }
 
 // serverOptions are the kubelet API's options; nodeIP goes into the
@@ -217,7 +227,7 @@ func serverOptions(cfg *options.Config, nodeIP string, client kubernetes.Interfa
 // startClusterSide binds the kubelet API (a taken port is an error
 // here) and starts the node, pod status and kubelet-API loops in the
 // background; a loop that stops before ctx ends marks health failed.
-func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, agent *kubelet.Agent, rt *cri.Remote, health *Health, logger *log.Logger) error {
+func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, pods podstatus.PodStore, agent *kubelet.Agent, rt *cri.Remote, health *Health, logger *log.Logger) error {
 	n, err := node.New(nodeOptions(cfg, nodeIP, apiServer, client, rt, logger))
 	if err != nil {
 		return err
@@ -228,7 +238,7 @@ func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServe
 	}
 	runPart(ctx, partNode, n.Run, health, logger)
 	runPart(ctx, partPodStatus, func(ctx context.Context) error {
-		return podstatus.Run(ctx, podStatusOptions(cfg, nodeIP, client, logger), agent, n)
+		return podstatus.Run(ctx, podStatusOptions(cfg, nodeIP, client, pods, logger), agent, n)
 	}, health, logger)
 	runPart(ctx, partKubeletAPI, api.Serve, health, logger)
 	return nil

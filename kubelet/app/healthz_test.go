@@ -19,6 +19,7 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/server"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
@@ -85,7 +86,8 @@ func TestKubeletAPIPortTakenIsFatal(t *testing.T) {
 	agent, rt := clusterSide(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	err = startClusterSide(ctx, cfg, "127.0.0.1", "", fake.NewClientset(), agent, rt, &Health{}, quiet)
+	client := fake.NewClientset()
+	err = startClusterSide(ctx, cfg, "127.0.0.1", "", client, podsource.NewAPI(client, "node1"), agent, rt, &Health{}, quiet)
 	if err == nil || !strings.Contains(err.Error(), net.JoinHostPort("127.0.0.1", strconv.Itoa(port))) {
 		t.Fatalf("startClusterSide with port %d taken = %v, want an error naming the address", port, err)
 	}

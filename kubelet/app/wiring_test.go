@@ -231,7 +231,7 @@ func TestOneNodeIPEverywhere(t *testing.T) {
 			got := map[string]string{
 				"engine (pod host IP, env)": engineOptions(cfg, ip).NodeIP,
 				"node (InternalIP)":         nodeOptions(cfg, ip, apiServer, client, &fakeRuntime{}, quiet).NodeIP,
-				"pod status (hostIP)":       podStatusOptions(cfg, ip, client, quiet).NodeIP,
+				"pod status (hostIP)":       podStatusOptions(cfg, ip, client, nil, quiet).NodeIP,
 				"kubelet API":               srv.NodeIP,
 			}
 			for part, v := range got {

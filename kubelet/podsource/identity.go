@@ -23,6 +23,9 @@ const (
 	ConfigSeenAnnotation = "kubernetes.io/config.seen"
 	// FileSource is the ConfigSourceAnnotation value of manifest files.
 	FileSource = "file"
+	// MirrorAnnotation marks a mirror pod, the API server's copy of a
+	// static pod; its value is the static pod's hash.
+	MirrorAnnotation = "kubernetes.io/config.mirror"
 )
 
 // bindStatic turns a decoded, defaulted pod into node's static pod read

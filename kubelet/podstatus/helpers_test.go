@@ -19,6 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubeadmin/kubeadmin/internal/testutil"
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
@@ -28,6 +29,22 @@ type fakeProvider struct {
 	pods    []*v1.Pod
 	report  status.Report
 	reports int // Report calls: one per status round
+	gone    map[types.UID]bool
+}
+
+func (p *fakeProvider) PodGone(uid types.UID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gone[uid]
+}
+
+func (p *fakeProvider) setGone(uid types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gone == nil {
+		p.gone = map[types.UID]bool{}
+	}
+	p.gone[uid] = true
 }
 
 func (p *fakeProvider) StaticPods() []*v1.Pod {
@@ -107,5 +124,10 @@ func testOptions(c *fake.Clientset) Options {
 // start runs the mirror and status loop until the test ends.
 func start(t *testing.T, opts Options, p Provider) {
 	t.Helper()
+	if opts.Pods == nil {
+		api := podsource.NewAPI(opts.Client, opts.NodeName)
+		testutil.RunUntilCleanup(t, func(ctx context.Context) error { api.Run(ctx); return nil })
+		opts.Pods = api
+	}
 	testutil.RunUntilCleanup(t, func(ctx context.Context) error { return Run(ctx, opts, p, fakeNode{opts.Client.(*fake.Clientset)}) })
 }

@@ -2,6 +2,7 @@ package podstatus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,21 +11,20 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 )
 
 // Static pod annotations.
 const (
 	// AnnotationConfigHash is the static pod's content hash.
-	AnnotationConfigHash = "kubernetes.io/config.hash"
+	AnnotationConfigHash = podsource.ConfigHashAnnotation
 	// AnnotationConfigMirror marks a mirror pod; its value is the hash of
 	// the static pod it mirrors.
-	AnnotationConfigMirror = "kubernetes.io/config.mirror"
+	AnnotationConfigMirror = podsource.MirrorAnnotation
 )
 
 // podKey is namespace/name.
@@ -79,16 +79,16 @@ type mirrors struct {
 	valid bool
 }
 
-// podLoop keeps mirror pods and their status in step with the agent. A
-// pod informer on spec.nodeName keeps this node's pods in memory, so the
-// API server is listed once and then watched. Every PodSyncPeriod the
+// podLoop keeps mirror pods and pod status in step with the agent. The
+// store (one informer on spec.nodeName, shared with the engine) keeps
+// this node's pods in memory, so the API server is listed once and then
+// watched. Every PodSyncPeriod the
 // provider's static pods are compared with the store: mirror pods are
 // fixed when the static pods or the store changed, after an error, and
 // every MirrorResyncPeriod; their status is written when it changed.
 func (s *syncer) podLoop(ctx context.Context) {
-	store, informer := s.podInformer()
-	go informer.RunWithContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+	store := s.opts.Pods
+	if !cache.WaitForCacheSync(ctx.Done(), store.HasSynced) {
 		return
 	}
 	m := &mirrors{byKey: map[string]*v1.Pod{}}
@@ -96,9 +96,9 @@ func (s *syncer) podLoop(ctx context.Context) {
 	lastSet, lastGen := "", int64(-1)
 	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		pods := s.provider.StaticPods()
-		set, gen := staticSet(pods), s.storeGen.Load()
+		set, gen := staticSet(pods), store.Generation()
 		now := time.Now()
-		existing := s.nodePods(store)
+		existing := store.NodePods()
 		if !m.valid || set != lastSet || gen != lastGen || now.Sub(lastSync) >= s.opts.MirrorResyncPeriod {
 			if err := s.syncMirrors(ctx, pods, existing, m); err != nil {
 				m.valid = false
@@ -108,61 +108,15 @@ func (s *syncer) podLoop(ctx context.Context) {
 				s.logState("mirror", fmt.Sprintf("mirror pods of node %q in sync", s.opts.NodeName))
 			}
 		}
-		if err := s.syncPodStatuses(ctx, pods, existing, m); err != nil {
+		rep := s.provider.Report()
+		err := errors.Join(s.syncPodStatuses(ctx, rep, pods, existing, m), s.syncAPIPods(ctx, rep, existing))
+		if err != nil {
 			m.valid = false
 			s.logState("podstatus", fmt.Sprintf("failed to update pod status (will retry): %v", err))
 		} else {
 			s.logState("podstatus", "")
 		}
 	}, s.opts.PodSyncPeriod)
-}
-
-// podInformer is a store of this node's pods kept by list and watch with
-// fieldSelector spec.nodeName=<node>; every change bumps s.storeGen.
-// managedFields are dropped to keep the store small.
-func (s *syncer) podInformer() (cache.Store, cache.Controller) {
-	selector := fields.OneTermEqualSelector("spec.nodeName", s.opts.NodeName).String()
-	pods := s.opts.Client.CoreV1().Pods(metav1.NamespaceAll)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = selector
-			return pods.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = selector
-			return pods.Watch(ctx, o)
-		},
-	}
-	bump := func(any) { s.storeGen.Add(1) }
-	return cache.NewInformerWithOptions(cache.InformerOptions{
-		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, s.opts.Client),
-		ObjectType:    &v1.Pod{},
-		Handler: cache.ResourceEventHandlerFuncs{
-			AddFunc:    bump,
-			UpdateFunc: func(_, obj any) { bump(obj) },
-			DeleteFunc: bump,
-		},
-		Transform: dropManagedFields,
-	})
-}
-
-// dropManagedFields trims what the agent never reads from stored pods.
-func dropManagedFields(obj any) (any, error) {
-	if p, ok := obj.(*v1.Pod); ok {
-		p.ManagedFields = nil
-	}
-	return obj, nil
-}
-
-// nodePods is the store's pods bound to this node, by namespace/name.
-func (s *syncer) nodePods(store cache.Store) map[string]*v1.Pod {
-	out := map[string]*v1.Pod{}
-	for _, obj := range store.List() {
-		if p, ok := obj.(*v1.Pod); ok && p.Spec.NodeName == s.opts.NodeName {
-			out[podKey(p)] = p
-		}
-	}
-	return out
 }
 
 // staticSet is a cheap fingerprint of the static pods and their hashes.
@@ -257,13 +211,7 @@ func currentMirror(sp *v1.Pod, existing map[string]*v1.Pod, m *mirrors) *v1.Pod 
 
 // deleteMirror deletes p at once, if it is still the same object.
 func (s *syncer) deleteMirror(ctx context.Context, p *v1.Pod, why string) error {
-	grace := int64(0)
-	uid := p.UID
-	err := s.opts.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
-		GracePeriodSeconds: &grace,
-		Preconditions:      &metav1.Preconditions{UID: &uid},
-	})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+	if err := s.deleteNow(ctx, p); err != nil {
 		return fmt.Errorf("failed to delete the mirror pod %q: %w", podKey(p), err)
 	}
 	s.opts.Logger.Printf("deleted the mirror pod %q: %s", podKey(p), why)

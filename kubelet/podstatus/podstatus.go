@@ -11,7 +11,6 @@ package podstatus
 import (
 	"context"
 	"log"
-	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -45,6 +44,8 @@ type Options struct {
 	NodeIP   string
 	// Client talks to the API server as system:node:<NodeName>.
 	Client kubernetes.Interface
+	// Pods is the store of this node's pods (podsource.API).
+	Pods PodStore
 	// Logger receives one line per state change; nil: log.Default().
 	Logger *log.Logger
 	// Periods; zero means the default.
@@ -54,11 +55,22 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Provider is the pod sync engine: the static pods it runs and their
-// status. *kubelet.Agent satisfies it.
+// Provider is the pod sync engine: the static pods it runs and the
+// status of every pod. *kubelet.Agent satisfies it.
 type Provider interface {
 	StaticPods() []*v1.Pod
 	Report() *status.Report
+	// PodGone reports whether nothing of the pod is left on the node
+	// (containers, sandboxes, volumes), so that a deleted pod may go.
+	PodGone(uid types.UID) bool
+}
+
+// PodStore is this node's pods as the API server has them.
+// *podsource.API satisfies it.
+type PodStore interface {
+	HasSynced() bool
+	Generation() int64
+	NodePods() map[string]*v1.Pod
 }
 
 // Node is the registered Node as the node side knows it. *node.Node
@@ -75,9 +87,6 @@ type syncer struct {
 	opts     Options
 	provider Provider
 	node     Node
-
-	// storeGen counts the changes the pod informer saw.
-	storeGen atomic.Int64
 
 	states *statelog.Log
 }

@@ -16,10 +16,9 @@ import (
 
 // syncPodStatuses writes the status of every static pod into its mirror
 // pod when it differs from what the mirror shows.
-func (s *syncer) syncPodStatuses(ctx context.Context, pods []*v1.Pod, existing map[string]*v1.Pod, m *mirrors) error {
+func (s *syncer) syncPodStatuses(ctx context.Context, rep *status.Report, pods []*v1.Pod, existing map[string]*v1.Pod, m *mirrors) error {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
-	rep := s.provider.Report()
 	byUID := map[string]status.Pod{}
 	for _, p := range rep.Pods {
 		byUID[p.UID] = p
@@ -74,6 +73,10 @@ func PodStatus(spec *v1.Pod, rp status.Pod, old v1.PodStatus, nodeIP, runtimeNam
 			st.Phase = v1.PodRunning
 		}
 	}
+	if st.Phase == v1.PodFailed && rp.Reason != "" {
+		// Rejected at admission (OutOfcpu, NodeAffinity, ...) or evicted.
+		st.Reason, st.Message = rp.Reason, rp.Message
+	}
 	st.HostIP = nodeIP
 	st.HostIPs = []v1.HostIP{{IP: nodeIP}}
 	podIP := rp.PodIP
@@ -124,13 +127,34 @@ func PodStatus(spec *v1.Pod, rp status.Pod, old v1.PodStatus, nodeIP, runtimeNam
 			notReady = append(notReady, c.Name)
 		}
 	}
-	st.Conditions = podConditions(st, rp, notInit, notReady, old.Conditions, now)
+	st.Conditions = podConditions(st, rp, notInit, notReady, readinessGates(spec, old.Conditions), old.Conditions, now)
 	return st
+}
+
+// readinessGates says why the pod's readiness gates keep it from being
+// Ready ("" when they do not), in upstream's words.
+func readinessGates(spec *v1.Pod, conds []v1.PodCondition) string {
+	var msgs []string
+	for _, g := range spec.Spec.ReadinessGates {
+		var c *v1.PodCondition
+		for i := range conds {
+			if conds[i].Type == g.ConditionType {
+				c = &conds[i]
+			}
+		}
+		switch {
+		case c == nil:
+			msgs = append(msgs, fmt.Sprintf("corresponding condition of pod readiness gate %q does not exist.", g.ConditionType))
+		case c.Status != v1.ConditionTrue:
+			msgs = append(msgs, fmt.Sprintf("the status of pod readiness gate %q is not \"True\", but %v", g.ConditionType, c.Status))
+		}
+	}
+	return strings.Join(msgs, ", ")
 }
 
 // podConditions are the five kubelet-owned conditions, in upstream order,
 // followed by conditions owned by others.
-func podConditions(st v1.PodStatus, rp status.Pod, notInit, notReady []string, old []v1.PodCondition, now time.Time) []v1.PodCondition {
+func podConditions(st v1.PodStatus, rp status.Pod, notInit, notReady []string, gates string, old []v1.PodCondition, now time.Time) []v1.PodCondition {
 	cond := func(t v1.PodConditionType, ok bool, reason, msg string) v1.PodCondition {
 		c := v1.PodCondition{Type: t, Status: v1.ConditionTrue}
 		if !ok {
@@ -146,10 +170,14 @@ func podConditions(st v1.PodStatus, rp status.Pod, notInit, notReady []string, o
 	if succeeded {
 		readyReason, readyMsg = "PodCompleted", ""
 	}
+	podReady, podReason, podMsg := containersReady, readyReason, readyMsg
+	if containersReady && gates != "" {
+		podReady, podReason, podMsg = false, "ReadinessGatesNotReady", gates
+	}
 	want := []v1.PodCondition{
 		cond(v1.PodReadyToStartContainers, rp.SandboxID != "", "", ""),
 		cond(v1.PodInitialized, initialized, "ContainersNotInitialized", "containers with incomplete status: "+list(notInit)),
-		cond(v1.PodReady, containersReady, readyReason, readyMsg),
+		cond(v1.PodReady, podReady, podReason, podMsg),
 		cond(v1.ContainersReady, containersReady, readyReason, readyMsg),
 		cond(v1.PodScheduled, true, "", ""),
 	}
