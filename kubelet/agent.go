@@ -77,6 +77,17 @@ type Options struct {
 	Admit func(pod *v1.Pod, admitted []*v1.Pod) (ok bool, reason, message string)
 	// Recorder records the pods' events; nil records none.
 	Recorder Recorder
+	// Sources are the API objects the pods read (ConfigMaps, Secrets,
+	// Services, tokens); nil without an API server.
+	Sources Sources
+}
+
+// Sources are the API objects that pods' volumes and environments read,
+// kept for the pods the engine tracks (package kubelet/objects).
+type Sources interface {
+	kuberuntime.EnvSources
+	Track(pod *v1.Pod)
+	Untrack(uid types.UID)
 }
 
 // Agent runs the static pods of one node through the CRI.

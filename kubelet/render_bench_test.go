@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"context"
 	"testing"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
@@ -15,7 +16,7 @@ func BenchmarkRenderPod(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		kuberuntime.SandboxConfig(pod, 0, rc)
-		env, _ := kuberuntime.ContainerEnv(pod, c, rc)
+		env, _ := kuberuntime.ContainerEnv(context.Background(), pod, c, rc, nil)
 		kuberuntime.ContainerConfig(kuberuntime.ContainerSpec{Pod: pod, Container: c, Env: env, Mounts: volume.ContainerMounts(c, map[string]string{"data": "/d", "scratch": "/s"}, nil)}, rc)
 	}
 }

@@ -632,7 +632,11 @@ func (w *podWorker) buildContainerConfig(ctx context.Context, pod *v1.Pod, c *v1
 	if err != nil {
 		return nil, err
 	}
-	env, err := kuberuntime.ContainerEnv(pod, c, rc)
+	var envSrc kuberuntime.EnvSources
+	if w.a.opts.Sources != nil {
+		envSrc = w.a.opts.Sources
+	}
+	env, err := kuberuntime.ContainerEnv(ctx, pod, c, rc, envSrc)
 	if err != nil {
 		return nil, err
 	}

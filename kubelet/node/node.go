@@ -21,6 +21,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -76,6 +77,9 @@ type Options struct {
 	MaxPods int
 	// Logger receives one line per state change; nil: log.Default().
 	Logger *log.Logger
+	// Recorder records the node's events (Starting, NodeReady, ...); nil
+	// records none.
+	Recorder Recorder
 
 	// Periods; zero means the default.
 	StatusUpdatePeriod   time.Duration
@@ -135,6 +139,8 @@ type Node struct {
 	mu      sync.Mutex
 	nodeUID types.UID
 	rtName  string
+	// object is the Node as last read or written.
+	object *v1.Node
 
 	states *statelog.Log
 }
@@ -155,6 +161,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if !n.register(ctx) {
 		return nil
 	}
+	n.event(v1.EventTypeNormal, "Starting", "Starting kubelet.")
 	var wg sync.WaitGroup
 	for _, loop := range []func(context.Context){n.statusLoop, n.leaseLoop} {
 		wg.Add(1)
@@ -212,6 +219,35 @@ func (n *Node) setUID(uid types.UID) {
 func (n *Node) IP() string { return n.opts.NodeIP }
 
 // RuntimeName is the container ID scheme, e.g. "containerd".
+// Object is the Node as the agent last read or wrote it (nil before
+// registration); callers must not modify it.
+func (n *Node) Object() *v1.Node {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.object
+}
+
+func (n *Node) setObject(o *v1.Node) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.object = o
+}
+
+// Recorder records events; client-go's record.EventRecorder satisfies it.
+type Recorder interface {
+	Eventf(object runtime.Object, eventtype, reason, messageFmt string, args ...any)
+}
+
+// event records an event of the node, referenced as the upstream kubelet
+// does (the node name as UID).
+func (n *Node) event(eventtype, reason, format string, args ...any) {
+	if n.opts.Recorder == nil {
+		return
+	}
+	ref := &v1.ObjectReference{Kind: "Node", Name: n.opts.NodeName, UID: types.UID(n.opts.NodeName)}
+	n.opts.Recorder.Eventf(ref, eventtype, reason, format, args...)
+}
+
 func (n *Node) RuntimeName() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()

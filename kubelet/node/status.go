@@ -315,17 +315,29 @@ func (n *Node) syncStatus(ctx context.Context, rs RuntimeState, now time.Time, f
 		return false, err
 	}
 	n.setUID(cur.UID)
+	n.setObject(cur)
 	st := computeStatus(&n.opts, n.host, rs, cur.Status, now)
 	if !force && apiequality.Semantic.DeepEqual(st, cur.Status) {
 		return false, nil
 	}
-	if nodeReady(st) != nodeReady(cur.Status) {
+	becameReady := nodeReady(st) != nodeReady(cur.Status)
+	if becameReady {
 		n.opts.Logger.Printf("node %q is now %s", n.opts.NodeName, readyWord(st))
 	}
 	setHeartbeat(&st, now)
-	cur.Status = st
-	if _, err := nodes.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
+	upd := cur.DeepCopy()
+	upd.Status = st
+	res, err := nodes.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	if err != nil {
 		return false, err
+	}
+	n.setObject(res)
+	if becameReady {
+		reason := "NodeNotReady"
+		if nodeReady(st) {
+			reason = "NodeReady"
+		}
+		n.event(v1.EventTypeNormal, reason, "Node %s status is now: %s", n.opts.NodeName, reason)
 	}
 	return true, nil
 }
