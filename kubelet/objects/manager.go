@@ -89,7 +89,7 @@ func New(opts Options) *Manager {
 	return m
 }
 
-// Run keeps the service informer going until ctx ends, then stops every
+// Run, called once, keeps the service informer going until ctx ends, then stops every
 // watch and returns once they have all ended. Tracking after that no
 // longer starts watches: the getters then read the API server directly.
 func (m *Manager) Run(ctx context.Context) {
@@ -177,6 +177,7 @@ func (m *Manager) users(k objectKey) []types.UID {
 // ConfigMap returns the named ConfigMap, from its watch when the pods of
 // this node refer to it and the watch has synced, else from the API
 // server. A missing one gives an error that apierrors.IsNotFound accepts.
+// The object may be shared with the watch: callers must not modify it.
 func (m *Manager) ConfigMap(ctx context.Context, namespace, name string) (*v1.ConfigMap, error) {
 	obj, err := m.get(ctx, objectKey{configMaps, namespace, name})
 	if err != nil {
@@ -209,7 +210,7 @@ func (m *Manager) PersistentVolume(ctx context.Context, name string) (*v1.Persis
 }
 
 // Services returns every Service of the cluster, or an error until the
-// service informer has synced.
+// service informer has synced. The Services are shared: do not modify them.
 func (m *Manager) Services(ctx context.Context) ([]*v1.Service, error) {
 	return m.services.list()
 }
