@@ -198,16 +198,15 @@ func mkdirAllMode(base, rel string) error {
 }
 
 // contentDiffers reports whether a file of files is missing from oldTs or
-// has other content. Modes are not compared: they only change with the
+// has other content (or cannot be read). Modes are not compared: they only change with the
 // pod's spec, and an fsGroup changes them on purpose.
 func contentDiffers(files payload, oldTs string) (bool, error) {
 	for p, f := range files {
 		old, err := os.ReadFile(filepath.Join(oldTs, p))
-		if errors.Is(err, os.ErrNotExist) {
-			return true, nil
-		}
 		if err != nil {
-			return false, err
+			// Missing, or not a file (a directory where a file now goes):
+			// write anew, which reports a real failure.
+			return true, nil
 		}
 		if !bytes.Equal(old, f.data) {
 			return true, nil

@@ -140,3 +140,23 @@ func TestWriteAtomicRefusesBadPaths(t *testing.T) {
 		}
 	}
 }
+
+// A file where a directory was (or the reverse) is a new version, not an
+// error.
+func TestWriteAtomicFileReplacesDirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, err := writeAtomic(dir, files("a/b", "1"), ownership{})
+	must(t, err)
+	if _, err := writeAtomic(dir, files("a", "2"), ownership{}); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "a")); err != nil || string(data) != "2" {
+		t.Errorf("a = %q, %v", data, err)
+	}
+	if _, err := writeAtomic(dir, files("a/b", "3"), ownership{}); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "a", "b")); err != nil || string(data) != "3" {
+		t.Errorf("a/b = %q, %v", data, err)
+	}
+}
