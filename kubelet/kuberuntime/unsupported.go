@@ -3,6 +3,7 @@ package kuberuntime
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -20,6 +21,10 @@ import (
 //     and annotation values that name no profile; RuntimeDefault and
 //     Unconfined are honoured
 //   - procMount other than Default
+//   - volume types other than hostPath, emptyDir, configMap, secret,
+//     projected (without clusterTrustBundle and podCertificate sources),
+//     downwardAPI and persistentVolumeClaim (whose volume type is checked
+//     when the volume is set up)
 //   - emptyDir medium HugePages, and sizeLimit on a disk-backed emptyDir
 //     (nothing would enforce it: the agent does not evict); medium Memory
 //     is a tmpfs sized by sizeLimit and the pod's memory limit
@@ -60,11 +65,20 @@ func Unsupported(pod *v1.Pod) []error {
 		}
 	}
 	for i, vol := range spec.Volumes {
-		if vol.HostPath != nil {
+		switch {
+		case vol.HostPath != nil, vol.ConfigMap != nil, vol.Secret != nil, vol.DownwardAPI != nil, vol.PersistentVolumeClaim != nil:
 			continue
-		}
-		if vol.EmptyDir == nil {
-			bad(fmt.Sprintf("spec.volumes[%d]", i), "volume %q: only hostPath and emptyDir volumes are supported by this agent", vol.Name)
+		case vol.Projected != nil:
+			for j, src := range vol.Projected.Sources {
+				if src.ClusterTrustBundle != nil || src.PodCertificate != nil {
+					bad(fmt.Sprintf("spec.volumes[%d].projected.sources[%d].%s", i, j, sourceType(&src)),
+						"volume %q: this projected source is not supported by this agent; use %s", vol.Name, supportedProjections)
+				}
+			}
+			continue
+		case vol.EmptyDir == nil:
+			kind := sourceType(&vol.VolumeSource)
+			bad(fmt.Sprintf("spec.volumes[%d].%s", i, kind), "volume %q: %s volumes are not supported by this agent; use %s", vol.Name, kind, supportedVolumes)
 			continue
 		}
 		field := fmt.Sprintf("spec.volumes[%d].emptyDir.medium", i)
@@ -134,6 +148,25 @@ func CheckSubPath(p string) error {
 		}
 	}
 	return nil
+}
+
+// The volume types and projected sources this agent sets up.
+const (
+	supportedVolumes     = "hostPath, emptyDir, configMap, secret, projected, downwardAPI or persistentVolumeClaim"
+	supportedProjections = "serviceAccountToken, configMap, secret or downwardAPI"
+)
+
+// sourceType is the JSON name of the one set member of a volume source
+// struct (VolumeSource, VolumeProjection), "unknown" for none.
+func sourceType(src any) string {
+	v := reflect.Indirect(reflect.ValueOf(src))
+	for i := 0; i < v.NumField(); i++ {
+		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			return name
+		}
+	}
+	return "unknown"
 }
 
 func appArmorHonoured(t v1.AppArmorProfileType) bool {

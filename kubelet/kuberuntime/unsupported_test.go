@@ -69,10 +69,27 @@ func TestUnsupported(t *testing.T) {
 			p.Spec.Volumes = []v1.Volume{
 				{Name: "host", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/x"}}},
 				{Name: "limited", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{SizeLimit: &limit}}},
-				{Name: "cm", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}},
+				{Name: "nfs", VolumeSource: v1.VolumeSource{NFS: &v1.NFSVolumeSource{Server: "s", Path: "/x"}}},
 				{Name: "tmpfs", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory, SizeLimit: &limit}}},
+				{Name: "eph", VolumeSource: v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{}}},
 			}
-		}, []string{"spec.volumes[1].emptyDir.sizeLimit", "spec.volumes[2]"}},
+		}, []string{"spec.volumes[1].emptyDir.sizeLimit", "spec.volumes[2].nfs", "spec.volumes[4].ephemeral"}},
+		{"volumes from API objects", func(p *v1.Pod) {
+			p.Spec.Volumes = []v1.Volume{
+				{Name: "cm", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}},
+				{Name: "sec", VolumeSource: v1.VolumeSource{Secret: &v1.SecretVolumeSource{}}},
+				{Name: "dapi", VolumeSource: v1.VolumeSource{DownwardAPI: &v1.DownwardAPIVolumeSource{}}},
+				{Name: "claim", VolumeSource: v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "c"}}},
+				{Name: "proj", VolumeSource: v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{Sources: []v1.VolumeProjection{
+					{ServiceAccountToken: &v1.ServiceAccountTokenProjection{Path: "token"}},
+					{ConfigMap: &v1.ConfigMapProjection{}},
+					{Secret: &v1.SecretProjection{}},
+					{DownwardAPI: &v1.DownwardAPIProjection{}},
+					{ClusterTrustBundle: &v1.ClusterTrustBundleProjection{Path: "b"}},
+					{PodCertificate: &v1.PodCertificateProjection{}},
+				}}}},
+			}
+		}, []string{"spec.volumes[4].projected.sources[4].clusterTrustBundle", "spec.volumes[4].projected.sources[5].podCertificate"}},
 		{"sub-paths", func(p *v1.Pod) {
 			p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{
 				{Name: "v", MountPath: "/a", SubPath: "ok/dir"},
@@ -111,6 +128,7 @@ func TestUnsupportedReasons(t *testing.T) {
 	p.Spec.Volumes = []v1.Volume{
 		{Name: "huge", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumHugePages}}},
 		{Name: "disk", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{SizeLimit: &limit}}},
+		{Name: "share", VolumeSource: v1.VolumeSource{NFS: &v1.NFSVolumeSource{Server: "s", Path: "/x"}}},
 	}
 	p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "disk", MountPath: "/m", SubPath: "../x"}}
 	var msgs []string
@@ -121,6 +139,7 @@ func TestUnsupportedReasons(t *testing.T) {
 		"spec.hostUsers: false asks for a user namespace, which this agent does not support; remove the field",
 		`spec.volumes[0].emptyDir.medium: "HugePages" is not supported by this agent; use medium "Memory" (tmpfs) or remove medium to use the node's disk`,
 		`spec.volumes[1].emptyDir.sizeLimit: 64Mi: this agent does not enforce size limits of disk-backed emptyDirs (no eviction); remove the field, or set medium "Memory" for a tmpfs of that size`,
+		`spec.volumes[2].nfs: volume "share": nfs volumes are not supported by this agent; use hostPath, emptyDir, configMap, secret, projected, downwardAPI or persistentVolumeClaim`,
 		`spec.containers[0].volumeMounts[0].subPath: "../x" has a ".." element; a sub-path must stay inside its volume`,
 	}
 	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {

@@ -145,6 +145,16 @@ func MemoryMediumSize(pod *v1.Pod, ed *v1.EmptyDirVolumeSource) (size int64, ok 
 // !sized). A dir that is already a tmpfs is kept as it is: it is the
 // volume of a running pod, adopted after an agent restart.
 func setupTmpfs(dir string, size int64, sized bool) error {
+	data := fmt.Sprintf("mode=%o", emptyDirMode)
+	if sized {
+		data += ",size=" + strconv.FormatInt(size, 10)
+	}
+	return tmpfsOnce(dir, data, 0)
+}
+
+// tmpfsOnce mounts a tmpfs with options data on dir unless dir is one
+// already. Before mounting, it gives dir mode premode (none when 0).
+func tmpfsOnce(dir, data string, premode os.FileMode) error {
 	// mountinfo names real paths: the root dir may be a symbolic link.
 	dir, err := filepath.EvalSymlinks(dir)
 	if err != nil {
@@ -160,9 +170,10 @@ func setupTmpfs(dir string, size int64, sized bool) error {
 		}
 		return nil
 	}
-	data := fmt.Sprintf("mode=%o", emptyDirMode)
-	if sized {
-		data += ",size=" + strconv.FormatInt(size, 10)
+	if premode != 0 {
+		if err := os.Chmod(dir, premode); err != nil {
+			return err
+		}
 	}
 	if err := mount(fsTmpfs, dir, fsTmpfs, tmpfsFlags, data); err != nil {
 		return fmt.Errorf("failed to mount a tmpfs on %q (%s): %w", dir, data, err)

@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -114,7 +115,7 @@ func TestMemoryEmptyDirIsOneTmpfs(t *testing.T) {
 	root := t.TempDir()
 	cleanupMounts(t, root)
 	pod := memoryPod("8Mi", "1Gi")
-	paths, err := Prepare(pod, root)
+	paths, err := Prepare(context.Background(), pod, root, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestMemoryEmptyDirIsOneTmpfs(t *testing.T) {
 	}
 	must(t, os.WriteFile(filepath.Join(dir, "data"), []byte("kept"), 0o644))
 
-	if _, err := Prepare(pod, root); err != nil {
+	if _, err := Prepare(context.Background(), pod, root, Env{}); err != nil {
 		t.Fatal(err)
 	}
 	if again := tmpfsAt(t, dir); again.id != first.id {
@@ -158,7 +159,7 @@ func TestTeardownPodDirUnmountsThenRemoves(t *testing.T) {
 	root := t.TempDir()
 	cleanupMounts(t, root)
 	pod := memoryPod("", "16Mi")
-	paths, err := Prepare(pod, root)
+	paths, err := Prepare(context.Background(), pod, root, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func TestTeardownPodDirKeepsDirWhenUnmountFails(t *testing.T) {
 	root := t.TempDir()
 	cleanupMounts(t, root)
 	pod := memoryPod("4Mi")
-	paths, err := Prepare(pod, root)
+	paths, err := Prepare(context.Background(), pod, root, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,7 @@ func TestMemoryEmptyDirBehindSymlink(t *testing.T) {
 	must(t, os.Symlink(real, root))
 	pod := memoryPod("4Mi")
 	for range 2 {
-		if _, err := Prepare(pod, root); err != nil {
+		if _, err := Prepare(context.Background(), pod, root, Env{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,10 +1,12 @@
-// Package volume prepares what a container mounts on the host: hostPath and
-// emptyDir volumes, sub-paths, the pod's /etc/hosts and the
-// termination-message files, all below <root-dir>/pods/<uid>.
+// Package volume prepares what a container mounts on the host: hostPath,
+// emptyDir, configMap, secret, projected, downwardAPI and
+// persistentVolumeClaim volumes, sub-paths, the pod's /etc/hosts and the
+// termination-message files, below <root-dir>/pods/<uid> as upstream.
 package volume
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -31,46 +33,143 @@ func PodDir(rootDir string, pod *v1.Pod) string {
 	return filepath.Join(rootDir, "pods", string(pod.UID))
 }
 
+// pluginEmptyDir is the directory of emptyDir volumes below a pod's
+// volumes, as upstream.
+const pluginEmptyDir = "kubernetes.io~empty-dir"
+
+// volumeDirMode is the mode of a volume's directories above the volume.
+const volumeDirMode = 0o750
+
 // emptyDirPath is where an emptyDir volume lives, as upstream.
 func emptyDirPath(rootDir string, pod *v1.Pod, name string) string {
-	return filepath.Join(PodDir(rootDir, pod), "volumes", "kubernetes.io~empty-dir", name)
+	return volumePath(rootDir, pod, pluginEmptyDir, name)
 }
 
-// Prepare creates what the pod's volumes need on the host and
-// returns the host path of each volume. hostPath types follow the API:
+// volumePath is <pod dir>/volumes/<plugin>/<name>.
+func volumePath(rootDir string, pod *v1.Pod, plugin, name string) string {
+	return filepath.Join(PodDir(rootDir, pod), "volumes", plugin, name)
+}
+
+// Prepare creates what the pod's volumes need on the host and returns
+// the host path of each volume. It runs on every sync of the pod and
+// writes only what changed: a configMap, secret, projected or downwardAPI
+// volume gets new files (swapped in at once, see writeAtomic) when its
+// objects' content changed. hostPath types follow the API:
 // DirectoryOrCreate creates a 0755 directory, FileOrCreate an empty 0644
 // file, the other types must already exist with that type. A Memory
 // emptyDir is a tmpfs mounted once: a later call keeps the mount.
-func Prepare(pod *v1.Pod, rootDir string) (map[string]string, error) {
+//
+// Every volume is prepared even when one fails; the error is the first
+// failure, a *MountError naming the volume.
+func Prepare(ctx context.Context, pod *v1.Pod, rootDir string, env Env) (map[string]string, error) {
+	p := &preparer{ctx: ctx, pod: pod, rootDir: rootDir, env: env}
 	paths := map[string]string{}
-	for _, vol := range pod.Spec.Volumes {
-		switch {
-		case vol.HostPath != nil:
-			if err := prepareHostPath(vol.HostPath); err != nil {
-				return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
+	var first error
+	for i := range pod.Spec.Volumes {
+		vol := &pod.Spec.Volumes[i]
+		path, err := p.volume(vol)
+		if err != nil {
+			if first == nil {
+				first = &MountError{Volume: vol.Name, Err: err}
 			}
-			paths[vol.Name] = vol.HostPath.Path
-		case vol.EmptyDir != nil:
-			dir := emptyDirPath(rootDir, pod, vol.Name)
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("volume %q: failed to create directory %q: %w", vol.Name, dir, err)
-			}
-			if vol.EmptyDir.Medium == v1.StorageMediumMemory {
-				size, sized := MemoryMediumSize(pod, vol.EmptyDir)
-				if err := setupTmpfs(dir, size, sized); err != nil {
-					return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
-				}
-			}
-			// emptyDirs are world-writable as upstream (containers may run as any user).
-			if err := os.Chmod(dir, emptyDirMode); err != nil { //nolint:gosec // upstream emptyDir mode
-				return nil, fmt.Errorf("volume %q: failed to set the mode of %q: %w", vol.Name, dir, err)
-			}
-			paths[vol.Name] = dir
-		default:
-			return nil, fmt.Errorf("volume %q: unsupported volume type (only hostPath and emptyDir)", vol.Name)
+			continue
 		}
+		paths[vol.Name] = path
+	}
+	if first != nil {
+		return nil, first
 	}
 	return paths, nil
+}
+
+// preparer sets up the volumes of one pod.
+type preparer struct {
+	ctx     context.Context
+	pod     *v1.Pod
+	rootDir string
+	env     Env
+}
+
+func (p *preparer) volume(vol *v1.Volume) (string, error) {
+	switch {
+	case vol.HostPath != nil:
+		if err := prepareHostPath(vol.HostPath); err != nil {
+			return "", err
+		}
+		return vol.HostPath.Path, nil
+	case vol.EmptyDir != nil:
+		return p.emptyDir(vol)
+	case vol.ConfigMap != nil:
+		return p.configMap(vol)
+	case vol.Secret != nil:
+		return p.secret(vol)
+	case vol.Projected != nil:
+		return p.projected(vol)
+	case vol.DownwardAPI != nil:
+		return p.downwardAPI(vol)
+	case vol.PersistentVolumeClaim != nil:
+		return p.persistentVolumeClaim(vol)
+	}
+	return "", fmt.Errorf("%s volumes are not supported by this agent", sourceType(&vol.VolumeSource))
+}
+
+func (p *preparer) emptyDir(vol *v1.Volume) (string, error) {
+	dir := emptyDirPath(p.rootDir, p.pod, vol.Name)
+	if err := os.MkdirAll(dir, volumeDirMode); err != nil {
+		return "", fmt.Errorf("failed to create directory %q: %w", dir, err)
+	}
+	if vol.EmptyDir.Medium == v1.StorageMediumMemory {
+		size, sized := MemoryMediumSize(p.pod, vol.EmptyDir)
+		if err := setupTmpfs(dir, size, sized); err != nil {
+			return "", err
+		}
+	}
+	// emptyDirs are world-writable as upstream (containers may run as any user).
+	if err := os.Chmod(dir, emptyDirMode); err != nil { //nolint:gosec // upstream emptyDir mode
+		return "", fmt.Errorf("failed to set the mode of %q: %w", dir, err)
+	}
+	return dir, nil
+}
+
+// diskDir creates the directory of a volume kept on the node's disk,
+// world-writable as upstream's emptyDir below it.
+func (p *preparer) diskDir(plugin, name string) (string, error) {
+	dir := volumePath(p.rootDir, p.pod, plugin, name)
+	if err := os.MkdirAll(dir, volumeDirMode); err != nil {
+		return "", fmt.Errorf("failed to create directory %q: %w", dir, err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return "", err
+	}
+	if st.Mode().Perm() != emptyDirMode {
+		if err := os.Chmod(dir, emptyDirMode); err != nil { //nolint:gosec // upstream emptyDir mode
+			return "", fmt.Errorf("failed to set the mode of %q: %w", dir, err)
+		}
+	}
+	return dir, nil
+}
+
+// memoryDir creates the directory of a volume kept in memory: a tmpfs of
+// its own (its root mode 1777, the tmpfs default, as upstream), sized by
+// the pod's memory limit or else the node's memory.
+func (p *preparer) memoryDir(plugin, name string) (string, error) {
+	dir := volumePath(p.rootDir, p.pod, plugin, name)
+	if err := os.MkdirAll(dir, volumeDirMode); err != nil {
+		return "", fmt.Errorf("failed to create directory %q: %w", dir, err)
+	}
+	size, sized := MemoryMediumSize(p.pod, &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory})
+	if !sized && p.env.NodeMemory > 0 {
+		size, sized = p.env.NodeMemory, true
+	}
+	data := ""
+	if sized {
+		data = "size=" + strconv.FormatInt(size, 10)
+	}
+	if err := tmpfsOnce(dir, data, emptyDirMode); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 func prepareHostPath(hp *v1.HostPathVolumeSource) error {
@@ -133,8 +232,16 @@ func wantType(p string, t v1.HostPathType) error {
 
 // ContainerMounts renders the container's volume mounts (pure): each
 // volume's host path, or the mount's resolved sub-path from subPaths (by
-// mount index, as PrepareSubPaths returns them).
-func ContainerMounts(c *v1.Container, volumes map[string]string, subPaths map[int]string) []*runtimeapi.Mount {
+// mount index, as PrepareSubPaths returns them). ConfigMap, secret,
+// projected and downwardAPI volumes are always read-only, as upstream, and
+// a persistentVolumeClaim volume when its readOnly is set.
+func ContainerMounts(pod *v1.Pod, c *v1.Container, volumes map[string]string, subPaths map[int]string) []*runtimeapi.Mount {
+	readOnly := map[string]bool{}
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		readOnly[v.Name] = v.ConfigMap != nil || v.Secret != nil || v.Projected != nil || v.DownwardAPI != nil ||
+			(v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ReadOnly)
+	}
 	var out []*runtimeapi.Mount
 	for i, m := range c.VolumeMounts {
 		host := volumes[m.Name]
@@ -144,7 +251,7 @@ func ContainerMounts(c *v1.Container, volumes map[string]string, subPaths map[in
 		out = append(out, &runtimeapi.Mount{
 			ContainerPath: m.MountPath,
 			HostPath:      host,
-			Readonly:      m.ReadOnly,
+			Readonly:      m.ReadOnly || readOnly[m.Name],
 			Propagation:   propagation(m.MountPropagation),
 		})
 	}

@@ -72,7 +72,7 @@ func TestPrepareSubPaths(t *testing.T) {
 	if es, _ := os.ReadDir(outside); len(es) != 0 {
 		t.Errorf("directories created outside the volume: %v", es)
 	}
-	mounts := ContainerMounts(&v1.Container{VolumeMounts: []v1.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "in"}}}, map[string]string{"v": vol}, map[int]string{0: filepath.Join(vol, "real")})
+	mounts := ContainerMounts(testPod(), &v1.Container{VolumeMounts: []v1.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "in"}}}, map[string]string{"v": vol}, map[int]string{0: filepath.Join(vol, "real")})
 	if mounts[0].HostPath != filepath.Join(vol, "real") {
 		t.Errorf("mount host path = %q, want the resolved sub-path", mounts[0].HostPath)
 	}
