@@ -19,6 +19,7 @@ import (
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
+	"github.com/kubeadmin/kubeadmin/kubelet/volume"
 )
 
 // Loop periods.
@@ -86,6 +87,7 @@ type Options struct {
 // kept for the pods the engine tracks (package kubelet/objects).
 type Sources interface {
 	kuberuntime.EnvSources
+	volume.Sources
 	Track(pod *v1.Pod)
 	Untrack(uid types.UID)
 }
@@ -417,6 +419,9 @@ func (a *Agent) workerDone(w *podWorker) {
 	delete(a.podStatus, w.uid)
 	delete(a.runtimePods, w.uid)
 	a.mu.Unlock()
+	if a.opts.Sources != nil {
+		a.opts.Sources.Untrack(w.uid)
+	}
 	a.reconcile()
 }
 
@@ -557,6 +562,18 @@ func (a *Agent) Report() *status.Report {
 	}
 	r.Sort()
 	return r
+}
+
+// Poke asks the workers of the given pods to sync soon (an object they
+// read has changed).
+func (a *Agent) Poke(uids []types.UID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, uid := range uids {
+		if w := a.workers[uid]; w != nil {
+			w.poke()
+		}
+	}
 }
 
 // PodGone reports whether nothing of the pod is left on the node: the

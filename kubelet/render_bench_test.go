@@ -17,6 +17,6 @@ func BenchmarkRenderPod(b *testing.B) {
 	for b.Loop() {
 		kuberuntime.SandboxConfig(pod, 0, rc)
 		env, _ := kuberuntime.ContainerEnv(context.Background(), pod, c, rc, nil)
-		kuberuntime.ContainerConfig(kuberuntime.ContainerSpec{Pod: pod, Container: c, Env: env, Mounts: volume.ContainerMounts(c, map[string]string{"data": "/d", "scratch": "/s"}, nil)}, rc)
+		kuberuntime.ContainerConfig(kuberuntime.ContainerSpec{Pod: pod, Container: c, Env: env, Mounts: volume.ContainerMounts(pod, c, map[string]string{"data": "/d", "scratch": "/s"}, nil)}, rc)
 	}
 }

@@ -75,6 +75,10 @@ type podWorker struct {
 	pullErrors map[string]string
 	// refusal says why the pod is not run at all (kuberuntime.Unsupported).
 	refusal string
+	// volumes are the host paths of the pod's volumes, set up by the
+	// last sync; mountErr is the last volume set-up failure.
+	volumes  map[string]string
+	mountErr string
 	lastErr string
 }
 
@@ -189,6 +193,9 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 		w.a.probes.removePod(pod.UID)
 		return next, nil
 	}
+	if !w.setUpVolumes(ctx, pod) {
+		return w.a.errorRetry, nil
+	}
 	sb := rp.readySandbox()
 	if sb == nil {
 		if sb, err = w.newSandbox(ctx, pod, rp); err != nil {
@@ -214,6 +221,43 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 	}
 	w.a.probes.sync(w, pod, running, w.probeHost(pod, rc))
 	return next, nil
+}
+
+// setUpVolumes prepares (or refreshes: changed ConfigMaps, Secrets,
+// tokens) the pod's volumes on every sync. A failure, such as a missing
+// ConfigMap, is a FailedMount event; the pod's containers wait and
+// running ones keep their last files.
+func (w *podWorker) setUpVolumes(ctx context.Context, pod *v1.Pod) bool {
+	env := volume.Env{NodeCPUMilli: w.a.cpuMilli, NodeMemory: w.a.memCapacity}
+	if src := w.a.opts.Sources; src != nil {
+		src.Track(pod)
+		env.Sources = src
+	}
+	vols, err := volume.Prepare(ctx, pod, w.a.opts.RootDir, env)
+	if err != nil {
+		if msg := err.Error(); msg != w.mountErr {
+			w.mountErr = msg
+			w.a.logf("pod %q: %s", pod.Name, msg)
+			w.podEvent(pod, v1.EventTypeWarning, eventFailedMount, "%s", msg)
+		}
+		return w.volumes != nil && w.anyRunning(pod)
+	}
+	w.mountErr = ""
+	w.volumes = vols
+	return true
+}
+
+// anyRunning: containers of the pod already run (so a failed volume
+// refresh must not keep the rest of the sync from running).
+func (w *podWorker) anyRunning(pod *v1.Pod) bool {
+	w.a.mu.Lock()
+	defer w.a.mu.Unlock()
+	for _, c := range w.a.podStatus[pod.UID].Containers {
+		if c.State == status.StateRunning {
+			return true
+		}
+	}
+	return false
 }
 
 // refuse records why the pod is not run: it names every field the agent
@@ -628,10 +672,7 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 
 // buildContainerConfig prepares volumes and files and renders the config.
 func (w *podWorker) buildContainerConfig(ctx context.Context, pod *v1.Pod, c *v1.Container, init bool, restartCount int, imageRef string, rc *kuberuntime.RenderContext) (*runtimeapi.ContainerConfig, error) {
-	vols, err := volume.Prepare(pod, w.a.opts.RootDir)
-	if err != nil {
-		return nil, err
-	}
+	vols := w.volumes
 	var envSrc kuberuntime.EnvSources
 	if w.a.opts.Sources != nil {
 		envSrc = w.a.opts.Sources
@@ -648,7 +689,7 @@ func (w *podWorker) buildContainerConfig(ctx context.Context, pod *v1.Pod, c *v1
 	if err != nil {
 		return nil, err
 	}
-	mounts := volume.ContainerMounts(c, vols, hostSubs)
+	mounts := volume.ContainerMounts(pod, c, vols, hostSubs)
 	if !volume.MountsPath(c, "/etc/hosts") {
 		hosts, err := volume.EtcHostsFile(w.a.opts.RootDir, pod, rc.PodIP, kuberuntime.PodHostname(pod))
 		if err != nil {

@@ -12,7 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -21,8 +27,10 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/internal/procutil"
 	"github.com/kubeadmin/kubeadmin/kubelet"
+	"github.com/kubeadmin/kubeadmin/kubelet/admission"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/node"
+	"github.com/kubeadmin/kubeadmin/kubelet/objects"
 	"github.com/kubeadmin/kubeadmin/kubelet/options"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/podstatus"
@@ -84,20 +92,19 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 	src := podsource.New(cfg.StaticPodPath, cfg.NodeName, cfg.FileCheckFrequency, logger.Printf)
 	eo := engineOptions(cfg, nodeIP)
 	eo.SourceErr = src.Err
-	var api *podsource.API
+	var cs *clusterSide
 	if client != nil {
-		api = podsource.NewAPI(client, cfg.NodeName)
-		recorder, stop := newRecorder(ctx, client, cfg.NodeName)
-		defer stop()
-		eo.APIPods, eo.Recorder = true, recorder
+		if cs, err = newClusterSide(ctx, cfg, nodeIP, apiServer, client, rt, logger); err != nil {
+			return err
+		}
+		defer cs.stopEvents()
+		cs.engineOptions(&eo)
 	}
 	agent := kubelet.New(eo, rt, rt, logger)
 	go reportSandboxImage(ctx, rt, cfg.PodInfraContainerImage, logger.Printf)
 	health := &Health{}
-	if client != nil {
-		go api.Run(ctx)
-		go feedAPIPods(ctx, api, agent)
-		if err := startClusterSide(ctx, cfg, nodeIP, apiServer, client, api, agent, rt, health, logger); err != nil {
+	if cs != nil {
+		if err := cs.start(ctx, agent, health); err != nil {
 			return err
 		}
 	}
@@ -224,23 +231,81 @@ func serverOptions(cfg *options.Config, nodeIP string, client kubernetes.Interfa
 	}
 }
 
-// startClusterSide binds the kubelet API (a taken port is an error
-// here) and starts the node, pod status and kubelet-API loops in the
+// clusterSide is what the agent does with an API server: the node
+// object, the pods bound to it, the objects they read, events, pod
+// status and the kubelet API.
+type clusterSide struct {
+	cfg        *options.Config
+	nodeIP     string
+	client     kubernetes.Interface
+	rt         *cri.Remote
+	logger     *log.Logger
+	node       *node.Node
+	pods       *podsource.API
+	objects    *objects.Manager
+	recorder   record.EventRecorder
+	stopEvents func()
+	agent      atomic.Pointer[kubelet.Agent]
+}
+
+func newClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, rt *cri.Remote, logger *log.Logger) (*clusterSide, error) {
+	cs := &clusterSide{cfg: cfg, nodeIP: nodeIP, client: client, rt: rt, logger: logger}
+	cs.recorder, cs.stopEvents = newRecorder(ctx, client, cfg.NodeName)
+	no := nodeOptions(cfg, nodeIP, apiServer, client, rt, logger)
+	no.Recorder = cs.recorder
+	n, err := node.New(no)
+	if err != nil {
+		cs.stopEvents()
+		return nil, err
+	}
+	cs.node = n
+	cs.pods = podsource.NewAPI(client, cfg.NodeName)
+	cs.objects = objects.New(objects.Options{Client: client, Logger: logger, Notify: func(uids []types.UID) {
+		if a := cs.agent.Load(); a != nil {
+			a.Poke(uids)
+		}
+	}})
+	return cs, nil
+}
+
+// engineOptions adds the cluster side to the engine's options.
+func (cs *clusterSide) engineOptions(eo *kubelet.Options) {
+	eo.APIPods, eo.Recorder, eo.Sources = true, cs.recorder, cs.objects
+	eo.Admit = cs.admit
+}
+
+// admit runs admission against the Node as last seen (read once if the
+// node loop has not yet seen it).
+func (cs *clusterSide) admit(pod *v1.Pod, admitted []*v1.Pod) (bool, string, string) {
+	n := cs.node.Object()
+	if n == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), constants.ClientHTTPTimeout)
+		defer cancel()
+		if got, err := cs.client.CoreV1().Nodes().Get(ctx, cs.cfg.NodeName, metav1.GetOptions{}); err == nil {
+			n = got
+		}
+	}
+	r := admission.Admit(pod, n, admitted)
+	return r.Admit, r.Reason, r.Message
+}
+
+// start binds the kubelet API (a taken port is an error here) and starts
+// the node, pod source, objects, pod status and kubelet-API loops in the
 // background; a loop that stops before ctx ends marks health failed.
-func startClusterSide(ctx context.Context, cfg *options.Config, nodeIP, apiServer string, client kubernetes.Interface, pods podstatus.PodStore, agent *kubelet.Agent, rt *cri.Remote, health *Health, logger *log.Logger) error {
-	n, err := node.New(nodeOptions(cfg, nodeIP, apiServer, client, rt, logger))
+func (cs *clusterSide) start(ctx context.Context, agent *kubelet.Agent, health *Health) error {
+	cs.agent.Store(agent)
+	api, err := server.Listen(serverOptions(cs.cfg, cs.nodeIP, cs.client, health, cs.logger), agent, cs.rt)
 	if err != nil {
 		return err
 	}
-	api, err := server.Listen(serverOptions(cfg, nodeIP, client, health, logger), agent, rt)
-	if err != nil {
-		return err
-	}
-	runPart(ctx, partNode, n.Run, health, logger)
+	go cs.pods.Run(ctx)
+	go cs.objects.Run(ctx)
+	go feedAPIPods(ctx, cs.pods, agent)
+	runPart(ctx, partNode, cs.node.Run, health, cs.logger)
 	runPart(ctx, partPodStatus, func(ctx context.Context) error {
-		return podstatus.Run(ctx, podStatusOptions(cfg, nodeIP, client, pods, logger), agent, n)
-	}, health, logger)
-	runPart(ctx, partKubeletAPI, api.Serve, health, logger)
+		return podstatus.Run(ctx, podStatusOptions(cs.cfg, cs.nodeIP, cs.client, cs.pods, cs.logger), agent, cs.node)
+	}, health, cs.logger)
+	runPart(ctx, partKubeletAPI, api.Serve, health, cs.logger)
 	return nil
 }
 

@@ -19,7 +19,6 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
-	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/server"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
@@ -60,9 +59,9 @@ func getHealthz(t *testing.T, base string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// clusterSide is what startClusterSide needs, with a fake API server
-// and a runtime that is not there.
-func clusterSide(t *testing.T) (*kubelet.Agent, *cri.Remote) {
+// testEngine is what the cluster side needs, with a runtime that is not
+// there.
+func testEngine(t *testing.T) (*kubelet.Agent, *cri.Remote) {
 	t.Helper()
 	rt, err := cri.NewRemote("unix://" + t.TempDir() + "/none.sock")
 	if err != nil {
@@ -83,13 +82,17 @@ func TestKubeletAPIPortTakenIsFatal(t *testing.T) {
 	port := taken.Addr().(*net.TCPAddr).Port
 	cfg := loadArgs(t, "--hostname-override=node1")
 	cfg.Kubelet.Address, cfg.Kubelet.Port = "127.0.0.1", int32(port)
-	agent, rt := clusterSide(t)
+	agent, rt := testEngine(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	client := fake.NewClientset()
-	err = startClusterSide(ctx, cfg, "127.0.0.1", "", client, podsource.NewAPI(client, "node1"), agent, rt, &Health{}, quiet)
+	cs, err := newClusterSide(ctx, cfg, "127.0.0.1", "", fake.NewClientset(), rt, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.stopEvents()
+	err = cs.start(ctx, agent, &Health{})
 	if err == nil || !strings.Contains(err.Error(), net.JoinHostPort("127.0.0.1", strconv.Itoa(port))) {
-		t.Fatalf("startClusterSide with port %d taken = %v, want an error naming the address", port, err)
+		t.Fatalf("the cluster side's start with port %d taken = %v, want an error naming the address", port, err)
 	}
 }
 
@@ -99,7 +102,7 @@ func TestKubeletAPIPortTakenIsFatal(t *testing.T) {
 func TestFailedPartShowsInHealthz(t *testing.T) {
 	cfg := loadArgs(t, "--hostname-override=node1")
 	cfg.Kubelet.Address, cfg.Kubelet.Port = "127.0.0.1", 0
-	agent, rt := clusterSide(t)
+	agent, rt := testEngine(t)
 	health := &Health{}
 	hz := httptest.NewServer(Handler(agent, health))
 	defer hz.Close()
