@@ -79,7 +79,7 @@ type podWorker struct {
 	// last sync; mountErr is the last volume set-up failure.
 	volumes  map[string]string
 	mountErr string
-	lastErr string
+	lastErr  string
 }
 
 func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
