@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 )
 
 // EnvSources are the API objects the environment reads (package kubelet/objects implements it).
@@ -256,6 +258,11 @@ func (e *envBuilder) serviceVars() (map[string]string, error) {
 	}
 	all, err := e.src.Services(e.ctx)
 	if err != nil {
+		if !podsource.IsAPIPod(e.pod) {
+			// A static pod starts before the API server it may run:
+			// it gets whatever services are known, as upstream.
+			return out, nil
+		}
 		return nil, err
 	}
 	links := e.pod.Spec.EnableServiceLinks == nil || *e.pod.Spec.EnableServiceLinks

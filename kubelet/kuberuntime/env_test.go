@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 )
 
 // fakeSources serves objects by namespace/name and counts reads.
@@ -65,7 +67,8 @@ func service(ns, name, ip string, ports ...v1.ServicePort) *v1.Service {
 
 func envPod(c v1.Container) *v1.Pod {
 	return &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: envNS, Name: "p", UID: "uid-1", Labels: map[string]string{"app": "web", "tier": "a\"b"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: envNS, Name: "p", UID: "uid-1", Labels: map[string]string{"app": "web", "tier": "a\"b"},
+			Annotations: map[string]string{podsource.ConfigSourceAnnotation: podsource.APISource}},
 		Spec:       v1.PodSpec{NodeName: "node1", ServiceAccountName: "sa", Containers: []v1.Container{c}},
 	}
 }
@@ -356,6 +359,24 @@ func TestContainerEnvServicesError(t *testing.T) {
 	c := v1.Container{}
 	if _, err := ContainerEnv(context.Background(), envPod(c), &c, &RenderContext{}, src); err == nil || err.Error() != src.servicesErr.Error() {
 		t.Errorf("err = %v, want %v", err, src.servicesErr)
+	}
+}
+
+// TestStaticPodWithoutServices: a static pod starts before the API
+// server (it may be the API server): unsynced services give it no service
+// variables instead of an error.
+func TestStaticPodWithoutServices(t *testing.T) {
+	src := newSources()
+	src.servicesErr = errors.New("services have not yet been read at least once, cannot construct envvars")
+	c := v1.Container{Env: []v1.EnvVar{{Name: "A", Value: "1"}}}
+	pod := envPod(c)
+	pod.Annotations[podsource.ConfigSourceAnnotation] = podsource.FileSource
+	got, err := ContainerEnv(context.Background(), pod, &c, &RenderContext{}, src)
+	if err != nil {
+		t.Fatalf("static pod: %v", err)
+	}
+	if m := envMap(got); !reflect.DeepEqual(m, map[string]string{"A": "1"}) {
+		t.Errorf("env = %v, want only A", m)
 	}
 }
 
