@@ -15,10 +15,9 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubeadmin/kubeadmin/internal/fsutil"
@@ -80,10 +79,6 @@ func run(ctx context.Context, opts Options, dp dataplane) error {
 	if opts.Client == nil || opts.NodeName == "" {
 		return errors.New("pod network: a client and the node name are needed")
 	}
-	inf := coreinformers.NewNodeInformer(opts.Client, 0, cache.Indexers{})
-	if err := inf.SetTransform(slimNode); err != nil {
-		return err
-	}
 	kick := make(chan struct{}, 1)
 	poke := func() {
 		select {
@@ -91,22 +86,36 @@ func run(ctx context.Context, opts Options, dp dataplane) error {
 		default:
 		}
 	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { poke() },
-		DeleteFunc: func(any) { poke() },
-		UpdateFunc: func(old, cur any) {
-			if !sameNetwork(old, cur) {
-				poke()
-			}
+	nodes := opts.Client.CoreV1().Nodes()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return nodes.List(ctx, o)
 		},
-	}); err != nil {
-		return err
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return nodes.Watch(ctx, o)
+		},
 	}
-	go inf.Run(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	// A plain store rather than a shared informer and lister: the agent
+	// has no other Node consumer, and it keeps the binary smaller.
+	store, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
+		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, opts.Client),
+		ObjectType:    &v1.Node{},
+		Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { poke() },
+			DeleteFunc: func(any) { poke() },
+			UpdateFunc: func(old, cur any) {
+				if !sameNetwork(old, cur) {
+					poke()
+				}
+			},
+		},
+		Transform: slimNode,
+	})
+	go ctrl.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), ctrl.HasSynced) {
 		return nil // ctx ended
 	}
-	s := &syncer{opts: opts, lister: corelisters.NewNodeLister(inf.GetIndexer()), dp: dp, log: opts.logger()}
+	s := &syncer{opts: opts, store: store, dp: dp, log: opts.logger()}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	backoff := retryMin
@@ -132,7 +141,7 @@ func run(ctx context.Context, opts Options, dp dataplane) error {
 // syncer holds the state of one Run.
 type syncer struct {
 	opts      Options
-	lister    corelisters.NodeLister
+	store     cache.Store
 	dp        dataplane
 	log       *log.Logger
 	lastRules []byte // rules applied last, so that unchanged rules are not re-applied
@@ -141,14 +150,14 @@ type syncer struct {
 // sync brings the host in line with the cached Nodes. Each part is tried
 // even when another fails; the errors are joined.
 func (s *syncer) sync(ctx context.Context) error {
-	nodes, err := s.lister.List(labels.Everything())
-	if err != nil {
-		return err
-	}
+	var nodes []*v1.Node
 	var self *v1.Node
-	for _, n := range nodes {
-		if n.Name == s.opts.NodeName {
-			self = n
+	for _, obj := range s.store.List() {
+		if n, ok := obj.(*v1.Node); ok {
+			nodes = append(nodes, n)
+			if n.Name == s.opts.NodeName {
+				self = n
+			}
 		}
 	}
 	var errs []error
