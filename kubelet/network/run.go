@@ -95,8 +95,8 @@ func run(ctx context.Context, opts Options, dp dataplane) error {
 			return nodes.Watch(ctx, o)
 		},
 	}
-	// A plain store rather than a shared informer and lister: the agent
-	// has no other Node consumer, and it keeps the binary smaller.
+	// A plain store of trimmed Nodes rather than a shared informer and
+	// lister: nothing else shares it, and it keeps the binary smaller.
 	store, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
 		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, opts.Client),
 		ObjectType:    &v1.Node{},
