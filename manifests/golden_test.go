@@ -3,6 +3,7 @@ package manifests
 import (
 	"bytes"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,6 +64,14 @@ var goldenVariants = []struct {
 			c.Init.LocalAPIEndpoint.AdvertiseAddress = "fd00::10"
 			c.Cluster.Networking.ServiceSubnet = "fd00:10:96::/112"
 			c.Cluster.Networking.PodSubnet = "fd00:10:244::/56"
+		},
+	},
+	{
+		// What init renders when the user leaves podSubnet empty on a test
+		// node (10.77.0.0/24): the default pod subnet is allocated.
+		name: "default-pod-subnet",
+		mutate: func(c *config.InitConfig) {
+			c.Cluster.Networking.PodSubnet = config.ChoosePodSubnet(c.Cluster.Networking.ServiceSubnet, []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")})
 		},
 	},
 	{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
@@ -27,6 +28,11 @@ type DynamicOptions struct {
 	// whether they hold a default route (default: net.Interfaces plus
 	// /proc/net/route and /proc/net/ipv6_route).
 	Interfaces func() ([]HostInterface, error)
+	// HostNetworks lists the host's networks (interface address prefixes
+	// and route destinations) that the default pod subnet must not
+	// overlap (default: net.Interfaces plus /proc/net/route and
+	// /proc/net/ipv6_route).
+	HostNetworks func() ([]netip.Prefix, error)
 	// SocketExists reports whether a CRI socket path exists (default
 	// os.Stat with a socket mode check).
 	SocketExists func(path string) bool
@@ -55,6 +61,9 @@ func (o DynamicOptions) withHostDefaults() DynamicOptions {
 	if o.Interfaces == nil {
 		o.Interfaces = hostInterfaces
 	}
+	if o.HostNetworks == nil {
+		o.HostNetworks = hostNetworks
+	}
 	if o.SocketExists == nil {
 		o.SocketExists = isSocket
 	}
@@ -65,7 +74,8 @@ func (o DynamicOptions) withHostDefaults() DynamicOptions {
 // fields, as kubeadm's SetInitDynamicDefaults: random bootstrap tokens,
 // node name, control-plane taint, CRI socket, advertise address, resolved
 // Kubernetes version, controlPlaneEndpoint port, lower-cased certSANs and
-// the component configurations. It never reaches the network.
+// the component configurations. Unlike kubeadm it also fills an empty
+// podSubnet (see ChoosePodSubnet). It never reaches the network.
 func SetDynamicDefaultsInit(cfg *InitConfig, opts DynamicOptions) error {
 	opts = opts.withHostDefaults()
 	if err := setBootstrapTokenDefaults(cfg.Init.BootstrapTokens); err != nil {
@@ -122,6 +132,7 @@ func setClusterDynamicDefaults(cfg *InitConfig, opts DynamicOptions) error {
 			warnf("WARNING: port specified in controlPlaneEndpoint overrides bindPort in the controlplane address")
 		}
 	}
+	setPodSubnetDefault(c, opts)
 	for i, san := range c.APIServer.CertSANs {
 		c.APIServer.CertSANs[i] = strings.ToLower(san)
 	}

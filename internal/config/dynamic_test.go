@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -22,6 +23,9 @@ func testHost() DynamicOptions {
 				{Name: "lo", Up: true, Loopback: true, Addrs: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}},
 				{Name: "eth0", Up: true, Addrs: []net.IP{net.ParseIP("fe80::1"), net.ParseIP("10.10.0.2")}},
 			}, nil
+		},
+		HostNetworks: func() ([]netip.Prefix, error) {
+			return []netip.Prefix{netip.MustParsePrefix("10.10.0.0/24")}, nil
 		},
 		SocketExists: func(string) bool { return false },
 	}

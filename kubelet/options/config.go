@@ -62,6 +62,8 @@ type Config struct {
 	// PodInfraContainerImage is --pod-infra-container-image, "" when not
 	// given: the sandbox image the runtime is checked against at start.
 	PodInfraContainerImage string
+	// PodNetwork is --pod-network: PodNetworkBuiltin or PodNetworkNone.
+	PodNetwork string
 
 	// Warnings are non-fatal configuration notes to log at start.
 	Warnings []string
@@ -112,6 +114,10 @@ func Load(o Flags) (*Config, error) {
 		MaxPods:             int(kc.MaxPods),
 
 		PodInfraContainerImage: o.PodInfraContainerImage,
+		PodNetwork:             o.PodNetwork,
+	}
+	if cfg.PodNetwork == "" {
+		cfg.PodNetwork = PodNetworkBuiltin
 	}
 	if cfg.RootDir == "" {
 		cfg.RootDir = DefaultRootDir

@@ -30,6 +30,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"logs":        {cfg.PodLogsDir, "/var/log/pods"},
 		"root dir":    {cfg.RootDir, "/var/lib/kubelet"},
 		"node ip":     {cfg.NodeIP, "10.1.2.3"},
+		"pod network": {cfg.PodNetwork, PodNetworkBuiltin},
 	}
 	for what, c := range checks {
 		if c[0] != c[1] {

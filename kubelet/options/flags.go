@@ -50,7 +50,17 @@ type Flags struct {
 	// checks at start that the runtime uses this image and has it, and
 	// logs a warning naming both images otherwise.
 	PodInfraContainerImage string
+	// PodNetwork is --pod-network: PodNetworkBuiltin (the default) runs
+	// the built-in pod network (kubelet/network); PodNetworkNone leaves
+	// CNI, routes and masquerade to a network add-on.
+	PodNetwork string
 }
+
+// Values of --pod-network.
+const (
+	PodNetworkBuiltin = "builtin"
+	PodNetworkNone    = "none"
+)
 
 // NewFlagSet returns the agent's flag set, bound to f. Defaults are set
 // in f as the flags are defined.
@@ -67,6 +77,7 @@ func NewFlagSet(f *Flags) *pflag.FlagSet {
 	fs.StringVar(&f.RegisterWithTaints, "register-with-taints", "", "taints to register the node with (key=value:Effect or key:Effect, separated by commas); overrides registerWithTaints of --config")
 	fs.Int32Var(&f.MaxPods, "max-pods", 0, "number of pods the node can run (its pods capacity); overrides maxPods of --config (default 110)")
 	fs.StringVar(&f.PodInfraContainerImage, "pod-infra-container-image", "", "sandbox (pause) image the runtime should use; the agent checks containerd's sandbox_image against it and warns on a mismatch")
+	fs.StringVar(&f.PodNetwork, "pod-network", PodNetworkBuiltin, "pod network: \"builtin\" writes the CNI configuration and keeps routes and masquerade for the node's pod CIDR; \"none\" when a network add-on (Calico, Cilium, Flannel, ...) does it")
 	return fs
 }
 
@@ -112,6 +123,11 @@ func (f *Flags) Validate() error {
 	}
 	if f.PodInfraContainerImage != "" && strings.ContainsAny(f.PodInfraContainerImage, " \t\n") {
 		return fmt.Errorf("invalid flag --pod-infra-container-image=%q: use an image reference such as registry.k8s.io/pause:3.10", f.PodInfraContainerImage)
+	}
+	switch f.PodNetwork {
+	case "", PodNetworkBuiltin, PodNetworkNone:
+	default:
+		return fmt.Errorf("invalid flag --pod-network=%q: use %q (the built-in pod network) or %q (a network add-on such as Calico, Cilium or Flannel provides it)", f.PodNetwork, PodNetworkBuiltin, PodNetworkNone)
 	}
 	if _, err := ParseNodeLabels(f.NodeLabels); err != nil {
 		return err

@@ -20,6 +20,12 @@ func TestParse(t *testing.T) {
 	if f.NodeIP != "10.0.0.7" || f.NodeLabels != "a=1,b=2" || f.ConfigFile != "/var/lib/kubelet/config.yaml" || f.RootDir != DefaultRootDir {
 		t.Errorf("flags = %+v", f)
 	}
+	if f.PodNetwork != PodNetworkBuiltin {
+		t.Errorf("--pod-network default %q, want %q", f.PodNetwork, PodNetworkBuiltin)
+	}
+	if f, err := Parse([]string{"--pod-network=none"}); err != nil || f.PodNetwork != PodNetworkNone {
+		t.Errorf("--pod-network=none: %+v, %v", f, err)
+	}
 	for args, want := range map[string]string{
 		"--no-such-flag=1":              "--no-such-flag",
 		"-v=4":                          "'v'",
@@ -32,9 +38,10 @@ func TestParse(t *testing.T) {
 		"--register-with-taints=a=b:Sometimes":               "Sometimes",
 		"--register-with-taints=a:NoSchedule,a=x:NoSchedule": "twice",
 		"--register-with-taints=bad/key/x:NoExecute":         "bad/key/x",
-		"--max-pods=-1":     "--max-pods",
-		"--max-pods=many":   "--max-pods",
-		"--config=/c extra": "extra",
+		"--max-pods=-1":        "--max-pods",
+		"--max-pods=many":      "--max-pods",
+		"--config=/c extra":    "extra",
+		"--pod-network=calico": "--pod-network",
 	} {
 		_, err := Parse(strings.Fields(args))
 		if err == nil || !strings.Contains(err.Error(), want) {
