@@ -302,6 +302,11 @@ func (cs *clusterSide) start(ctx context.Context, agent *kubelet.Agent, health *
 	go cs.objects.Run(ctx)
 	go feedAPIPods(ctx, cs.pods, agent)
 	runPart(ctx, partNode, cs.node.Run, health, cs.logger)
+	if cs.cfg.PodNetwork == options.PodNetworkBuiltin {
+		runPart(ctx, partNetwork, func(ctx context.Context) error {
+			return runPodNetwork(ctx, cs.client, cs.cfg.NodeName, cs.logger)
+		}, health, cs.logger)
+	}
 	runPart(ctx, partPodStatus, func(ctx context.Context) error {
 		return podstatus.Run(ctx, podStatusOptions(cs.cfg, cs.nodeIP, cs.client, cs.pods, cs.logger), agent, cs.node)
 	}, health, cs.logger)
@@ -314,6 +319,7 @@ const (
 	partNode       = "node loop (registration, status, lease)"
 	partPodStatus  = "pod status loop (mirror pods, status writes)"
 	partKubeletAPI = "kubelet API"
+	partNetwork    = "pod network (CNI configuration, routes, masquerade)"
 )
 
 // errPartStopped is the failure of a part that returned without an error

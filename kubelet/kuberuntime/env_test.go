@@ -69,7 +69,7 @@ func envPod(c v1.Container) *v1.Pod {
 	return &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: envNS, Name: "p", UID: "uid-1", Labels: map[string]string{"app": "web", "tier": "a\"b"},
 			Annotations: map[string]string{podsource.ConfigSourceAnnotation: podsource.APISource}},
-		Spec:       v1.PodSpec{NodeName: "node1", ServiceAccountName: "sa", Containers: []v1.Container{c}},
+		Spec: v1.PodSpec{NodeName: "node1", ServiceAccountName: "sa", Containers: []v1.Container{c}},
 	}
 }
 
