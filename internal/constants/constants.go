@@ -291,6 +291,9 @@ const (
 	KubeProxyServiceAccountName = "kube-proxy"
 	// KubeProxyClusterRoleBindingName binds kube-proxy to KubeProxyClusterRoleName.
 	KubeProxyClusterRoleBindingName = "kubeadm:node-proxier"
+	// PodNetworkClusterRoleName lets nodes read all Node objects (the
+	// built-in pod network's routes); kubeadmin's only RBAC addition.
+	PodNetworkClusterRoleName = "kubeadmin:pod-network"
 	// KubeProxyClusterRoleName is the built-in node-proxier role.
 	KubeProxyClusterRoleName = "system:node-proxier"
 	// KubeProxyConfigMapRoleName lets bootstrap tokens read the kube-proxy ConfigMap.

@@ -2,6 +2,7 @@ package clusterobjects
 
 import (
 	"bytes"
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"sort"
 	"strings"
 	"testing"
@@ -114,10 +115,22 @@ func compareObjectSets(t *testing.T, got, want map[string]map[string]any) {
 		}
 	}
 	for k := range got {
-		if _, ok := want[k]; !ok {
+		if _, ok := want[k]; !ok && !kubeadminAddition[k] {
 			t.Errorf("unexpected object %s", k)
 		}
 	}
+	for k := range kubeadminAddition {
+		if _, ok := got[k]; !ok {
+			t.Errorf("missing kubeadmin's own object %s", k)
+		}
+	}
+}
+
+// kubeadminAddition are the objects kubeadmin creates beyond kubeadm's:
+// the built-in pod network's read access to the Node objects.
+var kubeadminAddition = map[string]bool{
+	"ClusterRole//" + constants.PodNetworkClusterRoleName:        true,
+	"ClusterRoleBinding//" + constants.PodNetworkClusterRoleName: true,
 }
 
 // normalize drops fields that depend on the fake clientset's bookkeeping.

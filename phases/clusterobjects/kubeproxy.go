@@ -187,6 +187,11 @@ func EnsureKubeProxy(client kubernetes.Interface, cfg *config.InitConfig, out io
 	if err := createOrUpdateAll(client, initTimeout(cfg), ordered...); err != nil {
 		return err
 	}
+	// Networking beside kube-proxy: the built-in pod network's read of
+	// the Node objects (no line of its own, so the output stays kubeadm's).
+	if err := EnsurePodNetworkRBAC(client, initTimeout(cfg)); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "[addons] Applied essential addon: kube-proxy")
 	return nil
 }
