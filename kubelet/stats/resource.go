@@ -99,7 +99,9 @@ func (c *resourceCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func at(t time.Time, m prometheus.Metric) prometheus.Metric { return prometheus.NewMetricWithTimestamp(t, m) }
+func at(t time.Time, m prometheus.Metric) prometheus.Metric {
+	return prometheus.NewMetricWithTimestamp(t, m)
+}
 
 func seconds(ns uint64) float64 { return float64(ns) / float64(time.Second) }
 

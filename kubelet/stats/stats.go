@@ -347,25 +347,28 @@ func sumCPU(cs []statsapi.ContainerStats, now time.Time) *statsapi.CPUStats {
 }
 
 func sumMemory(cs []statsapi.ContainerStats, now time.Time) *statsapi.MemoryStats {
-	var ws, usage, rss uint64
-	found := false
+	var out *statsapi.MemoryStats
+	add := func(dst **uint64, v *uint64) {
+		if v == nil {
+			return
+		}
+		if *dst == nil {
+			*dst = new(uint64)
+		}
+		**dst += *v
+	}
 	for _, c := range cs {
 		if c.Memory == nil || c.Memory.WorkingSetBytes == nil {
 			continue
 		}
-		found = true
-		ws += *c.Memory.WorkingSetBytes
-		if c.Memory.UsageBytes != nil {
-			usage += *c.Memory.UsageBytes
+		if out == nil {
+			out = &statsapi.MemoryStats{Time: metav1.NewTime(now)}
 		}
-		if c.Memory.RSSBytes != nil {
-			rss += *c.Memory.RSSBytes
-		}
+		add(&out.WorkingSetBytes, c.Memory.WorkingSetBytes)
+		add(&out.UsageBytes, c.Memory.UsageBytes)
+		add(&out.RSSBytes, c.Memory.RSSBytes)
 	}
-	if !found {
-		return nil
-	}
-	return &statsapi.MemoryStats{Time: metav1.NewTime(now), WorkingSetBytes: &ws, UsageBytes: &usage, RSSBytes: &rss}
+	return out
 }
 
 // podCgroupStats reads the pod's cgroup v1 cpuacct and memory files
