@@ -23,6 +23,14 @@ const (
 	memoryStatFile    = "memory.stat"
 )
 
+// procfs files read, relative to ProcFS.
+const (
+	procStatFile    = "stat"
+	procMeminfoFile = "meminfo"
+	procNetDevFile  = "net/dev"
+	procRouteFile   = "net/route"
+)
+
 // userHZ is the unit of /proc/stat's CPU times (USER_HZ, 100 on Linux).
 const userHZ = 100
 
@@ -122,7 +130,7 @@ func (p *Provider) cgroupMemory(rel string, now time.Time, capacity *uint64) *st
 
 // procCPU sums the busy times of /proc/stat's "cpu" line.
 func (p *Provider) procCPU(now time.Time) *statsapi.CPUStats {
-	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, "stat"))
+	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, procStatFile))
 	if err != nil {
 		return nil
 	}
@@ -146,7 +154,7 @@ func (p *Provider) procCPU(now time.Time) *statsapi.CPUStats {
 }
 
 func (p *Provider) meminfo() map[string]uint64 {
-	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, "meminfo"))
+	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, procMeminfoFile))
 	if err != nil {
 		return nil
 	}
@@ -167,7 +175,7 @@ func (p *Provider) procMemory(now time.Time) *statsapi.MemoryStats {
 
 // bootTime is /proc/stat's btime; zero when unknown.
 func (p *Provider) bootTime() time.Time {
-	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, "stat"))
+	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, procStatFile))
 	if err != nil {
 		return time.Time{}
 	}
@@ -198,7 +206,7 @@ func (p *Provider) fsStats(now time.Time) *statsapi.FsStats {
 // netStats is every interface but loopback from /proc/net/dev; the one
 // with the default route (/proc/net/route) is the default interface.
 func (p *Provider) netStats(now time.Time) *statsapi.NetworkStats {
-	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, "net", "dev"))
+	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, procNetDevFile))
 	if err != nil {
 		return nil
 	}
@@ -229,7 +237,7 @@ func (p *Provider) netStats(now time.Time) *statsapi.NetworkStats {
 }
 
 func (p *Provider) defaultRouteInterface() string {
-	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, "net", "route"))
+	b, err := os.ReadFile(filepath.Join(p.opts.ProcFS, procRouteFile))
 	if err != nil {
 		return ""
 	}

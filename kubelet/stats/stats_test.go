@@ -99,8 +99,19 @@ func (c *clock) now() time.Time { return c.t }
 func newTestProvider(t *testing.T, rt Runtime, cgroups map[string]string, clk *clock) *Provider {
 	return New(rt, Options{NodeName: "node1", CgroupRoot: "/kubeadmin-node1",
 		CgroupFS: writeFiles(t, cgroups), ProcFS: writeFiles(t, map[string]string{"stat": "cpu  100 0 50 1000 0 0 0 0 0 0\nbtime 1600000000\n",
-			"meminfo": "MemTotal: 1000 kB\nMemAvailable: 400 kB\n"}), Now: clk.now})
+			"meminfo": "MemTotal: 1000 kB\nMemAvailable: 400 kB\n", "net/dev": netDev, "net/route": netRoute}), Now: clk.now})
 }
+
+const netDev = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     100       1    0    0    0     0          0         0      100       1    0    0    0     0       0          0
+ cni0:    2000      20    1    0    0     0          0         0     3000      30    2    0    0     0       0          0
+  eth0:  50000     500    3    0    0     0          0         0    60000     600    4    0    0     0       0          0
+`
+
+const netRoute = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n" +
+	"cni0\t0000580A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n" +
+	"eth0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
 
 func findPod(t *testing.T, s *statsapi.Summary, name string) statsapi.PodStats {
 	t.Helper()
@@ -266,6 +277,10 @@ func TestNodeStatsFromCgroupsElseProc(t *testing.T) {
 	n := s.Node
 	if *n.CPU.UsageCoreNanoSeconds != 123456789 || *n.Memory.WorkingSetBytes != 800000 || *n.Memory.AvailableBytes != 1000*1024-800000 {
 		t.Errorf("node from cgroups = cpu %d ws %d avail %d", *n.CPU.UsageCoreNanoSeconds, *n.Memory.WorkingSetBytes, *n.Memory.AvailableBytes)
+	}
+	net := n.Network
+	if net == nil || net.Name != "eth0" || *net.RxBytes != 50000 || *net.TxErrors != 4 || len(net.Interfaces) != 2 || net.Interfaces[0].Name != "cni0" || *net.Interfaces[0].RxErrors != 1 {
+		t.Errorf("node network = %+v, want eth0 (default route) as the default of cni0 and eth0, no lo", net)
 	}
 	// No cgroup files: /proc/stat (150 ticks = 1.5 s) and /proc/meminfo.
 	p = newTestProvider(t, &fakeRuntime{}, nil, &clock{t0})
