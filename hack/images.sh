@@ -15,7 +15,9 @@
 #                       lives in $KUBEADMIN_CACHE/$K8S_VERSION/{bin,images,gocache}
 #   CONTAINERD_ADDRESS  containerd socket for import (default /run/containerd/containerd.sock)
 #   IMAGES              space-separated subset of image names to build/import
-#                       (default: all; names as in `list`)
+#                       (default: all of ALL_IMAGES; names as in `list`); add-on
+#                       images (ADDON_IMAGES: metrics-server) are built only
+#                       when named here, e.g. IMAGES=metrics-server
 #   FORCE=1             rebuild even if the cache is up to date
 set -euo pipefail
 
@@ -24,6 +26,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ETCD_TAG="3.7.0-0"        # the tag kubeadm v1.37.2 expects (see hack/README.md for the real version)
 COREDNS_TAG="v1.14.6"
 PAUSE_TAG="3.10.2"
+METRICS_SERVER_TAG="v0.9.0" # must match hack/k8sbuild/metrics-server/go.mod and hack/addons/metrics-server.yaml
 REPO="registry.k8s.io"
 export CGO_ENABLED=0
 export GOFLAGS="-buildvcs=false -mod=readonly"
@@ -35,6 +38,10 @@ IMAGE_PATH_ENV="PATH=/usr/local/bin:/usr/sbin:/usr/bin:/bin"
 K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubeadm kubelet)
 # Images, in kubeadm's `config images list` order.
 ALL_IMAGES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy coredns pause etcd)
+# Add-on images: not part of a default build (metrics-server alone is a
+# 2-3 minute compile on two cores, and only `kubectl top` needs it); name
+# them in IMAGES to build or import them.
+ADDON_IMAGES=(metrics-server)
 
 log() { printf '[images] %s\n' "$*" >&2; }
 die() { printf '[images] error: %s\n' "$*" >&2; exit 1; }
@@ -98,6 +105,16 @@ build_coredns_bin() {
   stamp coredns "$k"
 }
 
+# build_metrics_server_bin: the metrics-server add-on from its build module,
+# version-stamped as its upstream Makefile does.
+build_metrics_server_bin() {
+  local dir="$HACK/k8sbuild/metrics-server" k p=k8s.io/client-go/pkg/version
+  k="$(key "$dir/go.mod" "$dir/go.sum")"
+  fresh metrics-server "$k" && { log "metrics-server up to date"; return; }
+  gobuild "$dir" "$BIN/metrics-server" "-s -w -X $p.gitVersion=$METRICS_SERVER_TAG -X $p.buildDate=1970-01-01T00:00:00Z" sigs.k8s.io/metrics-server/cmd/metrics-server
+  stamp metrics-server "$k"
+}
+
 # build_pause: the pause binary from the hack/tools module.
 build_pause() {
   local k
@@ -117,6 +134,7 @@ build_bins() {
       etcd) build_etcd_bin ;;
       coredns) build_coredns_bin ;;
       pause) build_pause ;;
+      metrics-server) build_metrics_server_bin ;;
       *) k8s+=("$n") ;;
     esac
   done
@@ -130,7 +148,7 @@ build_bins() {
 selected() {
   local want="${IMAGES:-${ALL_IMAGES[*]}}" n
   for n in $want; do
-    [[ " ${ALL_IMAGES[*]} " == *" $n "* ]] || die "unknown image '$n' in IMAGES; known: ${ALL_IMAGES[*]}"
+    [[ " ${ALL_IMAGES[*]} ${ADDON_IMAGES[*]} " == *" $n "* ]] || die "unknown image '$n' in IMAGES; known: ${ALL_IMAGES[*]} ${ADDON_IMAGES[*]}"
     echo "$n"
   done
 }
@@ -140,6 +158,7 @@ tag_of() {
     coredns) echo "$REPO/coredns/coredns:$COREDNS_TAG" ;;
     pause) echo "$REPO/pause:$PAUSE_TAG" ;;
     etcd) echo "$REPO/etcd:$ETCD_TAG" ;;
+    metrics-server) echo "$REPO/metrics-server/metrics-server:$METRICS_SERVER_TAG" ;;
     *) echo "$REPO/$1:$K8S_VERSION" ;;
   esac
 }
@@ -166,6 +185,7 @@ mkimage_args() {
   case "$name" in
     coredns) echo "--file $BIN/coredns:/coredns:0755 --entrypoint /coredns" ;;
     pause) echo "--file $BIN/pause:/pause:0755 --entrypoint /pause" ;;
+    metrics-server) echo "--file $BIN/metrics-server:/metrics-server:0755 --entrypoint /metrics-server" ;;
     kube-proxy) echo "--file $BIN/kube-proxy:/usr/local/bin/kube-proxy:0755"; iptables_args ;;
     *) echo "--file $BIN/$name:/usr/local/bin/$name:0755" ;;
   esac
@@ -231,7 +251,7 @@ cmd_list() {
       printf '%-60s %8s\n' "$(tag_of "$n")" "missing"
     fi
   done
-  for f in "${K8S_CMDS[@]}" etcd coredns pause; do
+  for f in "${K8S_CMDS[@]}" etcd coredns pause metrics-server; do
     [[ -x "$BIN/$f" ]] && printf 'bin %-56s %8s\n' "$f" "$(du -h "$BIN/$f" | cut -f1)"
   done
   return 0

@@ -194,6 +194,28 @@ func (r *Remote) ListContainers(ctx context.Context, filter *runtimeapi.Containe
 	return resp.GetContainers(), nil
 }
 
+// ListContainerStats implements RuntimeService.
+func (r *Remote) ListContainerStats(ctx context.Context, filter *runtimeapi.ContainerStatsFilter) ([]*runtimeapi.ContainerStats, error) {
+	ctx, cancel := withTimeout(ctx, defaultCallTimeout)
+	defer cancel()
+	resp, err := r.runtime.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{Filter: filter})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetStats(), nil
+}
+
+// ListPodSandboxStats implements RuntimeService.
+func (r *Remote) ListPodSandboxStats(ctx context.Context, filter *runtimeapi.PodSandboxStatsFilter) ([]*runtimeapi.PodSandboxStats, error) {
+	ctx, cancel := withTimeout(ctx, defaultCallTimeout)
+	defer cancel()
+	resp, err := r.runtime.ListPodSandboxStats(ctx, &runtimeapi.ListPodSandboxStatsRequest{Filter: filter})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetStats(), nil
+}
+
 // ContainerStatus implements RuntimeService.
 func (r *Remote) ContainerStatus(ctx context.Context, id string, verbose bool) (*runtimeapi.ContainerStatusResponse, error) {
 	ctx, cancel := withTimeout(ctx, defaultCallTimeout)

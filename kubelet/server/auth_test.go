@@ -26,6 +26,8 @@ func TestRequestAttributes(t *testing.T) {
 		{http.MethodGet, "/stats", "get", []string{"stats"}},
 		{http.MethodGet, "/metrics", "get", []string{"metrics"}},
 		{http.MethodGet, "/metrics/cadvisor", "get", []string{"metrics"}},
+		{http.MethodGet, "/metrics/resource", "get", []string{"metrics"}},
+		{http.MethodGet, "/metricsx", "get", []string{"proxy"}},
 		{http.MethodGet, "/logs/", "get", []string{"log"}},
 		{http.MethodGet, "/logs/syslog", "get", []string{"log"}},
 		{http.MethodGet, "/spec/", "get", []string{"proxy"}},

@@ -1,6 +1,7 @@
 // Package server is the kubelet API of the node agent on port 10250, over
-// TLS: GET /healthz, GET /pods, GET /containerLogs/{ns}/{pod}/{container}
-// and the streaming endpoints /exec, /attach and /portForward, which are
+// TLS: GET /healthz, GET /pods, GET /containerLogs/{ns}/{pod}/{container},
+// GET /stats/summary, GET /metrics/resource, GET /metrics and the streaming
+// endpoints /exec, /attach and /portForward, which are
 // proxied to the container runtime's streaming server.
 //
 // Callers authenticate with a client certificate signed by the client CA
@@ -28,6 +29,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
+	"github.com/kubeadmin/kubeadmin/kubelet/metrics"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
@@ -76,6 +78,12 @@ type Options struct {
 	// Failures lists the agent's failed parts for /healthz, as the
 	// agent's own health endpoint shows them; nil: always healthy.
 	Failures func() []string
+	// Stats answers /stats/summary and /metrics/resource; nil: they
+	// answer 503.
+	Stats StatsProvider
+	// Metrics serves /metrics; nil: the agent's registry
+	// (kubelet/metrics.Handler).
+	Metrics http.Handler
 }
 
 // Provider is the node agent: the static pods and their status.
@@ -91,6 +99,8 @@ type Server struct {
 	streamer Streamer
 	authn    *authenticator
 	authz    *authorizer
+	// resourceMetrics serves /metrics/resource (nil without Stats).
+	resourceMetrics http.Handler
 }
 
 // New returns the kubelet API for provider; streamer may be nil (the
@@ -108,7 +118,14 @@ func New(opts Options, provider Provider, streamer Streamer) *Server {
 	if opts.PodLogsDir == "" {
 		opts.PodLogsDir = constants.PodLogsDir
 	}
-	return &Server{
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.Handler()
+	}
+	var resourceMetrics http.Handler
+	if opts.Stats != nil {
+		resourceMetrics = opts.Stats.ResourceMetricsHandler(opts.Logger)
+	}
+	return &Server{resourceMetrics: resourceMetrics,
 		opts: opts, provider: provider, streamer: streamer,
 		authn: &authenticator{client: opts.Client, webhook: opts.WebhookAuthentication, anonymous: opts.AnonymousAuthentication,
 			tokens: cache.NewLRUExpireCache(authCacheSize), ttl: opts.AuthCacheTTL},
@@ -143,6 +160,9 @@ func (s *Server) Handler() http.Handler {
 		WriteHealthz(w, failures)
 	})
 	mux.HandleFunc("GET /pods", s.servePods)
+	mux.HandleFunc("GET /stats/summary", s.serveSummary)
+	mux.HandleFunc("GET /metrics/resource", s.serveResourceMetrics)
+	mux.Handle("GET /metrics", s.opts.Metrics)
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.serveLogs)
 	for _, p := range []string{"/exec/{namespace}/{pod}/{container}", "/exec/{namespace}/{pod}/{uid}/{container}"} {
 		mux.HandleFunc("GET "+p, s.serveExec)

@@ -104,7 +104,7 @@ type env struct {
 	mu       sync.Mutex
 }
 
-func newEnv(t *testing.T, allow bool) *env {
+func newEnv(t *testing.T, allow bool, mods ...func(*Options)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{client: fake.NewClientset(), pki: newPKI(t, dir, "kube-apiserver-kubelet-client"), logDir: filepath.Join(dir, "pods"), streamer: &fakeStreamer{}}
@@ -130,12 +130,16 @@ func newEnv(t *testing.T, allow bool) *env {
 		Name: "etcd-node1", Namespace: "kube-system", UID: "u1", SandboxID: "sb1",
 		Containers: []status.Container{{Name: "etcd", ID: "cid1", State: status.StateRunning, RestartCount: 1, StartedAt: &started}},
 	}}}}
-	s := New(Options{NodeName: "node1", ClientCAFile: e.pki.caFile, WebhookAuthentication: true, Client: e.client, PodLogsDir: e.logDir,
+	opts := Options{NodeName: "node1", ClientCAFile: e.pki.caFile, WebhookAuthentication: true, Client: e.client, PodLogsDir: e.logDir,
 		Logger: log.New(io.Discard, "", 0), Failures: func() []string {
 			e.mu.Lock()
 			defer e.mu.Unlock()
 			return e.failures
-		}}, prov, e.streamer)
+		}}
+	for _, m := range mods {
+		m(&opts)
+	}
+	s := New(opts, prov, e.streamer)
 	certPEM, keyPEM, err := SelfSignedCert("node1", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
