@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
+	"github.com/kubeadmin/kubeadmin/kubelet/metrics"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 	"github.com/kubeadmin/kubeadmin/kubelet/volume"
@@ -497,6 +498,7 @@ func (a *Agent) observe(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container
 		pods[uid] = m
 	}
 	a.statuses.retain(live)
+	recordRuntimeCounts(sbs, cs)
 
 	changed := map[types.UID]bool{}
 	a.mu.Lock()
@@ -526,6 +528,32 @@ func (a *Agent) observe(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container
 	if orphans {
 		a.reconcile()
 	}
+}
+
+// recordRuntimeCounts publishes the running pods and the containers by
+// state as the agent's metrics.
+func recordRuntimeCounts(sbs []*runtimeapi.PodSandbox, cs []*runtimeapi.Container) {
+	ready := 0
+	for _, s := range sbs {
+		if s.GetState() == runtimeapi.PodSandboxState_SANDBOX_READY {
+			ready++
+		}
+	}
+	metrics.SetRunningPods(ready)
+	byState := map[string]int{}
+	for _, c := range cs {
+		switch c.GetState() {
+		case runtimeapi.ContainerState_CONTAINER_CREATED:
+			byState[metrics.ContainerStateCreated]++
+		case runtimeapi.ContainerState_CONTAINER_RUNNING:
+			byState[metrics.ContainerStateRunning]++
+		case runtimeapi.ContainerState_CONTAINER_EXITED:
+			byState[metrics.ContainerStateExited]++
+		default:
+			byState[metrics.ContainerStateUnknown]++
+		}
+	}
+	metrics.SetRunningContainers(byState)
 }
 
 // Report is the agent's current status.

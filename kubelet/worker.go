@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
+	"github.com/kubeadmin/kubeadmin/kubelet/metrics"
 	"github.com/kubeadmin/kubeadmin/kubelet/status"
 	"github.com/kubeadmin/kubeadmin/kubelet/volume"
 )
@@ -64,6 +65,11 @@ type podWorker struct {
 	stopping bool
 
 	// Used only by the worker's goroutine.
+	// seen is when the agent first saw the pod; syncs counts its syncs;
+	// startObserved is set once the pod's start latency is recorded.
+	seen          time.Time
+	syncs         int
+	startObserved bool
 	restartBO backOff
 	waiting   map[string]waitReason
 	podIPs    map[string]string
@@ -84,7 +90,7 @@ type podWorker struct {
 
 func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
 	return &podWorker{
-		a: a, uid: pod.UID, fullName: fullName(pod), pod: pod,
+		a: a, uid: pod.UID, fullName: fullName(pod), pod: pod, seen: time.Now(),
 		trigger:       make(chan struct{}, 1),
 		restartBO:     newBackOff(a.clock),
 		waiting:       map[string]waitReason{},
@@ -150,8 +156,13 @@ func (w *podWorker) run(ctx context.Context) {
 				return
 			}
 			next = w.a.errorRetry
-		} else if next, err = w.sync(ctx, pod); err != nil {
-			next = min(next, w.a.errorRetry)
+		} else {
+			begin := time.Now()
+			next, err = w.sync(ctx, pod)
+			metrics.ObservePodWorker(w.syncOperation(), time.Since(begin))
+			if err != nil {
+				next = min(next, w.a.errorRetry)
+			}
 		}
 		w.reportError(pod, err)
 		if !timer.Stop() {
@@ -161,6 +172,25 @@ func (w *podWorker) run(ctx context.Context) {
 			}
 		}
 		timer.Reset(next)
+	}
+}
+
+// syncOperation names a sync for the pod worker metric: the first is
+// the pod's creation.
+func (w *podWorker) syncOperation() string {
+	w.syncs++
+	if w.syncs == 1 {
+		return metrics.OperationCreate
+	}
+	return metrics.OperationSync
+}
+
+// observeStart records the pod's start latency once all its regular
+// containers run.
+func (w *podWorker) observeStart(pod *v1.Pod, running int) {
+	if !w.startObserved && running == len(pod.Spec.Containers) {
+		w.startObserved = true
+		metrics.ObservePodStart(time.Since(w.seen))
 	}
 }
 
@@ -220,6 +250,7 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 		}
 	}
 	w.a.probes.sync(w, pod, running, w.probeHost(pod, rc))
+	w.observeStart(pod, len(running))
 	return next, nil
 }
 
@@ -329,6 +360,7 @@ func (w *podWorker) newSandbox(ctx context.Context, pod *v1.Pod, rp *runtimePod)
 	}
 	start := w.a.now()
 	id, err := w.a.rt.RunPodSandbox(ctx, cfg, "")
+	metrics.IncStartedPods(err != nil)
 	if err != nil {
 		w.podEvent(pod, v1.EventTypeWarning, eventFailedSandbox, "Failed to create pod sandbox: %v", err)
 		return nil, fmt.Errorf("failed to run the pod sandbox: %w", err)
@@ -644,7 +676,17 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 		return w.a.errorRetry
 	}
 	w.containerEvent(pod, c, id, v1.EventTypeNormal, eventCreated, "Container created")
-	if err := w.a.rt.StartContainer(ctx, id); err != nil {
+	err = w.a.rt.StartContainer(ctx, id)
+	ctype := metrics.ContainerTypeRegular
+	if init {
+		ctype = metrics.ContainerTypeInit
+	}
+	code := ""
+	if err != nil {
+		code = grpcstatus.Code(err).String()
+	}
+	metrics.IncStartedContainers(ctype, code)
+	if err != nil {
 		w.startFailed(pod, c, reasonRunError, "start", err)
 		w.containerEvent(pod, c, id, v1.EventTypeWarning, eventFailed, "Error: %v", grpcMessage(err))
 		_ = w.a.rt.RemoveContainer(ctx, id)

@@ -35,6 +35,7 @@ import (
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 	"github.com/kubeadmin/kubeadmin/kubelet/podstatus"
 	"github.com/kubeadmin/kubeadmin/kubelet/server"
+	"github.com/kubeadmin/kubeadmin/kubelet/stats"
 )
 
 // The engine and the runtime connection plug into the peers directly.
@@ -294,7 +295,9 @@ func (cs *clusterSide) admit(pod *v1.Pod, admitted []*v1.Pod) (bool, string, str
 // background; a loop that stops before ctx ends marks health failed.
 func (cs *clusterSide) start(ctx context.Context, agent *kubelet.Agent, health *Health) error {
 	cs.agent.Store(agent)
-	api, err := server.Listen(serverOptions(cs.cfg, cs.nodeIP, cs.client, health, cs.logger), agent, cs.rt)
+	so := serverOptions(cs.cfg, cs.nodeIP, cs.client, health, cs.logger)
+	so.Stats = stats.New(cs.rt, stats.Options{NodeName: cs.cfg.NodeName, CgroupRoot: cs.cfg.CgroupRoot, RootDir: cs.cfg.RootDir})
+	api, err := server.Listen(so, agent, cs.rt)
 	if err != nil {
 		return err
 	}
