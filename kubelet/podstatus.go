@@ -87,16 +87,17 @@ func (w *podWorker) containerStatus(c *v1.Container, rp *runtimePod, sb *runtime
 	if sb != nil && latest.sandboxID != sb.GetId() {
 		// The current sandbox has no instance yet.
 		cs.RestartCount = int32(latest.restartCount)
-		cs.LastExitCode, cs.LastReason = exitOf(latest)
+		setLast(&cs, latest)
 		if wr, ok := w.waiting[c.Name]; ok {
 			cs.Reason, cs.Message = wr.reason, wr.message
 		}
 		return cs
 	}
 	cs.ID = latest.id
+	cs.ImageID = latest.status.GetImageRef()
 	cs.RestartCount = int32(latest.restartCount)
 	if len(instances) > 1 {
-		cs.LastExitCode, cs.LastReason = exitOf(instances[1])
+		setLast(&cs, instances[1])
 	}
 	switch latest.state {
 	case runtimeapi.ContainerState_CONTAINER_RUNNING:
@@ -112,13 +113,33 @@ func (w *podWorker) containerStatus(c *v1.Container, rp *runtimePod, sb *runtime
 		code, reason := exitOf(latest)
 		cs.State, cs.Reason, cs.ExitCode = status.StateTerminated, reason, code
 		cs.Message = latest.status.GetMessage()
+		cs.StartedAt, cs.FinishedAt = nanoTime(latest.status.GetStartedAt()), nanoTime(latest.status.GetFinishedAt())
 		if wr, ok := w.waiting[c.Name]; ok {
 			// Waiting to be restarted: show the exit as the last state.
 			cs.State, cs.Reason, cs.Message = status.StateWaiting, wr.reason, wr.message
-			cs.ExitCode, cs.LastExitCode, cs.LastReason = nil, code, reason
+			cs.ExitCode, cs.StartedAt, cs.FinishedAt = nil, nil, nil
+			setLast(&cs, latest)
 		}
 	}
 	return cs
+}
+
+// setLast describes ci as the previous instance of cs.
+func setLast(cs *status.Container, ci *containerInfo) {
+	cs.LastExitCode, cs.LastReason = exitOf(ci)
+	if cs.LastExitCode != nil {
+		cs.LastID = ci.id
+		cs.LastStartedAt, cs.LastFinishedAt = nanoTime(ci.status.GetStartedAt()), nanoTime(ci.status.GetFinishedAt())
+	}
+}
+
+// nanoTime is a runtime timestamp, nil when unset.
+func nanoTime(ns int64) *time.Time {
+	if ns <= 0 {
+		return nil
+	}
+	t := time.Unix(0, ns).UTC()
+	return &t
 }
 
 // exitOf is the exit code and reason of a dead instance.

@@ -217,6 +217,7 @@ func containerStatus(c status.Container, image, runtimeName string) v1.Container
 	if c.ID != "" {
 		cs.ContainerID = runtimeName + "://" + c.ID
 	}
+	cs.ImageID = c.ImageID
 	switch c.State {
 	case status.StateRunning:
 		r := &v1.ContainerStateRunning{}
@@ -232,12 +233,25 @@ func containerStatus(c status.Container, image, runtimeName string) v1.Container
 		if c.StartedAt != nil {
 			t.StartedAt = seconds(*c.StartedAt)
 		}
+		if c.FinishedAt != nil {
+			t.FinishedAt = seconds(*c.FinishedAt)
+		}
 		cs.State.Terminated = t
 	default:
 		cs.State.Waiting = &v1.ContainerStateWaiting{Reason: c.Reason, Message: c.Message}
 	}
 	if c.LastExitCode != nil {
-		cs.LastTerminationState.Terminated = &v1.ContainerStateTerminated{ExitCode: *c.LastExitCode, Reason: c.LastReason}
+		last := &v1.ContainerStateTerminated{ExitCode: *c.LastExitCode, Reason: c.LastReason}
+		if c.LastID != "" {
+			last.ContainerID = runtimeName + "://" + c.LastID
+		}
+		if c.LastStartedAt != nil {
+			last.StartedAt = seconds(*c.LastStartedAt)
+		}
+		if c.LastFinishedAt != nil {
+			last.FinishedAt = seconds(*c.LastFinishedAt)
+		}
+		cs.LastTerminationState.Terminated = last
 	}
 	return cs
 }

@@ -72,21 +72,28 @@ type Pod struct {
 
 // Container is one container of a pod (init containers first).
 type Container struct {
-	Name         string     `json:"name"`
-	Init         bool       `json:"init,omitempty"`
-	ID           string     `json:"id,omitempty"`
-	Image        string     `json:"image"`
-	State        string     `json:"state"`
-	Reason       string     `json:"reason,omitempty"`
-	Message      string     `json:"message,omitempty"`
-	Ready        bool       `json:"ready"`
-	Started      bool       `json:"started"`
-	RestartCount int32      `json:"restartCount"`
-	StartedAt    *time.Time `json:"startedAt,omitempty"`
-	ExitCode     *int32     `json:"exitCode,omitempty"`
-	// LastExitCode and LastReason describe the previous instance, if any.
-	LastExitCode *int32 `json:"lastExitCode,omitempty"`
-	LastReason   string `json:"lastReason,omitempty"`
+	Name         string `json:"name"`
+	Init         bool   `json:"init,omitempty"`
+	ID           string `json:"id,omitempty"`
+	Image        string `json:"image"`
+	State        string `json:"state"`
+	Reason       string `json:"reason,omitempty"`
+	Message      string `json:"message,omitempty"`
+	Ready        bool   `json:"ready"`
+	Started      bool   `json:"started"`
+	RestartCount int32  `json:"restartCount"`
+	// ImageID is the runtime's reference of the image the container runs.
+	ImageID    string     `json:"imageID,omitempty"`
+	StartedAt  *time.Time `json:"startedAt,omitempty"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	ExitCode   *int32     `json:"exitCode,omitempty"`
+	// LastExitCode, LastReason, LastID and the times describe the
+	// previous instance, if any.
+	LastExitCode   *int32     `json:"lastExitCode,omitempty"`
+	LastReason     string     `json:"lastReason,omitempty"`
+	LastID         string     `json:"lastID,omitempty"`
+	LastStartedAt  *time.Time `json:"lastStartedAt,omitempty"`
+	LastFinishedAt *time.Time `json:"lastFinishedAt,omitempty"`
 }
 
 // Sort orders pods by namespace and name.
