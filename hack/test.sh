@@ -27,6 +27,8 @@ setup() {
     log "building (or reusing) the Kubernetes images"
     hack/images.sh build
     hack/images.sh import
+    log "building (or reusing) the metrics-server image for the kubectl top test"
+    IMAGES=metrics-server hack/images.sh build
   fi
 }
 

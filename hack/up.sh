@@ -24,15 +24,21 @@ up() {
   hack/nodes up "$node"
   log "kubeadmin init in $node"
   hack/nodes exec "$node" -- kubeadmin init
-  log "the cluster (once the control-plane pods report Ready)"
-  hack/nodes exec "$node" -- kubectl -n kube-system wait --for=condition=Ready pod -l tier=control-plane --timeout=60s >/dev/null ||
-    log "the control-plane pods are not all Ready yet"
+  log "the cluster (once the node, the control plane, CoreDNS and kube-proxy report Ready)"
+  hack/nodes exec "$node" -- kubectl wait --for=condition=Ready "node/$node" --timeout=120s >/dev/null ||
+    log "the node is not Ready yet"
+  local sel
+  for sel in tier=control-plane k8s-app=kube-dns k8s-app=kube-proxy; do
+    hack/nodes exec "$node" -- kubectl -n kube-system wait --for=condition=Ready pod -l "$sel" --timeout=120s >/dev/null ||
+      log "the pods $sel are not all Ready yet"
+  done
   hack/nodes exec "$node" -- kubectl get nodes,pods -A -o wide
   cat <<MSG
 
 The control plane runs in the test node "$node" ($(hack/nodes ip "$node")).
   hack/nodes exec $node -- kubectl get pods -A        # use it
   hack/nodes exec $node -- kubeadmin kubelet status   # the node agent's view
+  hack/nodes exec $node -- kubectl taint nodes --all node-role.kubernetes.io/control-plane-   # run workloads on it
   make down                                           # remove it
 MSG
 }
