@@ -1,4 +1,4 @@
-// Command testapp is the program in the kubeadmin.test/testapp:v1 image used by
+// Command testapp is the program in the kubeadmin.test/testapp:v1 and :v2 images used by
 // the node-agent and end-to-end tests. It serves HTTP on $PORT (default 8080)
 // with /healthz and /readyz, logs a few lines to stdout and stderr, and can
 // be told to misbehave:
