@@ -1,7 +1,7 @@
-// Command testapp is the program in the kubeadmin.test/testapp:v1 and :v2 images used by
-// the node-agent and end-to-end tests. It serves HTTP on $PORT (default 8080)
-// with /healthz and /readyz, logs a few lines to stdout and stderr, and can
-// be told to misbehave:
+// Command testapp is the program in the kubeadmin.test/testapp:v1 and :v2
+// images used by the node-agent and end-to-end tests. It serves HTTP on
+// $PORT (default 8080) with /healthz and /readyz, logs a few lines to stdout
+// and stderr, and can be told to misbehave:
 //
 //	--start-delay=5s      wait before listening (slow start)
 //	--crash-after=2s      exit with --exit-code after this long
