@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# testimage.sh builds the test image kubeadmin.test/testapp:v1 (hack/testapp,
-# static, at /testapp, entrypoint /testapp) and imports it into a containerd.
+# testimage.sh builds the test images kubeadmin.test/testapp:v1 and :v2
+# (hack/testapp, static, at /testapp, entrypoint /testapp) and imports them
+# into a containerd. The two share the one layer; their configs differ only in
+# VERSION=v1 or v2, which GET / reports, so a rolling update from v1 to v2 is
+# visible (a pod's own VERSION env still wins).
 #
 # Usage: hack/testimage.sh [build|import|path]
-#   build   build the tarball only (cached by the content hash of hack/testapp
-#           and hack/tools) and print its path
-#   import  build if needed, then import into $CONTAINERD_ADDRESS (default)
-#   path    print the tarball path without building
+#   build   build the tarballs only (cached by the content hash of hack/testapp
+#           and hack/tools) and print their paths, one a line
+#   import  build if needed, then import both into $CONTAINERD_ADDRESS (default)
+#   path    print the tarball paths without building
 #
 # Environment: KUBEADMIN_CACHE (default /var/cache/kubeadmin),
 #   CONTAINERD_ADDRESS (default /run/containerd/containerd.sock).
@@ -14,54 +17,69 @@ set -euo pipefail
 # shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TESTAPP_TAG="kubeadmin.test/testapp:v1"
+TESTAPP_REPO="kubeadmin.test/testapp"
+TESTAPP_VERSIONS=(v1 v2)
 CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
 CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS#unix://}"
 
 log() { printf '[testimage] %s\n' "$*" >&2; }
 
-# testapp_key: content hash of the program, the image tool and the tag.
+# testapp_key: content hash of the program, the image tool and the tags.
 testapp_key() {
   # shellcheck disable=SC2046 # file list
-  { echo "$TESTAPP_TAG"; tools_key; hashfiles $(find "$HACK/testapp" -name '*.go' ! -name '*_test.go' | sort); } | sha256sum | cut -c1-16
+  { echo "$TESTAPP_REPO ${TESTAPP_VERSIONS[*]}"; tools_key; hashfiles $(find "$HACK/testapp" -name '*.go' ! -name '*_test.go' | sort); } | sha256sum | cut -c1-16
 }
 
-tarball_path() {
-  echo "$KUBEADMIN_CACHE/testimages/$(testapp_key)/testapp.tar"
+testimage_dir() {
+  echo "$KUBEADMIN_CACHE/testimages/$(testapp_key)"
+}
+
+# tarball_paths prints one tarball path per version, in TESTAPP_VERSIONS order.
+tarball_paths() {
+  local dir v
+  dir="$(testimage_dir)"
+  for v in "${TESTAPP_VERSIONS[@]}"; do echo "$dir/testapp-$v.tar"; done
 }
 
 cmd_build() {
-  local out dir mkimage
-  out="$(tarball_path)"
-  if [[ -f "$out" && "${FORCE:-}" != 1 ]]; then
-    echo "$out"
+  local dir mkimage v missing=0
+  dir="$(testimage_dir)"
+  for v in "${TESTAPP_VERSIONS[@]}"; do [[ -f "$dir/testapp-$v.tar" ]] || missing=1; done
+  if [[ "$missing" == 0 && "${FORCE:-}" != 1 ]]; then
+    tarball_paths
     return
   fi
-  dir="$(dirname "$out")"
   mkdir -p "$dir" "$GOCACHE"
   mkimage="$(tool mkimage)"
   (cd "$HACK/.." && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags "-s -w" -o "$dir/testapp.tmp" ./hack/testapp)
   mv -f "$dir/testapp.tmp" "$dir/testapp"
-  "$mkimage" --output "$out" --tag "$TESTAPP_TAG" --file "$dir/testapp:/testapp:0755" \
-    --entrypoint /testapp --env "PATH=/usr/local/bin:/usr/bin:/bin"
-  log "built $TESTAPP_TAG -> $out"
-  echo "$out"
+  for v in "${TESTAPP_VERSIONS[@]}"; do
+    "$mkimage" --output "$dir/testapp-$v.tar.tmp" --tag "$TESTAPP_REPO:$v" --file "$dir/testapp:/testapp:0755" \
+      --entrypoint /testapp --env "PATH=/usr/local/bin:/usr/bin:/bin" --env "VERSION=$v"
+    mv -f "$dir/testapp-$v.tar.tmp" "$dir/testapp-$v.tar"
+    log "built $TESTAPP_REPO:$v -> $dir/testapp-$v.tar"
+  done
+  tarball_paths
 }
 
-# cmd_import imports the tarball unless the image already carries this
-# build's key as a label (the tag stays v1 while the program changes).
+# cmd_import imports each tarball unless its image already carries this
+# build's key as a label (the tags stay v1 and v2 while the program changes).
 cmd_import() {
-  local out key
-  out="$(cmd_build)"
+  local dir key v tag
+  cmd_build >/dev/null
+  dir="$(testimage_dir)"
   key="$(testapp_key)"
   [[ -S "$CONTAINERD_ADDRESS" ]] || { log "error: no containerd socket at $CONTAINERD_ADDRESS: run 'hack/containerd.sh start' or set CONTAINERD_ADDRESS"; exit 1; }
-  if ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images ls "name==$TESTAPP_TAG" | grep -qF "kubeadmin.testapp.key=$key"; then
-    log "$TESTAPP_TAG already present"
-    return
-  fi
-  ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images import "$out" >/dev/null
-  ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images label "$TESTAPP_TAG" "kubeadmin.testapp.key=$key" >/dev/null
-  log "imported $TESTAPP_TAG into $CONTAINERD_ADDRESS"
+  for v in "${TESTAPP_VERSIONS[@]}"; do
+    tag="$TESTAPP_REPO:$v"
+    if ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images ls "name==$tag" | grep -qF "kubeadmin.testapp.key=$key"; then
+      log "$tag already present"
+      continue
+    fi
+    ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images import "$dir/testapp-$v.tar" >/dev/null
+    ctr -a "$CONTAINERD_ADDRESS" -n k8s.io images label "$tag" "kubeadmin.testapp.key=$key" >/dev/null
+    log "imported $tag into $CONTAINERD_ADDRESS"
+  done
 }
 
 # Serialise concurrent builds and imports (tests may start several at once).
@@ -74,6 +92,6 @@ fi
 case "${1:-import}" in
   build) cmd_build ;;
   import) cmd_import ;;
-  path) tarball_path ;;
+  path) tarball_paths ;;
   *) echo "usage: $0 [build|import|path]" >&2; exit 2 ;;
 esac

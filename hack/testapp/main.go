@@ -1,12 +1,19 @@
-// Command testapp is the program in the kubeadmin.test/testapp:v1 image used by
-// the node-agent and end-to-end tests. It serves HTTP on $PORT (default 8080)
-// with /healthz and /readyz, logs a few lines to stdout and stderr, and can
-// be told to misbehave:
+// Command testapp is the program in the kubeadmin.test/testapp:v1 and :v2
+// images used by the node-agent and end-to-end tests. It serves HTTP on
+// $PORT (default 8080) with /healthz and /readyz, logs a few lines to stdout
+// and stderr, and can be told to misbehave:
 //
 //	--start-delay=5s      wait before listening (slow start)
 //	--crash-after=2s      exit with --exit-code after this long
 //	--unhealthy-after=3s  /healthz answers 500 from then on
 //	--term-delay=1s       on SIGTERM, log "terminating", wait, then exit 0
+//
+// A first argument that is not a flag selects a one-shot subcommand instead
+// (get, cat, lookup, env, api, echo, hostname; see cmds.go), so tests can
+// probe the cluster from inside a pod of this shell-less image.
+//
+// GET / answers "<--message> pod=<$POD_NAME or hostname> version=<$VERSION
+// or v1>", so a test can see which replica and version answered.
 //
 // Build it static (CGO_ENABLED=0); hack/testimage.sh does.
 package main
@@ -21,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -38,6 +46,9 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
+		os.Exit(runCommand(os.Args[1], os.Args[2:], osCLI()))
+	}
 	o, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "testapp: %v\n", err)
@@ -75,6 +86,32 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	return o, nil
 }
 
+// Defaults of the identity GET / reports.
+const (
+	envPodName     = "POD_NAME"
+	envVersion     = "VERSION"
+	defaultVersion = "v1"
+)
+
+// podName is $POD_NAME, else the hostname (a pod's name by default).
+func podName(getenv func(string) string, hostname func() (string, error)) string {
+	if n := getenv(envPodName); n != "" {
+		return n
+	}
+	if h, err := hostname(); err == nil {
+		return h
+	}
+	return "unknown"
+}
+
+// version is $VERSION, else "v1".
+func version(getenv func(string) string) string {
+	if v := getenv(envVersion); v != "" {
+		return v
+	}
+	return defaultVersion
+}
+
 // app is the running server's state.
 type app struct {
 	start time.Time
@@ -104,8 +141,7 @@ func (a *app) handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		host, _ := os.Hostname()
-		fmt.Fprintf(w, "%s (host %s)\n", a.opts.message, host)
+		fmt.Fprintf(w, "%s pod=%s version=%s\n", a.opts.message, podName(os.Getenv, os.Hostname), version(os.Getenv))
 	})
 	return mux
 }
