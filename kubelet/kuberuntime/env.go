@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/kubeadmin/kubeadmin/kubelet/fieldpath"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 )
 
@@ -363,7 +364,7 @@ func fieldRefValue(pod *v1.Pod, ref *v1.ObjectFieldSelector, rc *RenderContext) 
 		return "", fmt.Errorf("unsupported pod version: %s", ref.APIVersion)
 	}
 	fp := ref.FieldPath
-	if path, key, ok := splitSubscript(fp); ok {
+	if path, key, ok := fieldpath.SplitSubscript(fp); ok {
 		switch path {
 		case "metadata.labels":
 			if errs := validation.IsQualifiedName(key); len(errs) != 0 {
@@ -386,9 +387,9 @@ func fieldRefValue(pod *v1.Pod, ref *v1.ObjectFieldSelector, rc *RenderContext) 
 	case "metadata.uid":
 		return string(pod.UID), nil
 	case "metadata.labels":
-		return formatMap(pod.Labels), nil
+		return fieldpath.FormatMap(pod.Labels), nil
 	case "metadata.annotations":
-		return formatMap(pod.Annotations), nil
+		return fieldpath.FormatMap(pod.Annotations), nil
 	case "spec.nodeName", "spec.host":
 		return pod.Spec.NodeName, nil
 	case "spec.serviceAccountName":
@@ -413,36 +414,6 @@ func first(s []string) string {
 		return ""
 	}
 	return s[0]
-}
-
-// splitSubscript splits "path['key']".
-func splitSubscript(fp string) (path, key string, ok bool) {
-	s, ok := strings.CutSuffix(fp, "']")
-	if !ok {
-		return "", "", false
-	}
-	path, key, ok = strings.Cut(s, "['")
-	return path, key, ok && path != ""
-}
-
-// formatMap renders a map as sorted key="quoted value" lines, as the
-// downward API does.
-func formatMap(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b []byte
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, '\n')
-		}
-		b = append(b, k...)
-		b = append(b, '=')
-		b = strconv.AppendQuote(b, m[k])
-	}
-	return string(b)
 }
 
 // resourceFieldValue resolves limits.* / requests.* of the container named
@@ -475,25 +446,20 @@ func resourceFieldValue(pod *v1.Pod, c *v1.Container, ref *v1.ResourceFieldSelec
 		}
 	}
 
-	kind, name, _ := strings.Cut(ref.Resource, ".")
-	rn := v1.ResourceName(name)
-	native := rn == v1.ResourceCPU || rn == v1.ResourceMemory || rn == v1.ResourceEphemeralStorage
-	if (kind != "limits" && kind != "requests") || (!native && !strings.HasPrefix(name, v1.ResourceHugePagesPrefix)) {
+	// Unset limits count as the pod's limit or the node's allocatable,
+	// except for an init container named by containerName.
+	var capacity v1.ResourceList
+	if defaulted {
+		capacity = v1.ResourceList{}
+		for _, rn := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory, v1.ResourceEphemeralStorage} {
+			capacity[rn] = defaultLimit(pod, rn, rc)
+		}
+	}
+	v, err := fieldpath.Resource(target, ref, capacity)
+	if err != nil {
 		return "", fmt.Errorf("unsupported container resource : %v", ref.Resource)
 	}
-	list := target.Resources.Requests
-	if kind == "limits" {
-		list = target.Resources.Limits
-	}
-	q := list[rn]
-	if kind == "limits" && native && defaulted && q.IsZero() {
-		q = defaultLimit(pod, rn, rc)
-	}
-	divisor := ref.Divisor
-	if divisor.IsZero() {
-		divisor = resource.MustParse("1")
-	}
-	return strconv.FormatInt(quantityCeil(q, divisor, rn == v1.ResourceCPU), 10), nil
+	return v, nil
 }
 
 // defaultLimit is what an unset container limit counts as.

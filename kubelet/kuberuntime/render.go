@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -442,18 +441,3 @@ func oomScoreAdj(pod *v1.Pod, c *v1.Container, memCapacity int64) int64 {
 	return min(max(adj, 2), 999)
 }
 
-// quantityCeil divides q by divisor, rounding up, as the downward API.
-func quantityCeil(q, divisor resource.Quantity, cpu bool) int64 {
-	if cpu {
-		d := divisor.MilliValue()
-		if d <= 0 {
-			d = 1000
-		}
-		return (q.MilliValue() + d - 1) / d
-	}
-	d := divisor.Value()
-	if d <= 0 {
-		d = 1
-	}
-	return (q.Value() + d - 1) / d
-}
