@@ -70,9 +70,9 @@ type podWorker struct {
 	seen          time.Time
 	syncs         int
 	startObserved bool
-	restartBO backOff
-	waiting   map[string]waitReason
-	podIPs    map[string]string
+	restartBO     backOff
+	waiting       map[string]waitReason
+	podIPs        map[string]string
 	// unknown are the IDs of UNKNOWN instances being stopped (logged once).
 	unknown map[string]bool
 	// startFailures are the last failed starts, by back-off key.

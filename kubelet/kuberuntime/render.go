@@ -440,4 +440,3 @@ func oomScoreAdj(pod *v1.Pod, c *v1.Container, memCapacity int64) int64 {
 	adj := 1000 - (1000*req.Value())/memCapacity
 	return min(max(adj, 2), 999)
 }
-
