@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
+	"github.com/kubeadmin/kubeadmin/kubelet/network"
 	"github.com/kubeadmin/kubeadmin/kubelet/service"
 	"github.com/kubeadmin/kubeadmin/phases"
 	"github.com/kubeadmin/kubeadmin/phases/workflow"
@@ -34,11 +35,14 @@ type Node struct {
 	RemovePods func(criEndpoint string) (int, error)
 	// Mounts is the host's mount table.
 	Mounts MountTable
+	// CleanupNetwork removes the built-in pod network (nil: nothing).
+	CleanupNetwork func() error
 }
 
 // hostNode is this machine.
 func hostNode() Node {
-	return Node{StopAgent: service.Stop, RemovePods: removeAllPods, Mounts: procMounts{}}
+	return Node{StopAgent: service.Stop, RemovePods: removeAllPods, Mounts: procMounts{},
+		CleanupNetwork: func() error { return network.Cleanup(constants.CNIConfDir) }}
 }
 
 func newCleanupNodePhase() workflow.Phase {
@@ -72,6 +76,13 @@ func runCleanupNode(d cleanupNodeData) error {
 		fmt.Fprintf(out, "[reset] Failed to remove containers: %v\n", err)
 	} else {
 		fmt.Fprintf(out, "[reset] Removed %d pod sandboxes and their containers through the CRI at %s\n", n, d.CRISocket())
+	}
+	if node.CleanupNetwork != nil {
+		fmt.Fprintf(out, "[reset] Removing the built-in pod network: %s, its routes, the %s chain and the %s bridge\n",
+			filepath.Join(constants.CNIConfDir, network.ConfFileName), network.MasqueradeChain, network.BridgeName)
+		if err := node.CleanupNetwork(); err != nil {
+			fmt.Fprintf(out, "[reset] Failed to remove the built-in pod network: %v\n", err)
+		}
 	}
 	if cfg.CertificatesDir != constants.DefaultCertDir {
 		fmt.Fprintf(out, "[reset] WARNING: Cleaning a non-default certificates directory: %q\n", cfg.CertificatesDir)
