@@ -536,9 +536,12 @@ func (w *podWorker) startAfterBackOff(ctx context.Context, pod *v1.Pod, c *v1.Co
 	if failed {
 		if d := w.restartBO.wait(key, failedAt); d > 0 {
 			w.containerEvent(pod, c, "", v1.EventTypeWarning, eventBackOff, "Back-off restarting failed container %s in pod %s", c.Name, podDesc(pod))
-			wr := waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", d.Round(time.Second), c.Name, podDesc(pod))}
+			// The message names the whole back-off period, as upstream,
+			// not the time left: it stays the same until the restart.
+			period := w.restartBO.Get(key)
+			wr := waitReason{reasonCrashLoop, fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", period, c.Name, podDesc(pod))}
 			if startFailed {
-				wr = waitReason{sf.why.reason, fmt.Sprintf("%s (back-off %s before the next attempt)", sf.why.message, d.Round(time.Second))}
+				wr = waitReason{sf.why.reason, fmt.Sprintf("%s (back-off %s before the next attempt)", sf.why.message, period)}
 			}
 			w.waiting[c.Name] = wr
 			return d
