@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/internal/testutil"
+	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
 )
 
@@ -62,6 +64,9 @@ func TestAPIPodRunsAndGracefulDeletion(t *testing.T) {
 		return c == 0 && s == 0
 	})
 	testutil.Eventually(t, "PodGone", func() bool { return ta.PodGone("u1") })
+	if _, err := os.Stat(kuberuntime.PodLogDir(ta.opts.PodLogsDir, p)); !os.IsNotExist(err) {
+		t.Errorf("the log directory of the deleted pod is still there (%v)", err)
+	}
 	if got := rt.lastStopTimeout(); got != 7 {
 		t.Errorf("StopContainer timeout = %d, want the deletion's grace period 7", got)
 	}

@@ -940,6 +940,10 @@ func (w *podWorker) terminate(ctx context.Context, pod *v1.Pod) error {
 		return err
 	}
 	removeCgroup(kuberuntime.CgroupParent(w.a.opts.CgroupRoot, pod))
+	// The pod is gone for good (no source wants it): so are its logs.
+	if err := os.RemoveAll(kuberuntime.PodLogDir(w.a.opts.PodLogsDir, pod)); err != nil {
+		w.a.logf("pod %q: failed to remove its log directory: %v", pod.Name, err)
+	}
 	w.a.logf("pod %q stopped and removed in %.1fs", pod.Name, w.a.now().Sub(begin).Seconds())
 	return nil
 }
