@@ -109,6 +109,7 @@ type Agent struct {
 	resyncPeriod time.Duration
 	errorRetry   time.Duration
 	runtimeWait  time.Duration
+	usagePeriod  time.Duration
 	hostDNS      kuberuntime.HostDNS
 	memCapacity  int64
 	cpuMilli     int64
@@ -153,6 +154,7 @@ func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *l
 		relistPeriod: relistPeriod,
 		errorRetry:   errorRetry,
 		runtimeWait:  runtimeWaitInterval,
+		usagePeriod:  usageCheckPeriod,
 		resyncPeriod: opts.SyncFrequency,
 		statuses:     statusCache{m: map[string]*runtimeapi.ContainerStatus{}},
 		workers:      map[types.UID]*podWorker{},

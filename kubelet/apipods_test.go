@@ -1,11 +1,14 @@
 package kubelet
 
 import (
+	"context"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -13,6 +16,7 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/testutil"
 	"github.com/kubeadmin/kubeadmin/kubelet/kuberuntime"
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
+	"github.com/kubeadmin/kubeadmin/kubelet/status"
 )
 
 // apiPod is a defaulted pod as the API server sends it, bound to node1.
@@ -134,4 +138,63 @@ func TestTerminalAPIPodIsNotStarted(t *testing.T) {
 		_, s := rt.objects()
 		return s == 0
 	})
+}
+
+// reported is the agent's report of pod uid (zero if absent).
+func reported(ta *testAgent, uid string) status.Pod {
+	for _, p := range ta.Report().Pods {
+		if p.UID == uid {
+			return p
+		}
+	}
+	return status.Pod{}
+}
+
+// TestActiveDeadlineEndsThePod: past activeDeadlineSeconds the pod's
+// containers stop and it is Failed with DeadlineExceeded, as upstream.
+func TestActiveDeadlineEndsThePod(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, apiTestConfig(t))
+	ta.apply(snapshot())
+	p := apiPod("late", "u5")
+	d := int64(1)
+	p.Spec.ActiveDeadlineSeconds = &d
+	started := metav1.NewTime(time.Now().Add(-time.Minute))
+	p.Status.StartTime = &started
+	ta.SetAPIPods([]*v1.Pod{p})
+	testutil.Eventually(t, "the pod Failed with DeadlineExceeded", func() bool {
+		r := reported(ta, "u5")
+		return r.Phase == string(v1.PodFailed) && r.Reason == reasonDeadlineExceeded && r.Message == msgDeadlineExceeded
+	})
+	testutil.Consistently(t, 100*time.Millisecond, "no container runs", func() bool { return !running(rt) })
+}
+
+// TestEmptyDirOverItsLimitIsEvicted: a disk emptyDir over its sizeLimit
+// evicts the pod (Failed, Evicted, upstream's message).
+func TestEmptyDirOverItsLimitIsEvicted(t *testing.T) {
+	rt := newTestRuntime()
+	ta := newTestAgent(t, rt, apiTestConfig(t))
+	ta.usagePeriod = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	ta.cancel = cancel
+	if err := ta.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ta.stop)
+	ta.apply(snapshot())
+	p := apiPod("full", "u6")
+	limit := resource.MustParse("16Ki")
+	p.Spec.Volumes = []v1.Volume{{Name: "scratch", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{SizeLimit: &limit}}}}
+	ta.SetAPIPods([]*v1.Pod{p})
+	testutil.Eventually(t, "the pod running", func() bool { return running(rt) })
+	testutil.Consistently(t, 60*time.Millisecond, "not evicted while under the limit", func() bool { return reported(ta, "u6").Reason == "" })
+	dir := filepath.Join(ta.opts.RootDir, "pods", "u6", "volumes", "kubernetes.io~empty-dir", "scratch")
+	if err := os.WriteFile(filepath.Join(dir, "blob"), make([]byte, 256<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "the pod evicted", func() bool {
+		r := reported(ta, "u6")
+		return r.Phase == string(v1.PodFailed) && r.Reason == reasonEvicted && r.Message == `Usage of EmptyDir volume "scratch" exceeds the limit "16Ki". `
+	})
+	testutil.Eventually(t, "its container stopped", func() bool { return !running(rt) })
 }

@@ -64,6 +64,9 @@ func (w *podWorker) publish(pod *v1.Pod, rp *runtimePod, _ bool) {
 	default:
 		s.Phase = string(v1.PodPending)
 	}
+	if w.ended != nil {
+		s.Phase, s.Reason, s.Message = string(v1.PodFailed), w.ended.reason, w.ended.message
+	}
 	w.a.setPodStatus(w.uid, s)
 }
 

@@ -85,7 +85,11 @@ type podWorker struct {
 	// last sync; mountErr is the last volume set-up failure.
 	volumes  map[string]string
 	mountErr string
-	lastErr  string
+	// ended says why the agent ended the pod (deadline, eviction);
+	// usageChecked is when its emptyDirs were last measured.
+	ended        *ending
+	usageChecked time.Time
+	lastErr      string
 }
 
 func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
@@ -218,6 +222,12 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 	if errs := kuberuntime.Unsupported(pod); len(errs) > 0 {
 		w.refuse(pod, errs)
 		return next, nil
+	}
+	if w.ended == nil {
+		next = min(next, w.checkEnd(pod))
+	}
+	if w.ended != nil {
+		return next, w.stopEnded(ctx, pod, rp)
 	}
 	if w.completed(pod, rp) {
 		w.a.probes.removePod(pod.UID)

@@ -83,11 +83,8 @@ func Unsupported(pod *v1.Pod) []error {
 		}
 		field := fmt.Sprintf("spec.volumes[%d].emptyDir.medium", i)
 		switch m := vol.EmptyDir.Medium; {
-		case m == v1.StorageMediumDefault:
-			if vol.EmptyDir.SizeLimit != nil {
-				bad(fmt.Sprintf("spec.volumes[%d].emptyDir.sizeLimit", i), "%s: this agent does not enforce size limits of disk-backed emptyDirs (no eviction); remove the field, or set medium %q for a tmpfs of that size", vol.EmptyDir.SizeLimit.String(), v1.StorageMediumMemory)
-			}
-		case m == v1.StorageMediumMemory:
+		case m == v1.StorageMediumDefault, m == v1.StorageMediumMemory:
+			// A disk emptyDir's sizeLimit is enforced by eviction.
 		case m == v1.StorageMediumHugePages || strings.HasPrefix(string(m), string(v1.StorageMediumHugePagesPrefix)):
 			bad(field, "%q is not supported by this agent; use medium %q (tmpfs) or remove medium to use the node's disk", m, v1.StorageMediumMemory)
 		default:

@@ -73,7 +73,7 @@ func TestUnsupported(t *testing.T) {
 				{Name: "tmpfs", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory, SizeLimit: &limit}}},
 				{Name: "eph", VolumeSource: v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{}}},
 			}
-		}, []string{"spec.volumes[1].emptyDir.sizeLimit", "spec.volumes[2].nfs", "spec.volumes[4].ephemeral"}},
+		}, []string{"spec.volumes[2].nfs", "spec.volumes[4].ephemeral"}},
 		{"volumes from API objects", func(p *v1.Pod) {
 			p.Spec.Volumes = []v1.Volume{
 				{Name: "cm", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}},
@@ -138,7 +138,6 @@ func TestUnsupportedReasons(t *testing.T) {
 	want := []string{
 		"spec.hostUsers: false asks for a user namespace, which this agent does not support; remove the field",
 		`spec.volumes[0].emptyDir.medium: "HugePages" is not supported by this agent; use medium "Memory" (tmpfs) or remove medium to use the node's disk`,
-		`spec.volumes[1].emptyDir.sizeLimit: 64Mi: this agent does not enforce size limits of disk-backed emptyDirs (no eviction); remove the field, or set medium "Memory" for a tmpfs of that size`,
 		`spec.volumes[2].nfs: volume "share": nfs volumes are not supported by this agent; use hostPath, emptyDir, configMap, secret, projected, downwardAPI or persistentVolumeClaim`,
 		`spec.containers[0].volumeMounts[0].subPath: "../x" has a ".." element; a sub-path must stay inside its volume`,
 	}
