@@ -67,6 +67,7 @@ func TestWorkloads(t *testing.T) {
 	})
 	t.Run("agent killed with -9", func(t *testing.T) { testAgentKill(t, node) })
 	t.Run("containerd restart", func(t *testing.T) { testContainerdRestart(t, node) })
+	t.Run("API server away", func(t *testing.T) { testAPIServerAway(t, node) })
 	t.Run("churn leaves nothing behind", func(t *testing.T) { testChurn(t, node) })
 }
 
@@ -342,6 +343,9 @@ spec:
 	if !strings.Contains(out, "CrashLoopBackOff") && !strings.Contains(out, "Error") {
 		t.Errorf("kubectl get pods shows neither CrashLoopBackOff nor Error:\n%s", out)
 	}
+	if out, err := kubectl(t, node, "-n", ns, "logs", "crasher", "--previous"); err != nil || !strings.Contains(out, "testapp") {
+		t.Errorf("logs --previous: %v %q", err, out)
+	}
 	events, _ := kubectl(t, node, "-n", ns, "get", "events", "-o", "jsonpath={range .items[*]}{.reason} {end}")
 	if !strings.Contains(events, "BackOff") {
 		t.Errorf("no BackOff event: %s", events)
@@ -459,6 +463,25 @@ func testStreaming(t *testing.T, node string) {
 		out, err = cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "tty line") {
 			t.Errorf("exec -it: %v %q", err, out)
+		}
+	})
+	t.Run("attach", func(t *testing.T) {
+		apply(t, node, fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: echoer, namespace: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: %s, imagePullPolicy: IfNotPresent, args: ["echo"], stdin: true}
+`, ns, testImage))
+		eventually(t, "echoer Running", workloadTimeout, func() error {
+			return jsonpathIs(t, node, "pod/echoer", "{.status.phase}", "Running", "-n", ns)
+		})
+		cmd := nodes.Command(t, node, "timeout", "10", "kubectl", "-n", ns, "attach", "-i", "echoer")
+		cmd.Stdin = strings.NewReader("attached line\n")
+		out, _ := cmd.CombinedOutput()
+		if !strings.Contains(string(out), "attached line") {
+			t.Errorf("attach -i: %q", out)
 		}
 	})
 	t.Run("port-forward", func(t *testing.T) {
@@ -707,6 +730,13 @@ func testTop(t *testing.T, node string) {
 	if err != nil || !strings.Contains(out, node) {
 		t.Errorf("kubectl top nodes: %v\n%s", err, out)
 	}
+	// The agent's own metrics, through the API server's node proxy.
+	out, err = kubectl(t, node, "get", "--raw", "/api/v1/nodes/"+node+"/proxy/metrics")
+	for _, want := range []string{"kubelet_pod_start_duration_seconds_count", "kubelet_running_pods", "kubelet_pod_worker_duration_seconds"} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("/metrics lacks %s (%v)", want, err)
+		}
+	}
 }
 
 // restartsOf maps "namespace/pod/container" to container ID and restart
@@ -757,7 +787,6 @@ func testAgentKill(t *testing.T, node string) {
 	namespace(t, node, ns)
 	apply(t, node, webDeployment(ns, testImage, 2, 0))
 	rolloutStatus(t, node, ns, "deployment/web")
-	before := nodeTasks(t, node)
 	restarts := restartsOf(t, node)
 	pid := agentPID(t, node)
 	if pid == "" {
@@ -790,15 +819,15 @@ func testAgentKill(t *testing.T, node string) {
 	// (other than the deleted pod's) still runs, with the same restart count.
 	after := restartsOf(t, node)
 	for k, v := range restarts {
-		if strings.HasPrefix(k, ns+"/"+victim+"/") {
+		// Only this test's pods and the cluster's own: the namespaces of
+		// the earlier tests are still going away.
+		mine := strings.HasPrefix(k, ns+"/") || strings.HasPrefix(k, "kube-system/")
+		if !mine || strings.HasPrefix(k, ns+"/"+victim+"/") {
 			continue
 		}
 		if after[k] != v {
 			t.Errorf("container %s: %q before the kill, %q after", k, v, after[k])
 		}
-	}
-	if now := nodeTasks(t, node); len(now) < len(before)-2 {
-		t.Errorf("tasks before the kill %d, after %d", len(before), len(now))
 	}
 }
 
@@ -892,5 +921,81 @@ func leftovers(t testing.TB, node, ns string) map[string]int {
 		"pod directories":          count("ls /var/lib/kubelet/pods | wc -l"),
 		"mounts":                   count("grep -c /var/lib/kubelet/pods /proc/self/mountinfo || true"),
 		"log directories of " + ns: count("ls /var/log/pods | grep -c '^" + ns + "_' || true"),
+	}
+}
+
+// podContainers maps "pod/container" to the running container ID for the
+// pods of namespace ns, as the agent reports them (it answers without the
+// API server).
+func podContainers(t testing.TB, node, ns string) map[string]string {
+	t.Helper()
+	out, errOut, err := nodes.Exec(t, node, "kubeadmin", "kubelet", "status", "-o", "json")
+	if err != nil {
+		t.Fatalf("kubeadmin kubelet status: %v %s", err, errOut)
+	}
+	var st struct {
+		Pods []struct {
+			Name, Namespace string
+			Containers      []struct{ Name, ID, State string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, p := range st.Pods {
+		for _, c := range p.Containers {
+			if p.Namespace == ns && c.State == "Running" {
+				m[p.Name+"/"+c.Name] = c.ID
+			}
+		}
+	}
+	return m
+}
+
+// testAPIServerAway: with the API server gone, running pods keep running;
+// when it is back, their status is written again.
+func testAPIServerAway(t *testing.T, node string) {
+	const ns = "away"
+	namespace(t, node, ns)
+	apply(t, node, webDeployment(ns, testImage, 2, 0))
+	rolloutStatus(t, node, ns, "deployment/web")
+	before := podContainers(t, node, ns)
+	if len(before) != 2 {
+		t.Fatalf("running containers %v, want 2", before)
+	}
+	manifest := "/etc/kubernetes/manifests/kube-apiserver.yaml"
+	parked := "/etc/kubernetes/kube-apiserver.yaml.away"
+	if out, errOut, err := nodes.Exec(t, node, "mv", manifest, parked); err != nil {
+		t.Fatalf("%v %s%s", err, out, errOut)
+	}
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			_, _, _ = nodes.Exec(t, node, "mv", parked, manifest)
+		}
+	}
+	defer restore()
+	eventually(t, "the API server gone", 60*time.Second, func() error {
+		if _, err := kubectl(t, node, "get", "--raw", "/livez", "--request-timeout=2s"); err == nil {
+			return fmt.Errorf("still answering")
+		}
+		return nil
+	})
+	consistently(t, "the pods keep running while the API server is away", settleWindow, func() error {
+		if now := podContainers(t, node, ns); fmt.Sprint(now) != fmt.Sprint(before) {
+			return fmt.Errorf("containers %v, before %v", now, before)
+		}
+		return nil
+	})
+	restore()
+	eventually(t, "the API server back", 2*workloadTimeout, func() error {
+		_, err := kubectl(t, node, "get", "--raw", "/livez", "--request-timeout=2s")
+		return err
+	})
+	rolloutStatus(t, node, ns, "deployment/web")
+	if now := podContainers(t, node, ns); fmt.Sprint(now) != fmt.Sprint(before) {
+		t.Errorf("containers %v after the API server came back, before %v", now, before)
 	}
 }
