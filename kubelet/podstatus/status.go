@@ -107,6 +107,7 @@ func PodStatus(spec *v1.Pod, rp status.Pod, old v1.PodStatus, nodeIP, runtimeNam
 			rc = status.Container{Name: c.Name, Image: c.Image, State: status.StateWaiting, Reason: "PodInitializing"}
 		}
 		cs := containerStatus(rc, c.Image, runtimeName)
+		specFields(&cs, &c)
 		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
 		done := cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0
 		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways && cs.State.Running != nil
@@ -122,6 +123,7 @@ func PodStatus(spec *v1.Pod, rp status.Pod, old v1.PodStatus, nodeIP, runtimeNam
 			rc = status.Container{Name: c.Name, Image: c.Image, State: status.StateWaiting, Reason: "ContainerCreating"}
 		}
 		cs := containerStatus(rc, c.Image, runtimeName)
+		specFields(&cs, &c)
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 		if !cs.Ready {
 			notReady = append(notReady, c.Name)
@@ -202,6 +204,28 @@ func podConditions(st v1.PodStatus, rp status.Pod, notInit, notReady []string, g
 		}
 	}
 	return out
+}
+
+// specFields adds what upstream's status copies from the spec: the volume
+// mounts (recursive read-only is never in effect: a read-only mount says
+// Disabled) and, once the container exists, its resources as allocated.
+func specFields(cs *v1.ContainerStatus, c *v1.Container) {
+	cs.VolumeMounts = nil
+	for _, m := range c.VolumeMounts {
+		vm := v1.VolumeMountStatus{Name: m.Name, MountPath: m.MountPath, ReadOnly: m.ReadOnly}
+		if m.ReadOnly {
+			mode := v1.RecursiveReadOnlyDisabled
+			vm.RecursiveReadOnly = &mode
+		}
+		cs.VolumeMounts = append(cs.VolumeMounts, vm)
+	}
+	cs.Resources, cs.AllocatedResources = nil, nil
+	if cs.ContainerID != "" {
+		cs.Resources = c.Resources.DeepCopy()
+		if len(c.Resources.Requests) > 0 {
+			cs.AllocatedResources = c.Resources.Requests.DeepCopy()
+		}
+	}
 }
 
 // containerStatus maps the agent's view of a container to the API's.
