@@ -90,6 +90,12 @@ func namespace(t testing.TB, node, ns string) {
 		t.Fatalf("create namespace %s: %v\n%s", ns, err, out)
 	}
 	t.Cleanup(func() { _, _ = kubectl(t, node, "delete", "namespace", ns, "--wait=false") })
+	// Pods need the namespace's default service account, which
+	// controller-manager creates a moment later.
+	eventually(t, "the default service account of "+ns, workloadTimeout, func() error {
+		_, err := kubectl(t, node, "-n", ns, "get", "serviceaccount", "default")
+		return err
+	})
 }
 
 // jsonpathIs checks one jsonpath value of an object.
