@@ -483,8 +483,9 @@ spec:
 		eventually(t, "echoer Running", workloadTimeout, func() error {
 			return jsonpathIs(t, node, "pod/echoer", "{.status.phase}", "Running", "-n", ns)
 		})
-		cmd := nodes.Command(t, node, "timeout", "10", "kubectl", "-n", ns, "attach", "-i", "echoer")
-		cmd.Stdin = strings.NewReader("attached line\n")
+		// The line is sent once the stream is up, and kubectl stays
+		// until the echo came back.
+		cmd := nodes.Command(t, node, "sh", "-c", "(sleep 1; echo attached line; sleep 2) | timeout 10 kubectl -n "+ns+" attach -i echoer")
 		out, _ := cmd.CombinedOutput()
 		if !strings.Contains(string(out), "attached line") {
 			t.Errorf("attach -i: %q", out)
