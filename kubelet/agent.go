@@ -4,6 +4,7 @@ import (
 	"context"
 	"log"
 	"os"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -121,22 +122,24 @@ type Agent struct {
 	ctx context.Context
 	wg  sync.WaitGroup
 
-	mu          sync.Mutex
-	workers     map[types.UID]*podWorker
-	desired     []*v1.Pod
-	static      []*v1.Pod
-	apiPods     []*v1.Pod
-	apiSeen     bool
-	relisted    bool
-	rejected    map[types.UID]rejection
-	files       map[string]string
-	fileErrors  []podsource.FileError
-	sourceSeen  bool
-	podStatus   map[types.UID]status.Pod
-	runtimeOK   bool
-	runtimeErr  string
-	pleg        map[string]relistEntry
-	runtimePods map[types.UID]podMeta
+	mu       sync.Mutex
+	workers  map[types.UID]*podWorker
+	desired  []*v1.Pod
+	static   []*v1.Pod
+	apiPods  []*v1.Pod
+	apiSeen  bool
+	relisted bool
+	rejected map[types.UID]rejection
+	// statusChanged is signalled (never blocking) when a pod's status changes.
+	statusChanged chan struct{}
+	files         map[string]string
+	fileErrors    []podsource.FileError
+	sourceSeen    bool
+	podStatus     map[types.UID]status.Pod
+	runtimeOK     bool
+	runtimeErr    string
+	pleg          map[string]relistEntry
+	runtimePods   map[types.UID]podMeta
 }
 
 // podMeta is what the labels tell about a pod found in the runtime.
@@ -150,21 +153,22 @@ type podMeta struct {
 func New(opts Options, rt cri.RuntimeService, images cri.ImageService, logger *log.Logger) *Agent {
 	a := &Agent{
 		opts: opts, rt: rt, images: images, log: logger, clock: clock.RealClock{},
-		secondUnit:   time.Second,
-		relistPeriod: relistPeriod,
-		errorRetry:   errorRetry,
-		runtimeWait:  runtimeWaitInterval,
-		usagePeriod:  usageCheckPeriod,
-		resyncPeriod: opts.SyncFrequency,
-		statuses:     statusCache{m: map[string]*runtimeapi.ContainerStatus{}},
-		workers:      map[types.UID]*podWorker{},
-		files:        map[string]string{},
-		podStatus:    map[types.UID]status.Pod{},
-		pleg:         map[string]relistEntry{},
-		runtimePods:  map[types.UID]podMeta{},
-		rejected:     map[types.UID]rejection{},
-		cpuMilli:     opts.CPUCapacityMilli,
-		memCapacity:  opts.MemoryCapacity,
+		secondUnit:    time.Second,
+		relistPeriod:  relistPeriod,
+		errorRetry:    errorRetry,
+		runtimeWait:   runtimeWaitInterval,
+		usagePeriod:   usageCheckPeriod,
+		resyncPeriod:  opts.SyncFrequency,
+		statuses:      statusCache{m: map[string]*runtimeapi.ContainerStatus{}},
+		workers:       map[types.UID]*podWorker{},
+		files:         map[string]string{},
+		podStatus:     map[types.UID]status.Pod{},
+		pleg:          map[string]relistEntry{},
+		runtimePods:   map[types.UID]podMeta{},
+		rejected:      map[types.UID]rejection{},
+		statusChanged: make(chan struct{}, 1),
+		cpuMilli:      opts.CPUCapacityMilli,
+		memCapacity:   opts.MemoryCapacity,
 	}
 	if a.resyncPeriod <= 0 {
 		a.resyncPeriod = time.Minute
@@ -421,6 +425,7 @@ func (a *Agent) workerDone(w *podWorker) {
 	}
 	delete(a.podStatus, w.uid)
 	delete(a.runtimePods, w.uid)
+	a.signalStatusLocked() // a deleted pod may now go from the API
 	a.mu.Unlock()
 	if a.opts.Sources != nil {
 		a.opts.Sources.Untrack(w.uid)
@@ -431,10 +436,25 @@ func (a *Agent) workerDone(w *podWorker) {
 func (a *Agent) setPodStatus(uid types.UID, s status.Pod) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.workers[uid] != nil {
-		a.podStatus[uid] = s
+	if a.workers[uid] == nil {
+		return
+	}
+	if old, ok := a.podStatus[uid]; !ok || !reflect.DeepEqual(old, s) {
+		a.signalStatusLocked()
+	}
+	a.podStatus[uid] = s
+}
+
+func (a *Agent) signalStatusLocked() {
+	select {
+	case a.statusChanged <- struct{}{}:
+	default:
 	}
 }
+
+// StatusChanged receives a value after a pod's status changed (the
+// status writer then writes at once).
+func (a *Agent) StatusChanged() <-chan struct{} { return a.statusChanged }
 
 func (a *Agent) relistLoop(ctx context.Context) {
 	defer a.wg.Done()

@@ -32,6 +32,8 @@ type fakeProvider struct {
 	gone    map[types.UID]bool
 }
 
+func (p *fakeProvider) StatusChanged() <-chan struct{} { return nil }
+
 func (p *fakeProvider) PodGone(uid types.UID) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()

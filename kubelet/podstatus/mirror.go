@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubeadmin/kubeadmin/kubelet/podsource"
@@ -94,7 +93,7 @@ func (s *syncer) podLoop(ctx context.Context) {
 	m := &mirrors{byKey: map[string]*v1.Pod{}}
 	var lastSync time.Time
 	lastSet, lastGen := "", int64(-1)
-	wait.UntilWithContext(ctx, func(ctx context.Context) {
+	round := func(ctx context.Context) {
 		pods := s.provider.StaticPods()
 		set, gen := staticSet(pods), store.Generation()
 		now := time.Now()
@@ -116,7 +115,21 @@ func (s *syncer) podLoop(ctx context.Context) {
 		} else {
 			s.logState("podstatus", "")
 		}
-	}, s.opts.PodSyncPeriod)
+	}
+	// A round runs every PodSyncPeriod, and at once when the engine says
+	// a pod's status changed, so a started container shows within
+	// milliseconds rather than up to a period later.
+	tick := time.NewTicker(s.opts.PodSyncPeriod)
+	defer tick.Stop()
+	for {
+		round(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-s.provider.StatusChanged():
+		}
+	}
 }
 
 // staticSet is a cheap fingerprint of the static pods and their hashes.

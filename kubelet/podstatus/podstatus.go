@@ -63,6 +63,8 @@ type Provider interface {
 	// PodGone reports whether nothing of the pod is left on the node
 	// (containers, sandboxes, volumes), so that a deleted pod may go.
 	PodGone(uid types.UID) bool
+	// StatusChanged receives a value after a pod's status changed.
+	StatusChanged() <-chan struct{}
 }
 
 // PodStore is this node's pods as the API server has them.
