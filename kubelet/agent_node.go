@@ -16,3 +16,15 @@ func (a *Agent) StaticPods() []*v1.Pod {
 	}
 	return out
 }
+
+// Pods returns deep copies of every pod the agent wants to run: the
+// static pods and the pods from the API server (the kubelet API's /pods).
+func (a *Agent) Pods() []*v1.Pod {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*v1.Pod, 0, len(a.desired))
+	for _, p := range a.desired {
+		out = append(out, p.DeepCopy())
+	}
+	return out
+}

@@ -88,7 +88,8 @@ type Options struct {
 
 // Provider is the node agent: the static pods and their status.
 type Provider interface {
-	StaticPods() []*v1.Pod
+	// Pods are every pod the agent runs (static and from the API server).
+	Pods() []*v1.Pod
 	Report() *status.Report
 }
 
@@ -274,7 +275,7 @@ func Serve(ctx context.Context, opts Options, provider Provider, streamer Stream
 // servePods answers the static pods as a v1 PodList.
 func (s *Server) servePods(w http.ResponseWriter, _ *http.Request) {
 	list := &v1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}}
-	for _, p := range s.provider.StaticPods() {
+	for _, p := range s.provider.Pods() {
 		list.Items = append(list.Items, *p)
 	}
 	w.Header().Set("Content-Type", "application/json")

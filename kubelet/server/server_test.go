@@ -36,7 +36,7 @@ import (
 
 type fakeProvider struct{ report status.Report }
 
-func (p *fakeProvider) StaticPods() []*v1.Pod {
+func (p *fakeProvider) Pods() []*v1.Pod {
 	return []*v1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "etcd-node1", Namespace: "kube-system"}}}
 }
 func (p *fakeProvider) Report() *status.Report { r := p.report; return &r }
