@@ -10,11 +10,7 @@ import (
 func (a *Agent) StaticPods() []*v1.Pod {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := make([]*v1.Pod, 0, len(a.static))
-	for _, p := range a.static {
-		out = append(out, p.DeepCopy())
-	}
-	return out
+	return copyPods(a.static)
 }
 
 // Pods returns deep copies of every pod the agent wants to run: the
@@ -22,8 +18,12 @@ func (a *Agent) StaticPods() []*v1.Pod {
 func (a *Agent) Pods() []*v1.Pod {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := make([]*v1.Pod, 0, len(a.desired))
-	for _, p := range a.desired {
+	return copyPods(a.desired)
+}
+
+func copyPods(pods []*v1.Pod) []*v1.Pod {
+	out := make([]*v1.Pod, 0, len(pods))
+	for _, p := range pods {
 		out = append(out, p.DeepCopy())
 	}
 	return out

@@ -3,12 +3,13 @@ package kuberuntime
 import (
 	"fmt"
 	"path"
-	"reflect"
 	"sort"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/kubelet/volume"
 )
 
 // Unsupported lists the fields of pod that this agent cannot honour, or
@@ -71,13 +72,13 @@ func Unsupported(pod *v1.Pod) []error {
 		case vol.Projected != nil:
 			for j, src := range vol.Projected.Sources {
 				if src.ClusterTrustBundle != nil || src.PodCertificate != nil {
-					bad(fmt.Sprintf("spec.volumes[%d].projected.sources[%d].%s", i, j, sourceType(&src)),
+					bad(fmt.Sprintf("spec.volumes[%d].projected.sources[%d].%s", i, j, volume.SourceType(&src)),
 						"volume %q: this projected source is not supported by this agent; use %s", vol.Name, supportedProjections)
 				}
 			}
 			continue
 		case vol.EmptyDir == nil:
-			kind := sourceType(&vol.VolumeSource)
+			kind := volume.SourceType(&vol.VolumeSource)
 			bad(fmt.Sprintf("spec.volumes[%d].%s", i, kind), "volume %q: %s volumes are not supported by this agent; use %s", vol.Name, kind, supportedVolumes)
 			continue
 		}
@@ -153,18 +154,6 @@ const (
 	supportedProjections = "serviceAccountToken, configMap, secret or downwardAPI"
 )
 
-// sourceType is the JSON name of the one set member of a volume source
-// struct (VolumeSource, VolumeProjection), "unknown" for none.
-func sourceType(src any) string {
-	v := reflect.Indirect(reflect.ValueOf(src))
-	for i := 0; i < v.NumField(); i++ {
-		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
-			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
-			return name
-		}
-	}
-	return "unknown"
-}
 
 func appArmorHonoured(t v1.AppArmorProfileType) bool {
 	return t == v1.AppArmorProfileTypeRuntimeDefault || t == v1.AppArmorProfileTypeUnconfined

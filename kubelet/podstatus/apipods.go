@@ -21,10 +21,7 @@ import (
 func (s *syncer) syncAPIPods(ctx context.Context, rep *status.Report, existing map[string]*v1.Pod) error {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
-	byUID := map[string]status.Pod{}
-	for _, p := range rep.Pods {
-		byUID[p.UID] = p
-	}
+	byUID := reportByUID(rep)
 	runtimeName := s.node.RuntimeName()
 	var errs []error
 	for key, p := range existing {
@@ -55,6 +52,15 @@ func (s *syncer) syncAPIPods(ctx context.Context, rep *status.Report, existing m
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// reportByUID indexes the report's pods by UID.
+func reportByUID(rep *status.Report) map[string]status.Pod {
+	byUID := make(map[string]status.Pod, len(rep.Pods))
+	for _, p := range rep.Pods {
+		byUID[p.UID] = p
+	}
+	return byUID
 }
 
 // finishDeletion removes a pod object whose containers and volumes are

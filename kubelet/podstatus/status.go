@@ -19,10 +19,7 @@ import (
 func (s *syncer) syncPodStatuses(ctx context.Context, rep *status.Report, pods []*v1.Pod, existing map[string]*v1.Pod, m *mirrors) error {
 	ctx, cancel := context.WithTimeout(ctx, apiCallTimeout)
 	defer cancel()
-	byUID := map[string]status.Pod{}
-	for _, p := range rep.Pods {
-		byUID[p.UID] = p
-	}
+	byUID := reportByUID(rep)
 	runtimeName := s.node.RuntimeName()
 	var errs []string
 	for _, sp := range pods {

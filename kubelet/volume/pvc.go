@@ -48,13 +48,14 @@ func (p *preparer) persistentVolumeClaim(vol *v1.Volume) (string, error) {
 		}
 		return src.Local.Path, nil
 	default:
-		return "", fmt.Errorf("persistentvolume %q is of type %s; this agent supports only hostPath and local persistent volumes", pv.Name, sourceType(src))
+		return "", fmt.Errorf("persistentvolume %q is of type %s; this agent supports only hostPath and local persistent volumes", pv.Name, SourceType(src))
 	}
 }
 
-// sourceType is the field name of the one set member of a volume source
-// struct (VolumeSource, PersistentVolumeSource), "unknown" for none.
-func sourceType(src any) string {
+// SourceType is the JSON name of the one set member of a volume source
+// struct (VolumeSource, VolumeProjection, PersistentVolumeSource),
+// "unknown" for none.
+func SourceType(src any) string {
 	v := reflect.Indirect(reflect.ValueOf(src))
 	for i := 0; i < v.NumField(); i++ {
 		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {

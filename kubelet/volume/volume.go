@@ -110,7 +110,7 @@ func (p *preparer) volume(vol *v1.Volume) (string, error) {
 	case vol.PersistentVolumeClaim != nil:
 		return p.persistentVolumeClaim(vol)
 	}
-	return "", fmt.Errorf("%s volumes are not supported by this agent", sourceType(&vol.VolumeSource))
+	return "", fmt.Errorf("%s volumes are not supported by this agent", SourceType(&vol.VolumeSource))
 }
 
 func (p *preparer) emptyDir(vol *v1.Volume) (string, error) {
