@@ -7,8 +7,10 @@
 # Per tool and round, after init, the control-plane taint removed, the node
 # Ready and CoreDNS Ready:
 #   1. 30 testapp pods (pod network, readinessProbe httpGet /readyz :8080)
-#      created by one `kubectl create`; per pod the time from just before
-#      that call until the pod is first seen scheduled, Running and Ready.
+#      created by one `kubectl create`; per pod the time from its creation
+#      (its ADDED event) until it is first seen scheduled, Running and Ready,
+#      and the spread of the creations (from just before `kubectl create`
+#      until each ADDED event: kubectl posts the pods one after another).
 #      Seen by a `kubectl get pods -w` from the host, established (its
 #      initial list of the static pods printed) before the create, each
 #      event stamped on arrival with the host clock ($EPOCHREALTIME, us)
@@ -311,12 +313,19 @@ one() { # tool
     sleep 0.2
   done
   stop_watch
-  # first_seen FIELD VALUE: per pod, seconds from t0 to the first event
-  # whose FIELD is VALUE ("" matches any non-empty value), sorted.
+  # first_seen FIELD VALUE: per pod, seconds from its creation (its first
+  # watch event, ADDED) to its first event whose FIELD is VALUE ("" matches
+  # any non-empty value), sorted.
   first_seen() {
-    awk -F'|' -v t0="$t0" -v ns="$ns" -v f="$1" -v v="$2" '$2 == ns && (v == "" ? $f != "" : $f == v) && !($3 in s) {s[$3] = $1 - t0}
+    awk -F'|' -v ns="$ns" -v f="$1" -v v="$2" '$2 != ns {next}
+      !($3 in c) {c[$3] = $1}
+      (v == "" ? $f != "" : $f == v) && !($3 in s) {s[$3] = $1 - c[$3]}
       END {for (p in s) printf "%.3f\n", s[p]}' "$work/events" | sort -n
   }
+  # created: per pod, seconds from just before `kubectl create` to its ADDED
+  # event (kubectl creates the list's items one after another).
+  local created
+  created="$(awk -F'|' -v t0="$t0" -v ns="$ns" '$2 == ns && !($3 in c) {c[$3] = $1 - t0} END {for (p in c) printf "%.3f\n", c[p]}' "$work/events" | sort -n)"
   local scheduled running ready
   scheduled="$(first_seen 6 "")"
   running="$(first_seen 4 Running)"
@@ -366,7 +375,7 @@ one() { # tool
   echo "$tool $row" >>"$results"
   # shellcheck disable=SC2086 # row is words
   printf '%-9s scheduled p50 %ss p99 %ss, Running p50 %ss p99 %ss, Ready p50 %ss p99 %ss, RSS %s MiB, deployment %ss\n' "$tool" $row
-  printf '          cleanup: %s%s\n' "$left" "$([ "${errs:-0}" = 0 ] || echo "; agent log lines matching error/fail/panic: $errs (last 5 below)")"
+  printf '          all %s created within %ss of the create call; cleanup: %s%s\n' "$PODS" "$(tail -1 <<<"$created")" "$left" "$([ "${errs:-0}" = 0 ] || echo "; agent log lines matching error/fail/panic: $errs (last 5 below)")"
   if [ -s "$work/agent-errors.$tool" ]; then sed 's/^/    /' "$work/agent-errors.$tool"; rm -f "$work/agent-errors.$tool"; fi
 }
 
