@@ -29,7 +29,8 @@
 # one by hand: kubeadm gets --pod-network-cidr (so the controller-manager
 # gives the Node a podCIDR), and once the Node has one the script writes the
 # conflist and masquerade rules the agent would, rendered by
-# kubelet/network.Render and MasqueradeRules through a tiny `go run`.
+# kubelet/network.Render and MasqueradeRules (a throwaway main.go, built
+# with `go build` in the work dir).
 # Prints a table of medians over rounds: metric, kubeadmin, upstream, ratio.
 # Goals (issue 9): p99 created->Ready < 2 s; Deployment <= 1/2 of upstream;
 # RSS <= 1/3 of upstream.
@@ -37,7 +38,8 @@
 # Usage: hack/bench/pods.sh [rounds]    (root; bin/kubeadmin from make build)
 # Environment: ROUNDS [3] (or $1), PODS [30], PROBE_PERIOD [1] readiness probe
 #   periodSeconds, SETTLE [5] seconds before reading RSS, TOOLS ["kubeadmin
-#   kubeadm"], KEEP=1 leaves the last node up.
+#   kubeadm"], KEEP=1 leaves the last node up, KEEP_WORK=1 keeps the work
+#   dir (the pod watch's events, logs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
