@@ -24,6 +24,10 @@ import (
 	"github.com/kubeadmin/kubeadmin/kubelet/volume"
 )
 
+// mountRetryFirst is the first wait after a failed volume set-up; it
+// doubles up to errorRetry.
+const mountRetryFirst = 100 * time.Millisecond
+
 // minGracePeriod is the least time a container gets to stop, as upstream.
 const minGracePeriod = 2
 
@@ -89,7 +93,9 @@ type podWorker struct {
 	// usageChecked is when its emptyDirs were last measured.
 	ended        *ending
 	usageChecked time.Time
-	lastErr      string
+	// mountRetry is the wait before the next volume set-up attempt.
+	mountRetry time.Duration
+	lastErr    string
 }
 
 func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
@@ -234,8 +240,13 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 		return next, nil
 	}
 	if !w.setUpVolumes(ctx, pod) {
-		return w.a.errorRetry, nil
+		// Soon at first: a pod just bound to the node may be refused its
+		// token until the API server's node authorizer has seen the
+		// binding (a fraction of a second).
+		w.mountRetry = min(max(2*w.mountRetry, mountRetryFirst), w.a.errorRetry)
+		return w.mountRetry, nil
 	}
+	w.mountRetry = 0
 	sb := rp.readySandbox()
 	if sb == nil {
 		if sb, err = w.newSandbox(ctx, pod, rp); err != nil {
@@ -722,7 +733,9 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 		kind = "init container"
 	}
 	w.a.logf("pod %q started %s %q (restart %d) in %.1fs", pod.Name, kind, c.Name, restartCount, w.a.now().Sub(begin).Seconds())
-	return w.a.resyncPeriod
+	// Sync again at once: the status shows the container running and its
+	// probes start now, not at the next relist.
+	return 0
 }
 
 // buildContainerConfig prepares volumes and files and renders the config.

@@ -11,11 +11,18 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/internal/testutil"
@@ -364,4 +371,52 @@ networking:
 	if _, err := FromClusterConfig(context.Background(), fake.NewSimpleClientset(cm)); err == nil || !strings.Contains(err.Error(), "ClusterConfiguration") {
 		t.Errorf("missing key: %v", err)
 	}
+}
+
+// TestRunWithOnlyItsOwnNodeReadable: before kubeadmin:pod-network exists
+// the node may read only its own Node; the CNI file is written from it at
+// once, no route is touched meanwhile, and once every Node is readable
+// the routes follow them.
+func TestRunWithOnlyItsOwnNodeReadable(t *testing.T) {
+	defer func(d time.Duration) { ownOnlyWatch = d }(ownOnlyWatch)
+	ownOnlyWatch = 50 * time.Millisecond
+	dir := t.TempDir()
+	client := fake.NewSimpleClientset(node("self", "10.244.0.0/24", "10.77.0.2"), node("b", "10.244.1.0/24", "10.77.0.3"))
+	var allowed atomic.Bool
+	forbid := func(a k8stesting.Action) (bool, runtime.Object, error) {
+		var sel string
+		switch act := a.(type) {
+		case k8stesting.ListAction:
+			sel = act.GetListRestrictions().Fields.String()
+		case k8stesting.WatchAction:
+			sel = act.GetWatchRestrictions().Fields.String()
+		}
+		if allowed.Load() || sel == "metadata.name=self" {
+			return false, nil, nil
+		}
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "nodes"}, "", errors.New("node 'self' cannot read all nodes, only its own Node object"))
+	}
+	client.PrependReactor("list", "nodes", forbid)
+	client.PrependWatchReactor("nodes", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		if handled, _, err := forbid(a); handled {
+			return true, nil, err
+		}
+		return false, nil, nil
+	})
+	dp := &fakeDataplane{}
+	opts := Options{Client: client, NodeName: "self", ConfDir: dir, ClusterCIDR: "10.244.0.0/16"}
+	testutil.RunUntilCleanup(t, func(ctx context.Context) error { return run(ctx, opts, dp) })
+	want, _ := Render("10.244.0.0/24")
+	testutil.Eventually(t, "the conflist from the node's own Node", func() bool {
+		got, err := os.ReadFile(filepath.Join(dir, ConfFileName))
+		return err == nil && bytes.Equal(got, want)
+	})
+	if r, _ := dp.snapshot(); len(r) != 0 {
+		t.Fatalf("routes synced while only the own Node was known: %v", r)
+	}
+	allowed.Store(true)
+	testutil.Eventually(t, "the route to b once every Node is readable", func() bool {
+		r, _ := dp.snapshot()
+		return len(r) > 0 && reflect.DeepEqual(r[len(r)-1], []Route{route("10.244.1.0/24", "10.77.0.3")})
+	})
 }

@@ -11,10 +11,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -31,6 +34,10 @@ const (
 	retryMin     = time.Second
 	retryMax     = 30 * time.Second
 )
+
+// ownOnlyWatch bounds a watch of this node alone, after which the list of
+// every Node is tried again (a variable for tests).
+var ownOnlyWatch = 5 * time.Second
 
 // Options configure Run.
 type Options struct {
@@ -87,12 +94,46 @@ func run(ctx context.Context, opts Options, dp dataplane) error {
 		}
 	}
 	nodes := opts.Client.CoreV1().Nodes()
+	// Until kubeadmin:pod-network lets this node read every Node (init
+	// creates it late, in the addon phase), the Node authorizer lets it
+	// read its own: that is enough for the CNI configuration, so it is
+	// watched alone meanwhile, with short watches so that the full list
+	// is tried again soon.
+	var ownOnly atomic.Bool
+	own := fields.OneTermEqualSelector("metadata.name", opts.NodeName).String()
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			list, err := nodes.List(ctx, o)
+			if !apierrors.IsForbidden(err) {
+				if err == nil && ownOnly.Swap(false) {
+					poke() // routes may follow now
+				}
+				return list, err
+			}
+			ownOnly.Store(true)
+			o.FieldSelector = own
 			return nodes.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return nodes.Watch(ctx, o)
+			if !ownOnly.Load() {
+				w, err := nodes.Watch(ctx, o)
+				if !apierrors.IsForbidden(err) {
+					return w, err
+				}
+				ownOnly.Store(true)
+			}
+			// Every Node readable now? A 410 makes the reflector list again,
+			// this time all of them.
+			if _, err := nodes.List(ctx, metav1.ListOptions{Limit: 1}); err == nil {
+				ownOnly.Store(false)
+				return nil, apierrors.NewResourceExpired("every Node is readable now")
+			}
+			o.FieldSelector = own
+			w, err := nodes.Watch(ctx, o)
+			if err == nil {
+				time.AfterFunc(ownOnlyWatch, w.Stop)
+			}
+			return w, err
 		},
 	}
 	// A plain store of trimmed Nodes rather than a shared informer and
@@ -115,7 +156,7 @@ func run(ctx context.Context, opts Options, dp dataplane) error {
 	if !cache.WaitForCacheSync(ctx.Done(), ctrl.HasSynced) {
 		return nil // ctx ended
 	}
-	s := &syncer{opts: opts, store: store, dp: dp, log: opts.logger()}
+	s := &syncer{opts: opts, store: store, dp: dp, log: opts.logger(), partial: ownOnly.Load}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	backoff := retryMin
@@ -145,6 +186,9 @@ type syncer struct {
 	dp        dataplane
 	log       *log.Logger
 	lastRules []byte // rules applied last, so that unchanged rules are not re-applied
+	// partial reports that the store holds only this node's Node: routes
+	// (and, without the cluster's CIDR, the masquerade rule) wait.
+	partial func() bool
 }
 
 // sync brings the host in line with the cached Nodes. Each part is tried
@@ -170,8 +214,16 @@ func (s *syncer) sync(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := s.dp.syncRoutes(ctx, DesiredRoutes(nodes, s.opts.NodeName)); err != nil {
+	partial := s.partial != nil && s.partial()
+	if partial {
+		// The other nodes are not known: removing their routes would
+		// break what works.
+		s.log.Printf("pod network: only this node's Node is readable yet (RBAC %q missing?); routes wait", "kubeadmin:pod-network")
+	} else if err := s.dp.syncRoutes(ctx, DesiredRoutes(nodes, s.opts.NodeName)); err != nil {
 		errs = append(errs, err)
+	}
+	if partial && s.opts.ClusterCIDR == "" {
+		return errors.Join(errs...)
 	}
 	if rules := MasqueradeRules(podCIDR, s.clusterCIDRs(nodes)); rules != nil && !bytes.Equal(rules, s.lastRules) {
 		if err := s.dp.syncMasquerade(ctx, rules); err != nil {
