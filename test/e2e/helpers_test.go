@@ -155,8 +155,8 @@ func fileExists(p string) bool {
 
 var controlPlane = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
 
-// containerIDs maps each control-plane container name to its running
-// container ID, as the node agent reports it.
+// containerIDs maps "pod/container" of every running container to its
+// ID, as the node agent reports it.
 func containerIDs(t testing.TB, node string) map[string]string {
 	t.Helper()
 	ids, err := agentContainers(t, node)
@@ -191,11 +191,22 @@ func agentContainers(t testing.TB, node string) (map[string]string, error) {
 	for _, p := range st.Pods {
 		for _, c := range p.Containers {
 			if strings.EqualFold(c.State, "running") {
-				ids[c.Name] = c.ID
+				ids[p.Name+"/"+c.Name] = c.ID
 			}
 		}
 	}
 	return ids, nil
+}
+
+// componentID is the running container of a control-plane component
+// (by container name) among ids, "" if none.
+func componentID(ids map[string]string, name string) string {
+	for k, id := range ids {
+		if strings.HasSuffix(k, "/"+name) && strings.HasPrefix(k, name+"-") {
+			return id
+		}
+	}
+	return ""
 }
 
 // nodeTasks lists the running tasks (sandboxes and containers) of a node's
@@ -233,6 +244,16 @@ func sameTasks(t testing.TB, node string, before []string) error {
 // control-plane component, and returns its tasks.
 func runningTasks(t testing.TB, node string) []string {
 	t.Helper()
+	// The add-ons start while init ends: wait until CoreDNS and kube-proxy
+	// are Ready, so that the node's tasks are settled.
+	eventually(t, "CoreDNS and kube-proxy Ready", 2*time.Minute, func() error {
+		for _, sel := range []string{"k8s-app=kube-dns", "k8s-app=kube-proxy"} {
+			if err := allReady(t, node, "kube-system", sel); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	tasks := nodeTasks(t, node)
 	running := 0
 	for _, task := range tasks {

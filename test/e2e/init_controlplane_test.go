@@ -249,7 +249,7 @@ func TestInitControlPlane(t *testing.T) {
 	})
 
 	t.Run("an edited manifest is rolled out", func(t *testing.T) {
-		before := containerIDs(t, node)["kube-apiserver"]
+		before := componentID(containerIDs(t, node), "kube-apiserver")
 		manifest := filepath.Join(nodes.Root(t, node), "etc/kubernetes/manifests/kube-apiserver.yaml")
 		b, err := os.ReadFile(manifest)
 		if err != nil {
@@ -263,7 +263,7 @@ func TestInitControlPlane(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "a new kube-apiserver with --audit-log-maxage=3 serving", 120*time.Second, func() error {
-			id := containerIDs(t, node)["kube-apiserver"]
+			id := componentID(containerIDs(t, node), "kube-apiserver")
 			if id == "" || id == before {
 				return fmt.Errorf("kube-apiserver container is %q", id)
 			}
