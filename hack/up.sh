@@ -25,12 +25,10 @@ up() {
   log "kubeadmin init in $node"
   hack/nodes exec "$node" -- kubeadmin init
   log "the cluster (once the node, the control plane, CoreDNS and kube-proxy report Ready)"
-  hack/nodes exec "$node" -- kubectl wait --for=condition=Ready "node/$node" --timeout=120s >/dev/null ||
-    log "the node is not Ready yet"
+  wait_ready "the node" "node/$node"
   local sel
   for sel in tier=control-plane k8s-app=kube-dns k8s-app=kube-proxy; do
-    hack/nodes exec "$node" -- kubectl -n kube-system wait --for=condition=Ready pod -l "$sel" --timeout=120s >/dev/null ||
-      log "the pods $sel are not all Ready yet"
+    wait_ready "the pods $sel" -n kube-system pod -l "$sel"
   done
   hack/nodes exec "$node" -- kubectl get nodes,pods -A -o wide
   cat <<MSG
@@ -41,6 +39,21 @@ The control plane runs in the test node "$node" ($(hack/nodes ip "$node")).
   hack/nodes exec $node -- kubectl taint nodes --all node-role.kubernetes.io/control-plane-   # run workloads on it
   make down                                           # remove it
 MSG
+}
+
+# wait_ready WHAT ARGS...: waits up to UP_READY_TIMEOUT (120 s) for the
+# objects kubectl names with ARGS to be Ready, asking again while they do
+# not exist yet or are replaced (the add-on pods appear after init).
+wait_ready() {
+  local what="$1" deadline=$((SECONDS + ${UP_READY_TIMEOUT:-120}))
+  shift
+  until hack/nodes exec "$node" -- kubectl wait --for=condition=Ready "$@" --timeout=10s >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "$what: not Ready after ${UP_READY_TIMEOUT:-120}s"
+      return 0
+    fi
+    sleep 1
+  done
 }
 
 down() {

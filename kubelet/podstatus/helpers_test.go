@@ -96,7 +96,7 @@ func (n fakeNode) UID() types.UID {
 
 func (fakeNode) RuntimeName() string { return "containerd" }
 
-var uidCounter atomic.Int64
+var uidCounter, rvCounter atomic.Int64
 
 // newClient is a fake clientset that assigns UIDs on create, as the API
 // server does, holding the registered Node "node1".
@@ -109,6 +109,22 @@ func newClient(objs ...runtime.Object) *fake.Clientset {
 		}
 		return false, nil, nil
 	})
+	// Every write gets a higher resourceVersion, as the API server's.
+	for _, verb := range []string{"create", "update"} {
+		c.PrependReactor(verb, "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			var obj runtime.Object
+			switch act := a.(type) {
+			case k8stesting.CreateAction:
+				obj = act.GetObject()
+			case k8stesting.UpdateAction:
+				obj = act.GetObject()
+			}
+			if m, err := meta.Accessor(obj); err == nil {
+				m.SetResourceVersion(fmt.Sprint(rvCounter.Add(1)))
+			}
+			return false, nil, nil
+		})
+	}
 	if _, err := c.CoreV1().Nodes().Create(context.Background(), &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node1"}}, metav1.CreateOptions{}); err != nil {
 		panic(err)
 	}

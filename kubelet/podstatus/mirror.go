@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,13 +214,22 @@ func currentMirror(sp *v1.Pod, existing map[string]*v1.Pod, m *mirrors) *v1.Pod 
 	key := podKey(sp)
 	cur, mine := existing[key], m.byKey[key]
 	p := cur
-	if mine != nil && (cur == nil || cur.UID == mine.UID) {
+	if mine != nil && (cur == nil || (cur.UID == mine.UID && !newer(cur, mine))) {
 		p = mine
 	}
 	if p == nil || !IsMirrorPod(p) || p.Annotations[AnnotationConfigMirror] != staticHash(sp) || p.DeletionTimestamp != nil {
 		return nil
 	}
 	return p
+}
+
+// newer reports whether a is a later version of the same object than b:
+// someone else (the node lifecycle controller, say) wrote it after the
+// loop's last write, which must then be compared against.
+func newer(a, b *v1.Pod) bool {
+	ra, errA := strconv.ParseUint(a.ResourceVersion, 10, 64)
+	rb, errB := strconv.ParseUint(b.ResourceVersion, 10, 64)
+	return errA == nil && errB == nil && ra > rb
 }
 
 // deleteMirror deletes p at once, if it is still the same object.

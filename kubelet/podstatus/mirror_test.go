@@ -249,3 +249,39 @@ func TestPodStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestMirrorStatusRewrittenAfterAnotherWriter: when someone else changes
+// a mirror pod's status (the node lifecycle controller marks pods not
+// Ready while the node is NotReady), the loop compares against that newer
+// copy and writes the agent's status again.
+func TestMirrorStatusRewrittenAfterAnotherWriter(t *testing.T) {
+	c := newClient()
+	p := &fakeProvider{}
+	sp := staticPod("etcd-node1", "h1")
+	p.set([]*v1.Pod{sp}, []status.Pod{{Name: "etcd-node1", Namespace: "kube-system", UID: "h1", Phase: "Running", SandboxID: "s",
+		Containers: []status.Container{{Name: "c", ID: "abc", Image: "img:1", State: status.StateRunning, Ready: true, Started: true}}}})
+	start(t, testOptions(c), p)
+	ready := func() v1.ConditionStatus {
+		m := getPod(c, "etcd-node1")
+		if m == nil {
+			return ""
+		}
+		for _, cond := range m.Status.Conditions {
+			if cond.Type == v1.PodReady {
+				return cond.Status
+			}
+		}
+		return ""
+	}
+	testutil.Eventually(t, "the mirror Ready", func() bool { return ready() == v1.ConditionTrue })
+	m := getPod(c, "etcd-node1")
+	for i := range m.Status.Conditions {
+		if m.Status.Conditions[i].Type == v1.PodReady {
+			m.Status.Conditions[i].Status = v1.ConditionFalse
+		}
+	}
+	if _, err := c.CoreV1().Pods("kube-system").UpdateStatus(context.Background(), m, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "the mirror Ready again", func() bool { return ready() == v1.ConditionTrue })
+}
