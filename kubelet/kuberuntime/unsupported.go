@@ -154,7 +154,6 @@ const (
 	supportedProjections = "serviceAccountToken, configMap, secret or downwardAPI"
 )
 
-
 func appArmorHonoured(t v1.AppArmorProfileType) bool {
 	return t == v1.AppArmorProfileTypeRuntimeDefault || t == v1.AppArmorProfileTypeUnconfined
 }
