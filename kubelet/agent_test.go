@@ -1077,3 +1077,36 @@ spec:
 		t.Errorf("%d containers created", n)
 	}
 }
+
+// TestReadinessRetriedSoonAfterStart: a readiness probe that fails right
+// after the container starts (its server is not listening yet) is tried
+// again within the first period, so the container is Ready long before
+// one period has passed; after it was once Ready, the period applies.
+func TestReadinessRetriedSoonAfterStart(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	srv := newToggleServer(t, false)
+	y := `apiVersion: v1
+kind: Pod
+metadata: {name: slow}
+spec:
+  hostNetwork: true
+  containers:
+  - name: c
+    image: img:1
+    readinessProbe:
+      httpGet: {host: 127.0.0.1, path: /, port: ` + srv.port() + `}
+      periodSeconds: 300
+`
+	ta.apply(snapshot(decodePod(t, y, "/m/slow.yaml")))
+	testutil.Eventually(t, "the first probe", func() bool { return srv.hits.Load() > 0 })
+	srv.healthy.Store(true)
+	// The period is 3 s here (300 × 10 ms); Ready comes within a second.
+	start := time.Now()
+	testutil.Eventually(t, "ready", func() bool { return containerStatus(ta, "c").Ready })
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Ready %s after the server answered, want well within the 3 s period", d)
+	}
+	hits := srv.hits.Load()
+	testutil.Consistently(t, 300*time.Millisecond, "no quick retries once Ready", func() bool { return srv.hits.Load() == hits })
+}

@@ -137,6 +137,10 @@ func (p *prober) removePod(uid types.UID) {
 	}
 }
 
+// earlyRetryFirst is the first quick retry of a readiness probe that
+// failed before the container was ever Ready; it doubles.
+const earlyRetryFirst = 50 * time.Millisecond
+
 // update changes a container's state under the lock and reports whether
 // the worker should be poked.
 func (p *prober) update(id string, f func(s *probeState) bool) bool {
@@ -158,13 +162,20 @@ func (p *prober) loop(ctx context.Context, w *podWorker, rc runningContainer, ki
 	timer := time.NewTimer(max(delay, 0))
 	defer timer.Stop()
 	successes, failures := int32(0), int32(0)
+	period := time.Duration(pr.PeriodSeconds) * unit
+	// Until a readiness probe first succeeds, within the container's first
+	// period, it is tried again sooner: a server that listens a few
+	// milliseconds after its start is Ready then, not a whole period
+	// later. Failures before the first success change nothing (the
+	// container is not Ready yet), so the outcome is the same, earlier.
+	early, everReady := earlyRetryFirst, false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		}
-		timer.Reset(time.Duration(pr.PeriodSeconds) * unit)
+		timer.Reset(period)
 		st := p.state(rc.id, rc.c)
 		if kind == probeStartup && st.started {
 			return
@@ -178,6 +189,11 @@ func (p *prober) loop(ctx context.Context, w *podWorker, rc runningContainer, ki
 		}
 		if res.Success {
 			successes, failures = successes+1, 0
+			everReady = everReady || kind == probeReadiness
+		} else if kind == probeReadiness && !everReady && !rc.startedAt.IsZero() && time.Since(rc.startedAt)+early < period {
+			timer.Reset(early)
+			early *= 2
+			continue
 		} else {
 			successes, failures = 0, failures+1
 			pod, _ := w.state()
