@@ -13,6 +13,8 @@
 # Usage: hack/bench/init.sh [rounds]    (default 3; TOOLS="kubeadm" runs one side)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=hack/bench/lib.sh
+source hack/bench/lib.sh
 rounds="${1:-3}"
 cache="${KUBEADMIN_CACHE:-/var/cache/kubeadmin}/v1.37.2/bin"
 node=bench-init
@@ -39,39 +41,9 @@ run_kubeadmin() {
   hack/nodes exec "$node" -- kubeadmin init
 }
 
-# The upstream kubelet runs as a plain process (no systemd): started as soon
-# as kubeadm's kubelet-start wrote its files, like systemd's restart would.
+# Upstream kubeadm with the upstream kubelet (hack/bench/lib.sh).
 run_kubeadm() {
-  hack/nodes exec "$node" -- sh -c '
-    cat > /tmp/kubeadm.yaml <<CFG
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: "'"$ip"'"
-nodeRegistration:
-  kubeletExtraArgs:
-  - {name: node-ip, value: "'"$ip"'"}
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: v1.37.2
----
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-cgroupDriver: cgroupfs
-cgroupRoot: /kubeadmin-'"$node"'
-failSwapOn: false
-failCgroupV1: false
-CFG
-    for c in /sys/fs/cgroup/*/; do mkdir -p "$c/kubeadmin-'"$node"'" 2>/dev/null || true; done
-    (while [ ! -s /var/lib/kubelet/config.yaml ] || [ ! -s /var/lib/kubelet/kubeadm-flags.env ]; do sleep 0.02; done
-     . /var/lib/kubelet/kubeadm-flags.env
-     exec '"$cache"'/kubelet --config=/var/lib/kubelet/config.yaml --kubeconfig=/etc/kubernetes/kubelet.conf \
-       --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf $KUBELET_KUBEADM_ARGS \
-       >/var/log/kubeadmin/upstream-kubelet.log 2>&1) </dev/null >/dev/null 2>&1 &
-    PATH='"$cache"':$PATH kubeadm init --config /tmp/kubeadm.yaml \
-      --ignore-preflight-errors=SystemVerification,Service-Kubelet,FileExisting-crictl,KubeletVersion,Swap
-  '
+  upstream_init "$node" "$ip"
 }
 
 one() { # tool

@@ -42,6 +42,8 @@
 #   dir (the pod watch's events, logs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=hack/bench/lib.sh
+source hack/bench/lib.sh
 
 rounds="${1:-${ROUNDS:-3}}"
 PODS="${PODS:-30}"
@@ -134,41 +136,9 @@ init_kubeadmin() {
   nexec kubeadmin init
 }
 
-# The upstream kubelet runs as a plain process, as in hack/bench/init.sh.
+# Upstream kubeadm with the upstream kubelet (hack/bench/lib.sh).
 init_kubeadm() {
-  nexec sh -c '
-    cat > /tmp/kubeadm.yaml <<CFG
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: "'"$ip"'"
-nodeRegistration:
-  kubeletExtraArgs:
-  - {name: node-ip, value: "'"$ip"'"}
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: v1.37.2
-networking:
-  podSubnet: '"$pod_subnet"'
-  serviceSubnet: '"$service_subnet"'
----
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-cgroupDriver: cgroupfs
-cgroupRoot: /kubeadmin-'"$node"'
-failSwapOn: false
-failCgroupV1: false
-CFG
-    for c in /sys/fs/cgroup/*/; do mkdir -p "$c/kubeadmin-'"$node"'" 2>/dev/null || true; done
-    (while [ ! -s /var/lib/kubelet/config.yaml ] || [ ! -s /var/lib/kubelet/kubeadm-flags.env ]; do sleep 0.02; done
-     . /var/lib/kubelet/kubeadm-flags.env
-     exec '"$cache"'/kubelet --config=/var/lib/kubelet/config.yaml --kubeconfig=/etc/kubernetes/kubelet.conf \
-       --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf $KUBELET_KUBEADM_ARGS \
-       >/var/log/kubeadmin/upstream-kubelet.log 2>&1) </dev/null >/dev/null 2>&1 &
-    PATH='"$cache"':$PATH kubeadm init --config /tmp/kubeadm.yaml \
-      --ignore-preflight-errors=SystemVerification,Service-Kubelet,FileExisting-crictl,KubeletVersion,Swap
-  '
+  upstream_init "$node" "$ip" "$pod_subnet" "$service_subnet"
 }
 
 # install_network: for upstream, the agent's conflist and masquerade rules
