@@ -31,13 +31,13 @@ func newAddonPhase() workflow.Phase {
 		Name:  "addon",
 		Short: "Install required addons for passing conformance tests",
 		Phases: []workflow.Phase{
-			allPhase("Install all the addons", append(append([]string{}, proxyFlags...), phases.FlagFeatureGates, phases.FlagServiceDNSDomain, phases.FlagServiceCIDR)),
+			workflow.AllPhase("Install all the addons", append(append([]string{}, proxyFlags...), phases.FlagFeatureGates, phases.FlagServiceDNSDomain, phases.FlagServiceCIDR)),
 			{Name: "coredns", Short: "Install the CoreDNS addon to a Kubernetes cluster", InheritFlags: dnsFlags,
-				RunIf:      runIfAs(func(d baseData) bool { return !d.Cfg().Cluster.DNS.Disabled }),
+				RunIf:      workflow.RunIfAs(func(d baseData) bool { return !d.Cfg().Cluster.DNS.Disabled }),
 				LocalFlags: local,
 				Run:        runAddon(clusterobjects.CoreDNSObjects, clusterobjects.EnsureCoreDNS)},
 			{Name: "kube-proxy", Short: "Install the kube-proxy addon to a Kubernetes cluster", InheritFlags: proxyFlags,
-				RunIf:      runIfAs(func(d baseData) bool { return !d.Cfg().Cluster.Proxy.Disabled }),
+				RunIf:      workflow.RunIfAs(func(d baseData) bool { return !d.Cfg().Cluster.Proxy.Disabled }),
 				LocalFlags: local,
 				Run:        runAddon(clusterobjects.KubeProxyObjects, clusterobjects.EnsureKubeProxy)},
 		},
@@ -46,7 +46,7 @@ func newAddonPhase() workflow.Phase {
 
 // runAddon installs an addon, or prints its objects with --print-manifest.
 func runAddon(objects func(*config.InitConfig) ([]runtime.Object, error), ensure func(kubernetes.Interface, *config.InitConfig, io.Writer) error) func(workflow.RunData) error {
-	return runAs(func(d clusterData) error {
+	return workflow.RunAs(func(d clusterData) error {
 		if printManifest {
 			objs, err := objects(d.Cfg())
 			if err != nil {

@@ -37,18 +37,18 @@ func certPhaseFlags(name string) []string {
 }
 
 func newCertsPhase() workflow.Phase {
-	children := []workflow.Phase{allPhase("Generate all certificates", certPhaseFlags("all"))}
+	children := []workflow.Phase{workflow.AllPhase("Generate all certificates", certPhaseFlags("all"))}
 	for _, name := range certPhaseOrder {
 		children = append(children, workflow.Phase{
 			Name:         name,
 			Short:        "Generate the " + certPhaseShort[name],
 			Long:         fmt.Sprintf("Generate the %s, and save them into %s.crt and %s.key files.\n\nIf both files already exist, kubeadmin skips the generation step and existing files will be used.", certPhaseShort[name], name, name),
 			InheritFlags: certPhaseFlags(name),
-			RunIf: runIfAs(func(d certsData) bool {
+			RunIf: workflow.RunIfAs(func(d certsData) bool {
 				// With external etcd the etcd certificates are not kubeadmin's.
 				return d.Cfg().Cluster.Etcd.External == nil || !isEtcdCert(name)
 			}),
-			Run: runAs(func(d certsData) error {
+			Run: workflow.RunAs(func(d certsData) error {
 				return certs.CreateCert(name, d.Cfg(), d.CertificateWriteDir(), d.Out())
 			}),
 		})
@@ -58,7 +58,7 @@ func newCertsPhase() workflow.Phase {
 		Short:        "Generate a private key for signing service account tokens along with its public key",
 		Long:         "Generate the private key for signing service account tokens along with its public key, and save them into sa.key and sa.pub files.\n\nIf both files already exist, kubeadmin skips the generation step and existing files will be used.",
 		InheritFlags: certPhaseFlags("sa"),
-		Run: runAs(func(d certsData) error {
+		Run: workflow.RunAs(func(d certsData) error {
 			return certs.CreateCert("sa", d.Cfg(), d.CertificateWriteDir(), d.Out())
 		}),
 	})
@@ -66,7 +66,7 @@ func newCertsPhase() workflow.Phase {
 		Name:   "certs",
 		Short:  "Certificate generation",
 		Phases: children,
-		Run: runAs(func(d certsData) error {
+		Run: workflow.RunAs(func(d certsData) error {
 			fmt.Fprintf(d.Out(), "[certs] Using certificateDir folder %q\n", d.CertificateWriteDir())
 			return nil
 		}),

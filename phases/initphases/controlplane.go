@@ -43,7 +43,7 @@ func newControlPlanePhase() workflow.Phase {
 			Name:         c.phase,
 			Short:        fmt.Sprintf("Generates the %s static Pod manifest", c.component),
 			InheritFlags: controlPlanePhaseFlags(c.phase),
-			Run: runAs(func(d staticPodData) error {
+			Run: workflow.RunAs(func(d staticPodData) error {
 				fmt.Fprintf(d.Out(), "[control-plane] Creating static Pod manifest for %q\n", c.component)
 				return manifests.WriteStaticPod(d.ManifestDir(), c.component, manifests.ControlPlanePods(d.Cfg())[c.component], d.PatchesDir(), d.Out())
 			}),
@@ -53,7 +53,7 @@ func newControlPlanePhase() workflow.Phase {
 		Name:   "control-plane",
 		Short:  "Generate all static Pod manifest files necessary to establish the control plane",
 		Phases: children,
-		Run: runAs(func(d staticPodData) error {
+		Run: workflow.RunAs(func(d staticPodData) error {
 			fmt.Fprintf(d.Out(), "[control-plane] Using manifest folder %q\n", d.ManifestDir())
 			return nil
 		}),

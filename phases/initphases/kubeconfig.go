@@ -27,14 +27,14 @@ func kubeconfigPhaseFlags(name string) []string {
 }
 
 func newKubeConfigPhase() workflow.Phase {
-	children := []workflow.Phase{allPhase("Generate all kubeconfig files", kubeconfigPhaseFlags("all"))}
+	children := []workflow.Phase{workflow.AllPhase("Generate all kubeconfig files", kubeconfigPhaseFlags("all"))}
 	for _, k := range kubeconfigPhases {
 		children = append(children, workflow.Phase{
 			Name:         k.name,
 			Short:        k.short,
 			Long:         fmt.Sprintf("%s, and save it to the %s file.", k.short, k.file),
 			InheritFlags: kubeconfigPhaseFlags(k.name),
-			Run: runAs(func(d kubeConfigData) error {
+			Run: workflow.RunAs(func(d kubeConfigData) error {
 				return kubeconfig.CreateKubeConfigFile(k.file, d.Cfg(), d.KubeConfigDir(), d.CertificateWriteDir(), d.Out())
 			}),
 		})
@@ -43,7 +43,7 @@ func newKubeConfigPhase() workflow.Phase {
 		Name:   "kubeconfig",
 		Short:  "Generate all kubeconfig files necessary to establish the control plane and the admin kubeconfig file",
 		Phases: children,
-		Run: runAs(func(d kubeConfigData) error {
+		Run: workflow.RunAs(func(d kubeConfigData) error {
 			fmt.Fprintf(d.Out(), "[kubeconfig] Using kubeconfig folder %q\n", d.KubeConfigDir())
 			return nil
 		}),

@@ -20,9 +20,9 @@ func newKubeletFinalizePhase() workflow.Phase {
 		Short:   "Updates settings relevant to the kubelet after TLS bootstrap",
 		Example: "  # Updates settings relevant to the kubelet after TLS bootstrap\"\n  kubeadmin init phase kubelet-finalize all --config",
 		Phases: []workflow.Phase{
-			allPhase("Run all kubelet-finalize phases", flags),
+			workflow.AllPhase("Run all kubelet-finalize phases", flags),
 			{Name: "enable-client-cert-rotation", Short: "Enable kubelet client certificate rotation", InheritFlags: flags,
-				Run: runAs(runEnableClientCertRotation)},
+				Run: workflow.RunAs(runEnableClientCertRotation)},
 		},
 	}
 }

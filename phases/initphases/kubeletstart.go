@@ -21,7 +21,7 @@ func newKubeletStartPhase() workflow.Phase {
 		Long:         "Write a file with KubeletConfiguration and an environment file with node specific kubelet settings, and then (re)start the node agent (kubeadmin kubelet).",
 		Example:      "  # Writes a dynamic environment file with kubelet flags from a InitConfiguration file.\n  kubeadmin init phase kubelet-start --config config.yaml",
 		InheritFlags: []string{phases.FlagConfig, phases.FlagImageRepository, phases.FlagCRISocket, phases.FlagNodeName, phases.FlagPatches, phases.FlagDryRun},
-		Run:          runAs(runKubeletStart),
+		Run:          workflow.RunAs(runKubeletStart),
 	}
 }
 
@@ -70,13 +70,7 @@ func clusterKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfigu
 	return config.DefaultKubeletConfiguration(&cfg.Cluster)
 }
 
-// localKubeletConfig adapts the shared configuration to this host. Where
-// systemd is not the init system its cgroup driver cannot work, so the
-// agent uses cgroupfs (a node-local change, as kubeadm's resolvConf one).
+// localKubeletConfig adapts the shared configuration to this host.
 func localKubeletConfig(cfg *config.InitConfig) *kubeletv1beta1.KubeletConfiguration {
-	kc := clusterKubeletConfig(cfg)
-	if kc.CgroupDriver == constants.CgroupDriverSystemd && !service.SystemdRunning() {
-		return config.LocalKubeletConfiguration(kc, constants.CgroupDriverCgroupfs)
-	}
-	return kc
+	return phases.LocalKubeletConfig(clusterKubeletConfig(cfg))
 }

@@ -16,7 +16,7 @@ func newPreflightPhase() workflow.Phase {
 		Short:        "Run pre-flight checks",
 		Long:         "Run pre-flight checks for kubeadmin init.",
 		Example:      "  # Run pre-flight checks for kubeadmin init using a config file.\n  kubeadmin init phase preflight --config kubeadmin-config.yaml",
-		Run:          runAs(runPreflight),
+		Run:          workflow.RunAs(runPreflight),
 		InheritFlags: []string{phases.FlagConfig, phases.FlagImageRepository, phases.FlagCRISocket, phases.FlagIgnorePreflightErrors, phases.FlagDryRun},
 	}
 }

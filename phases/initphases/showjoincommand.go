@@ -14,7 +14,7 @@ func newShowJoinCommandPhase() workflow.Phase {
 		Name:         "show-join-command",
 		Short:        "Show the join command for control-plane and worker node",
 		Dependencies: []string{"bootstrap-token", "upload-certs"},
-		Run:          runAs(runShowJoinCommand),
+		Run:          workflow.RunAs(runShowJoinCommand),
 	}
 }
 

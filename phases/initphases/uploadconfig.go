@@ -15,7 +15,7 @@ func newUploadConfigPhase() workflow.Phase {
 		Aliases: []string{"uploadconfig"},
 		Short:   "Upload the kubeadm and kubelet configuration to a ConfigMap",
 		Phases: []workflow.Phase{
-			allPhase("Upload all configuration to a config map", flags),
+			workflow.AllPhase("Upload all configuration to a config map", flags),
 			{Name: "kubeadm", Short: "Upload the kubeadm ClusterConfiguration to a ConfigMap", InheritFlags: flags,
 				Run: withClient(func(d clusterData, c kubernetes.Interface) error {
 					return clusterobjects.UploadKubeadmConfig(c, d.Cfg(), d.Out())
@@ -30,7 +30,7 @@ func newUploadConfigPhase() workflow.Phase {
 
 // withClient adapts a function that needs the cluster client of the view D.
 func withClient[D clusterData](f func(d D, c kubernetes.Interface) error) func(workflow.RunData) error {
-	return runAs(func(d D) error {
+	return workflow.RunAs(func(d D) error {
 		c, err := d.Client()
 		if err != nil {
 			return err

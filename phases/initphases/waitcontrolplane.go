@@ -19,7 +19,7 @@ func newWaitControlPlanePhase() workflow.Phase {
 	return workflow.Phase{
 		Name:  "wait-control-plane",
 		Short: "Wait for the control plane to start",
-		Run:   runAs(runWaitControlPlane),
+		Run:   workflow.RunAs(runWaitControlPlane),
 	}
 }
 

@@ -46,7 +46,7 @@ func hostNode() Node {
 }
 
 func newCleanupNodePhase() workflow.Phase {
-	return workflow.Phase{Name: "cleanup-node", Aliases: []string{"cleanupnode"}, Short: "Run cleanup node.", Run: runAs(runCleanupNode)}
+	return workflow.Phase{Name: "cleanup-node", Aliases: []string{"cleanupnode"}, Short: "Run cleanup node.", Run: workflow.RunAs(runCleanupNode)}
 }
 
 func runCleanupNode(d cleanupNodeData) error {

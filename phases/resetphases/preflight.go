@@ -11,7 +11,7 @@ import (
 )
 
 func newPreflightPhase() workflow.Phase {
-	return workflow.Phase{Name: "preflight", Aliases: []string{"pre-flight"}, Short: "Run reset pre-flight checks", Run: runAs(runPreflight)}
+	return workflow.Phase{Name: "preflight", Aliases: []string{"pre-flight"}, Short: "Run reset pre-flight checks", Run: workflow.RunAs(runPreflight)}
 }
 
 func runPreflight(d preflightData) error {

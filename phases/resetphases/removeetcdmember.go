@@ -11,7 +11,7 @@ import (
 )
 
 func newRemoveEtcdMemberPhase() workflow.Phase {
-	return workflow.Phase{Name: "remove-etcd-member", Short: "Remove a local etcd member.", Run: runAs(runRemoveEtcdMember)}
+	return workflow.Phase{Name: "remove-etcd-member", Short: "Remove a local etcd member.", Run: workflow.RunAs(runRemoveEtcdMember)}
 }
 
 func runRemoveEtcdMember(d removeEtcdMemberData) error {
