@@ -16,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -199,10 +200,17 @@ func (r *discoverer) pollClusterInfo(ctx context.Context, c kubernetes.Interface
 	}
 }
 
-// unreachable is the error after the deadline with no usable answer.
+// unreachable is the error after the deadline with no usable answer. An
+// answer from the API server carries its own hint in cause; otherwise the
+// hint is about the address.
 func (r *discoverer) unreachable(server string, cause error) error {
-	return fmt.Errorf("could not read the %s ConfigMap from the API server at %s within %v: %w. Check that the address is right and that the API server is up and reachable from this node; `kubeadmin token create --print-join-command` on the control-plane node prints the join command with the right address",
-		bootstrapapi.ConfigMapClusterInfo, server, r.timeout, cause)
+	hint := " Check that the address is right and that the API server is up and reachable from this node; `kubeadmin token create --print-join-command` on the control-plane node prints the join command with the right address"
+	var status apierrors.APIStatus
+	if errors.As(cause, &status) {
+		hint = ""
+	}
+	return fmt.Errorf("timed out after %v reading the %s ConfigMap from the API server at %s; last error: %w.%s",
+		r.timeout, bootstrapapi.ConfigMapClusterInfo, server, cause, hint)
 }
 
 // isTLSVerifyError reports whether err is a failed server certificate

@@ -102,7 +102,7 @@ func (r *discoverer) token(ctx context.Context, d config.Discovery) (*clientcmda
 			again = cm.Data[bootstrapapi.KubeConfigKey]
 			return step{done: true}
 		case isTLSVerifyError(err):
-			return step{fatal: fmt.Errorf("the API server at %s does not present a serving certificate valid for this address and signed by the pinned cluster CA: %w. If the address is right, check the API server's certificate SANs (`kubeadmin certs check-expiration` on the control-plane node lists them)", server, err)}
+			return step{fatal: fmt.Errorf("the API server at %s does not present a serving certificate valid for this address and signed by the pinned cluster CA: %w. If the address is right, check the names and issuer of the API server's certificate on the control-plane node (openssl x509 -noout -text -in /etc/kubernetes/pki/apiserver.crt)", server, err)}
 		default:
 			return step{onTimeout: r.unreachable(server, err)}
 		}
@@ -164,9 +164,9 @@ func hasSignature(cm *corev1.ConfigMap) bool {
 func explainRead(err error) error {
 	switch {
 	case apierrors.IsNotFound(err):
-		return fmt.Errorf("%w (the control plane has no %s ConfigMap yet; it is made by `kubeadmin init phase bootstrap-token`)", err, bootstrapapi.ConfigMapClusterInfo)
+		return fmt.Errorf("%w (the control plane has no %s ConfigMap yet; `kubeadmin init phase bootstrap-token` on the control-plane node makes it)", err, bootstrapapi.ConfigMapClusterInfo)
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return fmt.Errorf("%w (anonymous reads of %s are not allowed; `kubeadmin init phase bootstrap-token` on the control-plane node grants them)", err, bootstrapapi.ConfigMapClusterInfo)
+		return fmt.Errorf("%w (anonymous reads of %s are not allowed; `kubeadmin init phase bootstrap-token` on the control-plane node allows them)", err, bootstrapapi.ConfigMapClusterInfo)
 	}
 	return err
 }
