@@ -3,9 +3,10 @@ package discovery
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,12 +44,16 @@ type fakeAPI struct {
 	reads  int
 	answer func(n int) (int, *corev1.ConfigMap)
 	files  map[string][]byte
+	auth   string // Authorization header of the last cluster-info read
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
 	t.Helper()
 	f := &fakeAPI{files: map[string][]byte{}}
-	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	// Tests make failed handshakes on purpose; keep them out of the output.
+	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	f.srv.StartTLS()
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -65,6 +70,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.reads++
+	f.auth = r.Header.Get("Authorization")
 	code, cm := http.StatusNotFound, (*corev1.ConfigMap)(nil)
 	if f.answer != nil {
 		code, cm = f.answer(f.reads)
@@ -76,10 +82,11 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(cm)
 		return
 	}
-	reason := metav1.StatusReasonNotFound
-	if code == http.StatusForbidden {
-		reason = metav1.StatusReasonForbidden
-	}
+	reason := map[int]metav1.StatusReason{
+		http.StatusNotFound:     metav1.StatusReasonNotFound,
+		http.StatusForbidden:    metav1.StatusReasonForbidden,
+		http.StatusUnauthorized: metav1.StatusReasonUnauthorized,
+	}[code]
 	_ = json.NewEncoder(w).Encode(&metav1.Status{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"},
 		Status:   metav1.StatusFailure, Reason: reason, Code: int32(code),
@@ -137,7 +144,11 @@ func clusterInfo(t *testing.T, content string, tokens ...string) *corev1.ConfigM
 }
 
 // fast is a discoverer with short timings.
-func fast(out *bytes.Buffer) *discoverer {
+func fast(buf *bytes.Buffer) *discoverer {
+	var out io.Writer = io.Discard
+	if buf != nil {
+		out = buf
+	}
 	return &discoverer{
 		timeout:        3 * time.Second,
 		interval:       20 * time.Millisecond,
@@ -193,15 +204,6 @@ func mustFail(t *testing.T, err error, want ...string) string {
 	return msg
 }
 
-func certOf(t *testing.T, pemData []byte) *x509.Certificate {
-	t.Helper()
-	b, _ := pem.Decode(pemData)
-	c, err := x509.ParseCertificate(b.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 func TestDiscoverNeedsAMethod(t *testing.T) {
 	_, err := Discover(context.Background(), config.Discovery{}, time.Second, nil)

@@ -101,13 +101,16 @@ func (r *discoverer) loadFile(ctx context.Context, src string) (*clientcmdapi.Co
 	} else if err == nil && u.Scheme != "" {
 		return nil, fmt.Errorf("the discovery file %q given with %s has the unsupported scheme %q; give a local path or an https URL", src, fileWhere, u.Scheme)
 	}
-	// LoadFromFile resolves the file's relative references against its directory.
 	kc, err := clientcmd.LoadFromFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("the discovery file %s given with %s does not exist", path, fileWhere)
 		}
 		return nil, fmt.Errorf("failed to load the discovery file %s given with %s: %w", path, fileWhere, err)
+	}
+	// Relative file references are relative to the kubeconfig, as for kubectl.
+	if err := clientcmd.ResolveLocalPaths(kc); err != nil {
+		return nil, fmt.Errorf("failed to resolve the file references of the discovery file %s: %w", path, err)
 	}
 	return kc, nil
 }
