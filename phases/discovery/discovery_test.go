@@ -204,7 +204,6 @@ func mustFail(t *testing.T, err error, want ...string) string {
 	return msg
 }
 
-
 func TestDiscoverNeedsAMethod(t *testing.T) {
 	_, err := Discover(context.Background(), config.Discovery{}, time.Second, nil)
 	mustFail(t, err, "--discovery-file", "--token", "kubeadmin token create --print-join-command")

@@ -225,9 +225,13 @@ func TestTokenBadInput(t *testing.T) {
 		{"endpoint URL", func(d *config.Discovery) { d.BootstrapToken.APIServerEndpoint = "https://10.0.0.1:6443" }, []string{`"https://10.0.0.1:6443"`, "host:port"}},
 		{"no port", func(d *config.Discovery) { d.BootstrapToken.APIServerEndpoint = "10.0.0.1" }, []string{"host:port"}},
 		{"pin without format", func(d *config.Discovery) { d.BootstrapToken.CACertHashes = []string{strings.Repeat("a", 64)} }, []string{"--discovery-token-ca-cert-hash", "caCertHashes[0]"}},
-		{"md5 pin", func(d *config.Discovery) { d.BootstrapToken.CACertHashes = []string{"sha256:" + strings.Repeat("a", 64), "md5:abc"} }, []string{`"md5"`, "caCertHashes[1]"}},
+		{"md5 pin", func(d *config.Discovery) {
+			d.BootstrapToken.CACertHashes = []string{"sha256:" + strings.Repeat("a", 64), "md5:abc"}
+		}, []string{`"md5"`, "caCertHashes[1]"}},
 		{"short pin", func(d *config.Discovery) { d.BootstrapToken.CACertHashes = []string{"sha256:abcd"} }, []string{"64 hex"}},
-		{"non-hex pin", func(d *config.Discovery) { d.BootstrapToken.CACertHashes = []string{"sha256:" + strings.Repeat("g", 64)} }, []string{"64 hex"}},
+		{"non-hex pin", func(d *config.Discovery) {
+			d.BootstrapToken.CACertHashes = []string{"sha256:" + strings.Repeat("g", 64)}
+		}, []string{"64 hex"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := tokenDiscovery("127.0.0.1:1", "sha256:"+strings.Repeat("a", 64))
