@@ -91,6 +91,16 @@ func bootstrapConfig(server string, ca []byte, token string) *clientcmdapi.Confi
 	return kubeconfig.BuildBootstrapKubeconfig(server, ca, constants.DefaultClusterName, token)
 }
 
+// withAuth returns a kubeconfig of cluster "kubernetes" used by user.
+func withAuth(server string, ca []byte, user string, auth *clientcmdapi.AuthInfo) *clientcmdapi.Config {
+	kc := bootstrapConfig(server, ca, "")
+	ctxName := user + "@" + constants.DefaultClusterName
+	kc.AuthInfos = map[string]*clientcmdapi.AuthInfo{user: auth}
+	kc.Contexts = map[string]*clientcmdapi.Context{ctxName: {Cluster: constants.DefaultClusterName, AuthInfo: user}}
+	kc.CurrentContext = ctxName
+	return kc
+}
+
 // checkTLSBootstrapToken validates the token the kubelet will present.
 func checkTLSBootstrapToken(token string) error {
 	if !bootstraputil.IsValidBootstrapToken(token) {

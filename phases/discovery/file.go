@@ -201,16 +201,6 @@ func (r *discoverer) refresh(ctx context.Context, cluster *clientcmdapi.Cluster,
 	return nil
 }
 
-// withAuth returns a kubeconfig of cluster "kubernetes" used by user.
-func withAuth(server string, ca []byte, user string, auth *clientcmdapi.AuthInfo) *clientcmdapi.Config {
-	kc := bootstrapConfig(server, ca, "")
-	ctxName := user + "@" + constants.DefaultClusterName
-	kc.AuthInfos = map[string]*clientcmdapi.AuthInfo{user: auth}
-	kc.Contexts = map[string]*clientcmdapi.Context{ctxName: {Cluster: constants.DefaultClusterName, AuthInfo: user}}
-	kc.CurrentContext = ctxName
-	return kc
-}
-
 // authOf returns the current context's user and its entry (never nil).
 func authOf(kc *clientcmdapi.Config) (string, *clientcmdapi.AuthInfo) {
 	if ctx := kc.Contexts[kc.CurrentContext]; ctx != nil {

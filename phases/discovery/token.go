@@ -140,7 +140,7 @@ func (r *discoverer) readSigned(ctx context.Context, c kubernetes.Interface, ser
 		if !hasSignature(cm) {
 			grace = r.unsignedGrace
 		}
-		unknown := fmt.Errorf("token id %q is invalid for this cluster or it has expired: the %s ConfigMap at %s holds no signature for it. Use `kubeadmin token create --print-join-command` on the control-plane node to create a new valid token",
+		unknown := fmt.Errorf("token id %q is invalid for this cluster or it has expired: the %s ConfigMap at %s holds no signature for it (a token also needs the \"signing\" usage). Use `kubeadmin token create --print-join-command` on the control-plane node to create a new valid token",
 			id, bootstrapapi.ConfigMapClusterInfo, server)
 		if now.Sub(missingSince) >= grace {
 			return step{fatal: unknown}
