@@ -396,3 +396,19 @@ const (
 	ContainerLogMaxFiles        = 5
 	ContainerLogMonitorInterval = 10 * time.Second
 )
+
+// Join discovery (phases/discovery). kubeadm waits the whole discovery
+// timeout for the token's signature in cluster-info; kubeadmin gives up
+// sooner once cluster-info was read without it. The bootstrapsigner adds a
+// signature within a second of a token's creation, so when it has signed
+// other tokens already, DiscoverySignatureGrace is ample. With no signature
+// at all it may not have started yet (a control plane still coming up), so
+// the longer DiscoveryUnsignedGrace applies. While waiting for a signature
+// cluster-info is read every DiscoverySignatureRetryInterval.
+const (
+	DiscoverySignatureGrace         = 10 * time.Second
+	DiscoveryUnsignedGrace          = 60 * time.Second
+	DiscoverySignatureRetryInterval = 1 * time.Second
+	// DiscoveryFileMaxBytes bounds a discovery kubeconfig fetched over HTTPS.
+	DiscoveryFileMaxBytes = 1 << 20
+)
