@@ -55,6 +55,7 @@ plane with its own node agent ("kubeadmin kubelet") over the CRI API.
 	// Every command is listed here; no file registers itself.
 	root.AddCommand(
 		newCmdInit(out),
+		newCmdJoin(out),
 		newCmdReset(in, out),
 		newCmdCerts(out),
 		newCmdConfig(out),

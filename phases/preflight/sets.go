@@ -54,6 +54,11 @@ type JoinOptions struct {
 	KubernetesDir string
 	// CRISocket overrides Cfg's nodeRegistration.criSocket.
 	CRISocket string
+	// KubeletArgs are the node agent's arguments from kubeadm-flags.env,
+	// checked with ValidateKubeletArgs (nil: the KubeletFlags check is left
+	// out).
+	KubeletArgs         []string
+	ValidateKubeletArgs func(args []string) error
 	// Host is how the checks see the machine (zero: the real one).
 	Host Host
 }
@@ -181,6 +186,9 @@ func JoinNodeChecks(opts JoinOptions) []Checker {
 		fileAvailableCheck(filepath.Join(dir, constants.KubeletBootstrapKubeConfigFile), ""),
 	}
 	checks = append(checks, commonChecks(h, criSocket(opts.CRISocket, nr.CRISocket), "", nr.Name)...)
+	if opts.ValidateKubeletArgs != nil {
+		checks = append(checks, kubeletFlagsCheck(opts.KubeletArgs, nr.KubeletExtraArgs, opts.ValidateKubeletArgs))
+	}
 	if cfg.ControlPlane == nil {
 		caPath := cfg.CACertPath
 		if caPath == "" {
