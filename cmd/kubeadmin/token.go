@@ -411,12 +411,12 @@ func (o *tokenOptions) client() (kubernetes.Interface, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	real, err := o.newClient(path)
+	live, err := o.newClient(path)
 	if err != nil {
 		return nil, path, err
 	}
 	if !o.dryRun {
-		return real, path, nil
+		return live, path, nil
 	}
 	fake := phases.DryRunClient(o.out, "")
 	withTracker, ok := fake.(interface {
@@ -427,7 +427,7 @@ func (o *tokenOptions) client() (kubernetes.Interface, string, error) {
 	}
 	tracker := withTracker.Tracker()
 	sel := fields.OneTermEqualSelector("type", string(bootstrapapi.SecretTypeBootstrapToken)).String()
-	list, err := real.CoreV1().Secrets(metav1.NamespaceSystem).List(context.Background(), metav1.ListOptions{FieldSelector: sel})
+	list, err := live.CoreV1().Secrets(metav1.NamespaceSystem).List(context.Background(), metav1.ListOptions{FieldSelector: sel})
 	if err != nil {
 		fmt.Fprintf(o.out, "[dryrun] Could not read the cluster's bootstrap tokens, going on as if there were none: %v\n", o.apiError(err, path))
 		o.unseeded = tracker
