@@ -59,6 +59,7 @@ plane with its own node agent ("kubeadmin kubelet") over the CRI API.
 		newCmdReset(in, out),
 		newCmdCerts(out),
 		newCmdConfig(out),
+		newCmdToken(out, errOut),
 		newCmdVersion(out),
 		newCmdKubelet(out),
 		newCmdSupervise(),

@@ -281,25 +281,46 @@ func validatePatches(patches *Patches, p *field.Path) field.ErrorList {
 
 func validateBootstrapTokens(tokens []BootstrapToken, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for i, bt := range tokens {
-		bp := p.Index(i)
-		tok := ""
-		if bt.Token != nil {
-			tok = bt.Token.String()
-		}
-		errs = append(errs, validateToken(tok, bp.Child("token"))...)
-		if err := bootstraputil.ValidateUsages(bt.Usages); err != nil {
-			errs = append(errs, field.Invalid(bp.Child("usages"), strings.Join(bt.Usages, ","), err.Error()))
-		}
-		errs = append(errs, validateTokenGroups(bt.Usages, bt.Groups, bp.Child("groups"))...)
-		if bt.Expires != nil && bt.TTL != nil {
-			errs = append(errs, field.Invalid(bp, "", "the BootstrapToken .TTL and .Expires fields are mutually exclusive; set only one"))
-		}
-		if bt.TTL != nil && bt.TTL.Duration < 0 {
-			errs = append(errs, field.Invalid(bp.Child("ttl"), bt.TTL.Duration.String(), "must be 0 (never expires) or positive"))
-		}
+	for i := range tokens {
+		errs = append(errs, ValidateBootstrapToken(&tokens[i], p.Index(i))...)
 	}
 	return errs
+}
+
+// ValidateBootstrapToken checks one token: its format, usages, groups and
+// TTL against expires. The fields are named below p; a nil p gives the
+// bare names ("token", "usages", "groups", "ttl"), which are also the
+// names of the `token create` flags.
+func ValidateBootstrapToken(bt *BootstrapToken, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	tok := ""
+	if bt.Token != nil {
+		tok = bt.Token.String()
+	}
+	errs = append(errs, validateToken(tok, p.Child("token"))...)
+	if err := bootstraputil.ValidateUsages(bt.Usages); err != nil {
+		errs = append(errs, field.Invalid(p.Child("usages"), strings.Join(bt.Usages, ","), err.Error()))
+	}
+	errs = append(errs, validateTokenGroups(bt.Usages, bt.Groups, p.Child("groups"))...)
+	if bt.Expires != nil && bt.TTL != nil {
+		errs = append(errs, field.Invalid(p, "", "the BootstrapToken .TTL and .Expires fields are mutually exclusive; set only one"))
+	}
+	if bt.TTL != nil && bt.TTL.Duration < 0 {
+		errs = append(errs, field.Invalid(p.Child("ttl"), bt.TTL.Duration.String(), "must be 0 (never expires) or positive"))
+	}
+	return errs
+}
+
+// ValidateBootstrapTokens checks the bootstrapTokens of a configuration
+// file; it returns a *ValidationError or nil.
+func ValidateBootstrapTokens(tokens []BootstrapToken) error {
+	return toError(validateBootstrapTokens(tokens, field.NewPath("bootstrapTokens")))
+}
+
+// ValidateCertificateKey checks a --certificate-key value (64 hex
+// characters); p names the flag or field in the error.
+func ValidateCertificateKey(key string, p *field.Path) error {
+	return toError(validateCertificateKey(key, p))
 }
 
 func validateToken(token string, p *field.Path) field.ErrorList {

@@ -2,6 +2,7 @@ package clusterobjects
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubeadmin/kubeadmin/internal/config"
 )
@@ -157,21 +159,88 @@ func ListTokens(client kubernetes.Interface) (tokens []config.BootstrapToken, sk
 	return tokens, skipped, nil
 }
 
+// TokenIDOf returns the ID of a token ID or of a full "<id>.<secret>"
+// token, or kubeadm's error for anything else.
+func TokenIDOf(idOrToken string) (string, error) {
+	if bootstraputil.IsValidBootstrapTokenID(idOrToken) {
+		return idOrToken, nil
+	}
+	if !bootstraputil.IsValidBootstrapToken(idOrToken) {
+		return "", fmt.Errorf("given token didn't match pattern %q or %q", bootstrapapi.BootstrapTokenPattern, bootstrapapi.BootstrapTokenIDPattern)
+	}
+	id, _, _ := strings.Cut(idOrToken, ".")
+	return id, nil
+}
+
 // DeleteToken deletes the token with the given ID, or the ID of the given
 // "<id>.<secret>" token, and prints `bootstrap token "<id>" deleted`.
 func DeleteToken(client kubernetes.Interface, idOrToken string, out io.Writer) error {
-	id := idOrToken
-	if !bootstraputil.IsValidBootstrapTokenID(id) {
-		if !bootstraputil.IsValidBootstrapToken(idOrToken) {
-			return fmt.Errorf("given token didn't match pattern %q or %q", bootstrapapi.BootstrapTokenPattern, bootstrapapi.BootstrapTokenIDPattern)
-		}
-		id, _, _ = strings.Cut(idOrToken, ".")
+	id, err := TokenIDOf(idOrToken)
+	if err != nil {
+		return err
 	}
 	name := bootstraputil.BootstrapTokenSecretName(id)
 	if err := client.CoreV1().Secrets(metav1.NamespaceSystem).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to delete bootstrap token %q: %w (\"kubeadmin token list\" shows the existing tokens)", id, err)
+		}
 		return fmt.Errorf("failed to delete bootstrap token %q: %w", id, err)
 	}
 	fmt.Fprintf(out, "bootstrap token %q deleted\n", id)
+	return nil
+}
+
+// Output formats of `token list -o`.
+const (
+	TokenOutputText = "text"
+	TokenOutputJSON = "json"
+	TokenOutputYAML = "yaml"
+)
+
+// TokenOutputFormats are the values `token list -o` accepts, sorted.
+var TokenOutputFormats = []string{TokenOutputJSON, TokenOutputText, TokenOutputYAML}
+
+// CheckTokenOutputFormat rejects a `token list -o` value PrintTokensAs
+// cannot render.
+func CheckTokenOutputFormat(format string) error {
+	switch format {
+	case TokenOutputText, TokenOutputJSON, TokenOutputYAML:
+		return nil
+	}
+	return fmt.Errorf("unable to match a printer suitable for the output format %q, allowed formats are: %s", format, strings.Join(TokenOutputFormats, ","))
+}
+
+// PrintTokensAs renders tokens in format: the text table of PrintTokens,
+// or one output.kubeadm.k8s.io/v1alpha3 BootstrapToken object per token
+// (JSON objects one after the other, YAML documents separated by "---"),
+// as kubectl's printers write them for kubeadm.
+func PrintTokensAs(out io.Writer, tokens []config.BootstrapToken, format string, now time.Time) error {
+	if err := CheckTokenOutputFormat(format); err != nil {
+		return err
+	}
+	if format == TokenOutputText {
+		return PrintTokens(out, tokens, now)
+	}
+	for i := range tokens {
+		obj := config.NewBootstrapTokenOutput(tokens[i])
+		var b []byte
+		var err error
+		if format == TokenOutputJSON {
+			b, err = json.MarshalIndent(obj, "", "    ")
+			b = append(b, '\n')
+		} else {
+			b, err = yaml.Marshal(obj)
+			if i > 0 {
+				b = append([]byte("---\n"), b...)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("unable to print token %s: %w", tokens[i].Token, err)
+		}
+		if _, err := out.Write(b); err != nil {
+			return fmt.Errorf("unable to print token %s: %w", tokens[i].Token, err)
+		}
+	}
 	return nil
 }
 

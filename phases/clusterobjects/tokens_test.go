@@ -2,6 +2,7 @@ package clusterobjects
 
 import (
 	"context"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -226,5 +227,67 @@ func TestPrintTokens(t *testing.T) {
 		"ghijkl.0123456789abcdef   <forever>   <never>   <none>                   <none>                                                     <none>\n"
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func TestPrintTokensAs(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	exp := metav1.NewTime(now.Add(time.Hour))
+	tokens := []config.BootstrapToken{
+		{Token: token("abcdef", "0123456789abcdef"), Expires: &exp, Usages: []string{"signing"}},
+		{Token: token("ghijkl", "0123456789abcdef"), Groups: []string{"system:bootstrappers:x"}},
+	}
+	tests := []struct{ format, want string }{
+		{TokenOutputJSON, "{\n    \"kind\": \"BootstrapToken\",\n    \"apiVersion\": \"output.kubeadm.k8s.io/v1alpha3\",\n    \"token\": \"abcdef.0123456789abcdef\",\n    \"expires\": \"2026-01-01T01:00:00Z\",\n    \"usages\": [\n        \"signing\"\n    ]\n}\n" +
+			"{\n    \"kind\": \"BootstrapToken\",\n    \"apiVersion\": \"output.kubeadm.k8s.io/v1alpha3\",\n    \"token\": \"ghijkl.0123456789abcdef\",\n    \"groups\": [\n        \"system:bootstrappers:x\"\n    ]\n}\n"},
+		{TokenOutputYAML, "apiVersion: output.kubeadm.k8s.io/v1alpha3\nexpires: \"2026-01-01T01:00:00Z\"\nkind: BootstrapToken\ntoken: abcdef.0123456789abcdef\nusages:\n- signing\n" +
+			"---\napiVersion: output.kubeadm.k8s.io/v1alpha3\ngroups:\n- system:bootstrappers:x\nkind: BootstrapToken\ntoken: ghijkl.0123456789abcdef\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format, func(t *testing.T) {
+			var out strings.Builder
+			if err := PrintTokensAs(&out, tokens, tt.format, now); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tt.want {
+				t.Errorf("got:\n%s\nwant:\n%s", out.String(), tt.want)
+			}
+		})
+	}
+	var text, table strings.Builder
+	if err := PrintTokensAs(&text, tokens, TokenOutputText, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := PrintTokens(&table, tokens, now); err != nil {
+		t.Fatal(err)
+	}
+	if text.String() != table.String() {
+		t.Errorf("text output %q differs from the table %q", text.String(), table.String())
+	}
+	var none strings.Builder
+	err := PrintTokensAs(&none, tokens, "wide", now)
+	if err == nil || err.Error() != `unable to match a printer suitable for the output format "wide", allowed formats are: json,text,yaml` || none.Len() != 0 {
+		t.Errorf("got %v and output %q", err, none.String())
+	}
+}
+
+func TestTokenIDOf(t *testing.T) {
+	for in, want := range map[string]string{"abcdef": "abcdef", "abcdef.0123456789abcdef": "abcdef"} {
+		if got, err := TokenIDOf(in); err != nil || got != want {
+			t.Errorf("%q: got %q, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "ABCDEF", "abcde", "abcdef.short", "abcdef.0123456789abcdef.x"} {
+		if _, err := TokenIDOf(in); err == nil || !strings.Contains(err.Error(), "given token didn't match pattern") {
+			t.Errorf("%q: got %v", in, err)
+		}
+	}
+}
+
+func TestDeleteUnknownTokenNamesTheFix(t *testing.T) {
+	err := DeleteToken(fake.NewClientset(), "abcdef", io.Discard)
+	want := `failed to delete bootstrap token "abcdef": secrets "bootstrap-token-abcdef" not found ("kubeadmin token list" shows the existing tokens)`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
 	}
 }
