@@ -325,9 +325,19 @@ func ValidateCertificateKey(key string, p *field.Path) error {
 
 func validateToken(token string, p *field.Path) field.ErrorList {
 	if !bootstraputil.IsValidBootstrapToken(token) {
-		return field.ErrorList{field.Invalid(p, token, `the bootstrap token is invalid; it must match "[a-z0-9]{6}.[a-z0-9]{16}", e.g. "abcdef.0123456789abcdef"`)}
+		return field.ErrorList{field.Invalid(p, redactToken(token), `the bootstrap token is invalid; it must match "[a-z0-9]{6}.[a-z0-9]{16}", e.g. "abcdef.0123456789abcdef"`)}
 	}
 	return nil
+}
+
+// redactToken is what an error may show of a token: its ID part, never
+// what could be its secret.
+func redactToken(token string) string {
+	id, secret, found := strings.Cut(token, ".")
+	if !found {
+		return fmt.Sprintf("<%d characters, no \".\">", len(token))
+	}
+	return fmt.Sprintf("%s.<%d characters withheld>", id, len(secret))
 }
 
 func validateTokenGroups(usages, groups []string, p *field.Path) field.ErrorList {

@@ -103,7 +103,7 @@ func TestValidateInitFailures(t *testing.T) {
 		}, "nodeRegistration.taints[0].effect", "NoWay"},
 		{"token format", func(c *InitConfig) {
 			c.Init.BootstrapTokens[0].Token = &BootstrapTokenString{ID: "ABCDEF", Secret: "0123456789abcdef"}
-		}, "bootstrapTokens[0].token", "ABCDEF.0123456789abcdef"},
+		}, "bootstrapTokens[0].token", "ABCDEF.<16 characters withheld>"},
 		{"token missing", func(c *InitConfig) { c.Init.BootstrapTokens[0].Token = nil }, "bootstrapTokens[0].token", "invalid"},
 		{"token usages", func(c *InitConfig) { c.Init.BootstrapTokens[0].Usages = []string{"signing", "flying"} }, "bootstrapTokens[0].usages", "flying"},
 		{"token groups without authentication", func(c *InitConfig) {
@@ -276,7 +276,7 @@ func TestValidateJoinFailures(t *testing.T) {
 		{"no CA pinning", func(c *JoinConfiguration) { c.Discovery.BootstrapToken.CACertHashes = nil }, "discovery.bootstrapToken.caCertHashes", "unsafeSkipCAVerification"},
 		{"bad CA hash", func(c *JoinConfiguration) { c.Discovery.BootstrapToken.CACertHashes = []string{"md5:abc"} }, "discovery.bootstrapToken.caCertHashes[0]", "md5:abc"},
 		{"bad discovery token", func(c *JoinConfiguration) { c.Discovery.BootstrapToken.Token = "abc" }, "discovery.bootstrapToken.token", "abc"},
-		{"bad tls bootstrap token", func(c *JoinConfiguration) { c.Discovery.TLSBootstrapToken = "x.y" }, "discovery.tlsBootstrapToken", "x.y"},
+		{"bad tls bootstrap token", func(c *JoinConfiguration) { c.Discovery.TLSBootstrapToken = "x.y" }, "discovery.tlsBootstrapToken", "x.<1 characters withheld>"},
 		{"file discovery missing file", func(c *JoinConfiguration) {
 			c.Discovery = Discovery{File: &FileDiscovery{KubeConfigPath: "/nonexistent.conf"}}
 		}, "discovery.file.kubeConfigPath", "not a valid HTTPS URL or a file on disk"},
@@ -285,7 +285,7 @@ func TestValidateJoinFailures(t *testing.T) {
 		}, "discovery.file.kubeConfigPath", "must be https"},
 		{"file discovery bad tls token", func(c *JoinConfiguration) {
 			c.Discovery = Discovery{File: &FileDiscovery{KubeConfigPath: "/etc/kubernetes/discovery.conf"}, TLSBootstrapToken: "nope"}
-		}, "discovery.tlsBootstrapToken", "nope"},
+		}, "discovery.tlsBootstrapToken", "must match"},
 		{"node name", func(c *JoinConfiguration) { c.NodeRegistration.Name = "UPPER" }, "nodeRegistration.name", "UPPER"},
 		{"control plane advertise address", func(c *JoinConfiguration) {
 			c.ControlPlane = &JoinControlPlane{LocalAPIEndpoint: APIEndpoint{AdvertiseAddress: "x", BindPort: 6443}}
@@ -434,5 +434,25 @@ func TestCertValidityWarnings(t *testing.T) {
 				t.Errorf("warnings %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestTokenErrorsWithholdTheSecret(t *testing.T) {
+	for _, tok := range []string{"abcdef.0123456789ABCDEF", "abcdef0123456789abcdefzz", "abcdef.short"} {
+		errs := validateToken(tok, field.NewPath("discovery", "tlsBootstrapToken"))
+		if len(errs) != 1 {
+			t.Fatalf("%q: want one error, got %v", tok, errs)
+		}
+		msg := errs.ToAggregate().Error()
+		_, secret, _ := strings.Cut(tok, ".")
+		if secret == "" {
+			secret = tok
+		}
+		if strings.Contains(msg, secret) {
+			t.Errorf("the error shows the token's secret part: %s", msg)
+		}
+		if !strings.Contains(msg, "discovery.tlsBootstrapToken") {
+			t.Errorf("the error does not name the field: %s", msg)
+		}
 	}
 }
