@@ -205,10 +205,13 @@ func clientCertSerial(t testing.TB, node string) (string, error) {
 
 func testRotation(t *testing.T, cp, w string) {
 	pid := agentPID(t, w)
-	first, err := clientCertSerial(t, w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// client-go's certificate store replaces the link by removing it
+	// first: a read may miss it for a moment.
+	var first string
+	eventually(t, "the client certificate of "+w, 10*time.Second, func() (err error) {
+		first, err = clientCertSerial(t, w)
+		return err
+	})
 	eventually(t, "a rotated client certificate on "+w, 4*time.Minute, func() error {
 		now, err := clientCertSerial(t, w)
 		if err != nil {
@@ -219,7 +222,11 @@ func testRotation(t *testing.T, cp, w string) {
 		}
 		return nil
 	})
-	second, _ := clientCertSerial(t, w)
+	var second string
+	eventually(t, "the rotated client certificate of "+w, 10*time.Second, func() (err error) {
+		second, err = clientCertSerial(t, w)
+		return err
+	})
 	t.Logf("%s: client certificate %s replaced by %s", w, first, second)
 	if got := agentPID(t, w); got != pid {
 		t.Errorf("the agent restarted (pid %s, then %s) to rotate its certificate", pid, got)
