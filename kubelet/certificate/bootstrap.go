@@ -263,12 +263,18 @@ func requestClientCert(ctx context.Context, o Options, client kubernetes.Interfa
 	}
 	states := statelog.New(o.Logger.Print)
 	delay := retryInitial
+	// The approval timeout runs from the first CSR the API server took,
+	// across retries of the wait.
+	var deadline time.Time
 	for {
 		var issued []byte
 		reqName, uid, err := csr.RequestCertificateWithContext(ctx, client, csrPEM, name, signer, nil, usages, key)
 		if err == nil {
 			states.State("csr", fmt.Sprintf("TLS bootstrap: waiting for the certificate signing request %s (signer %s) to be approved and issued", reqName, signer))
-			wctx, cancel := context.WithTimeout(ctx, o.ApprovalTimeout)
+			if deadline.IsZero() {
+				deadline = time.Now().Add(o.ApprovalTimeout)
+			}
+			wctx, cancel := context.WithDeadline(ctx, deadline)
 			issued, err = csr.WaitForCertificate(wctx, client, reqName, uid)
 			timedOut := wctx.Err() != nil
 			cancel()

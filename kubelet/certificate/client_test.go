@@ -49,7 +49,11 @@ func apiServer(t *testing.T) *httptest.Server {
 	srv := httptest.NewUnstartedServer(mux)
 	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
 	srv.StartTLS()
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		// Also the watch, when a failed test leaves it open.
+		srv.CloseClientConnections()
+		srv.Close()
+	})
 	return srv
 }
 
