@@ -81,6 +81,10 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 	var restCfg *rest.Config
 	if !cfg.Standalone {
 		if restCfg, client, err = loadClient(ctx, cfg, logger); err != nil {
+			if ctx.Err() != nil {
+				// Stopped while waiting for the TLS bootstrap.
+				return nil
+			}
 			return err
 		}
 	}
