@@ -122,6 +122,10 @@ func rotatingClient(ctx context.Context, o Options, base *rest.Config) (*rest.Co
 	}
 	csrCfg = rest.CopyConfig(cfg)
 	mgr.Start()
+	if c := mgr.Current(); c != nil {
+		o.Logger.Printf("client certificate rotation is on: %q, valid until %s, is renewed at 70-90 %% of its lifetime",
+			store.CurrentPath(), c.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
 	return cfg, nil
 }
 
