@@ -255,3 +255,17 @@ func TestLoadClientStandaloneWithoutKubeconfigs(t *testing.T) {
 		t.Fatalf("loadClient = %v, %v, %v; want standalone", restCfg, client, err)
 	}
 }
+
+func TestServingCertificateWithServerTLSBootstrap(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadArgs(t, "--hostname-override=node1", "--root-dir="+dir)
+	cs := &clusterSide{cfg: cfg, nodeIP: "10.0.0.5", client: fake.NewClientset(), logger: quiet}
+	var so server.Options
+	if err := cs.servingCertificate(t.Context(), &so); err != nil || so.GetCertificate != nil {
+		t.Fatalf("serverTLSBootstrap false: %v, GetCertificate set %v; want the self-signed default", err, so.GetCertificate != nil)
+	}
+	cfg.ServerTLSBootstrap = true
+	if err := cs.servingCertificate(t.Context(), &so); err != nil || so.GetCertificate == nil {
+		t.Fatalf("serverTLSBootstrap true: %v, GetCertificate set %v", err, so.GetCertificate != nil)
+	}
+}
