@@ -375,6 +375,34 @@ const (
 	KubeletDefaultAddress = "0.0.0.0"
 )
 
+// Node agent certificates: TLS bootstrap and rotation of the client
+// certificate, and the serving certificate with serverTLSBootstrap.
+const (
+	// KubeletClientCertPairName and KubeletServerCertPairName are the
+	// certificate stores' pair names in <root-dir>/pki: the store writes
+	// <name>-<timestamp>.pem and the link <name>-current.pem.
+	KubeletClientCertPairName = "kubelet-client"
+	KubeletServerCertPairName = "kubelet-server"
+	// KubeletClientPendingKeyFile keeps the bootstrap key until its CSR is
+	// issued, so that a restarted agent asks again with the same key (and
+	// CSR name) instead of leaving one pending CSR per attempt.
+	KubeletClientPendingKeyFile = "kubelet-client.key.tmp"
+	// KubeletCSRNamePrefix starts the name of the bootstrap CSR.
+	KubeletCSRNamePrefix = "node-csr-"
+	// KubeletCSRApprovalTimeout is how long the bootstrap waits for its CSR
+	// to be approved and issued before it fails (the certificate manager's
+	// own wait for one renewal is as long).
+	KubeletCSRApprovalTimeout = 15 * time.Minute
+	// KubeletBootstrapRetryMax caps the back-off between bootstrap attempts
+	// while the API server is unreachable (the first wait is
+	// TLSBootstrapRetryInterval, then it doubles).
+	KubeletBootstrapRetryMax = 30 * time.Second
+	// KubeletCertCheckInterval is how often the agent looks whether the
+	// certificate manager has a new certificate; on a new client
+	// certificate it closes the API server connections.
+	KubeletCertCheckInterval = 5 * time.Second
+)
+
 // Client rate limits of the clients kubeadmin builds for init, join and the
 // node agent: enough that no phase waits on the client-side limiter.
 const (

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,12 +20,12 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 	"github.com/kubeadmin/kubeadmin/internal/procutil"
 	"github.com/kubeadmin/kubeadmin/kubelet"
 	"github.com/kubeadmin/kubeadmin/kubelet/admission"
+	"github.com/kubeadmin/kubeadmin/kubelet/certificate"
 	"github.com/kubeadmin/kubeadmin/kubelet/cri"
 	"github.com/kubeadmin/kubeadmin/kubelet/node"
 	"github.com/kubeadmin/kubeadmin/kubelet/objects"
@@ -82,7 +80,11 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 	var client kubernetes.Interface
 	var restCfg *rest.Config
 	if !cfg.Standalone {
-		if restCfg, client, err = loadClient(cfg, logger); err != nil {
+		if restCfg, client, err = loadClient(ctx, cfg, logger); err != nil {
+			if ctx.Err() != nil {
+				// Stopped while waiting for the TLS bootstrap.
+				return nil
+			}
 			return err
 		}
 	}
@@ -180,23 +182,25 @@ func runEngine(ctx context.Context, cfg *options.Config, agent *kubelet.Agent, s
 	return err
 }
 
-// loadClient reads the node's kubeconfig. Without one (TLS bootstrap is
-// not implemented yet) it returns no client and the agent runs the static
+// loadClient is the agent's API server client: kubelet.conf, bootstrapped
+// first with --bootstrap-kubeconfig when it is missing or its certificate
+// has expired (this blocks until the certificate is issued), and, with
+// rotateCertificates, following the rotated client certificate. Without
+// either kubeconfig it returns no client and the agent runs the static
 // pods only.
-func loadClient(cfg *options.Config, logger *log.Logger) (*rest.Config, kubernetes.Interface, error) {
-	kubeconfig := cfg.KubeConfig
-	if _, err := os.Stat(kubeconfig); err != nil {
-		logger.Printf("no usable --kubeconfig %q (%v): running standalone; TLS bootstrap from %q is not supported yet", kubeconfig, err, cfg.BootstrapKubeConfig)
+func loadClient(ctx context.Context, cfg *options.Config, logger *log.Logger) (*rest.Config, kubernetes.Interface, error) {
+	restCfg, err := certificate.ClientConfig(ctx, clientCertOptions(cfg, logger))
+	if errors.Is(err, certificate.ErrStandalone) {
+		logger.Printf("%v: running standalone (static pods only)", err)
 		return nil, nil, nil
 	}
-	restCfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
-		return nil, nil, fmt.Errorf("failed to load the kubeconfig %q: %w", kubeconfig, err)
+		return nil, nil, err
 	}
 	restCfg.QPS, restCfg.Burst = constants.ClientQPS, constants.ClientBurst
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("failed to create a client from %q: %w", kubeconfig, err)
+		return nil, nil, fmt.Errorf("failed to create a client from %q: %w", cfg.KubeConfig, err)
 	}
 	return restCfg, client, nil
 }
@@ -222,7 +226,7 @@ func serverOptions(cfg *options.Config, nodeIP string, client kubernetes.Interfa
 	kc := cfg.Kubelet
 	return server.Options{
 		NodeName: cfg.NodeName, NodeIP: nodeIP, Address: kc.Address, Port: int(kc.Port),
-		TLSCertFile: kc.TLSCertFile, TLSKeyFile: kc.TLSPrivateKeyFile, CertDir: filepath.Join(cfg.RootDir, constants.KubeletPKIDirName),
+		TLSCertFile: kc.TLSCertFile, TLSKeyFile: kc.TLSPrivateKeyFile, CertDir: certDir(cfg),
 		ClientCAFile:            kc.Authentication.X509.ClientCAFile,
 		WebhookAuthentication:   kc.Authentication.Webhook.Enabled != nil && *kc.Authentication.Webhook.Enabled,
 		AnonymousAuthentication: kc.Authentication.Anonymous.Enabled != nil && *kc.Authentication.Anonymous.Enabled,
@@ -296,6 +300,9 @@ func (cs *clusterSide) admit(pod *v1.Pod, admitted []*v1.Pod) (bool, string, str
 func (cs *clusterSide) start(ctx context.Context, agent *kubelet.Agent, health *Health) error {
 	cs.agent.Store(agent)
 	so := serverOptions(cs.cfg, cs.nodeIP, cs.client, health, cs.logger)
+	if err := cs.servingCertificate(ctx, &so); err != nil {
+		return err
+	}
 	so.Stats = stats.New(cs.rt, stats.Options{NodeName: cs.cfg.NodeName, CgroupRoot: cs.cfg.CgroupRoot, RootDir: cs.cfg.RootDir})
 	api, err := server.Listen(so, agent, cs.rt)
 	if err != nil {

@@ -213,7 +213,7 @@ func TestOneNodeIPEverywhere(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadArgs(t, append([]string{"--kubeconfig=" + kubeconfig, "--hostname-override=node1", "--root-dir=" + rootDir}, tt.flags...)...)
-			restCfg, client, err := loadClient(cfg, quiet)
+			restCfg, client, err := loadClient(t.Context(), cfg, quiet)
 			if err != nil || restCfg == nil {
 				t.Fatalf("loadClient: %v, %v", restCfg, err)
 			}
@@ -243,5 +243,29 @@ func TestOneNodeIPEverywhere(t *testing.T) {
 				t.Errorf("serving certificate names %v %v, want %s and node1", c.IPAddresses, c.DNSNames, ip)
 			}
 		})
+	}
+}
+
+func TestLoadClientStandaloneWithoutKubeconfigs(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadArgs(t, "--kubeconfig="+filepath.Join(dir, "kubelet.conf"), "--bootstrap-kubeconfig="+filepath.Join(dir, "bootstrap-kubelet.conf"),
+		"--hostname-override=node1", "--root-dir="+dir)
+	restCfg, client, err := loadClient(t.Context(), cfg, quiet)
+	if err != nil || restCfg != nil || client != nil {
+		t.Fatalf("loadClient = %v, %v, %v; want standalone", restCfg, client, err)
+	}
+}
+
+func TestServingCertificateWithServerTLSBootstrap(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadArgs(t, "--hostname-override=node1", "--root-dir="+dir)
+	cs := &clusterSide{cfg: cfg, nodeIP: "10.0.0.5", client: fake.NewClientset(), logger: quiet}
+	var so server.Options
+	if err := cs.servingCertificate(t.Context(), &so); err != nil || so.GetCertificate != nil {
+		t.Fatalf("serverTLSBootstrap false: %v, GetCertificate set %v; want the self-signed default", err, so.GetCertificate != nil)
+	}
+	cfg.ServerTLSBootstrap = true
+	if err := cs.servingCertificate(t.Context(), &so); err != nil || so.GetCertificate == nil {
+		t.Fatalf("serverTLSBootstrap true: %v, GetCertificate set %v", err, so.GetCertificate != nil)
 	}
 }

@@ -64,6 +64,12 @@ type Config struct {
 	PodInfraContainerImage string
 	// PodNetwork is --pod-network: PodNetworkBuiltin or PodNetworkNone.
 	PodNetwork string
+	// RotateCertificates is rotateCertificates: renew the client
+	// certificate before it expires (kubeadm sets it).
+	RotateCertificates bool
+	// ServerTLSBootstrap is serverTLSBootstrap: request the serving
+	// certificate from the cluster instead of a self-signed one.
+	ServerTLSBootstrap bool
 
 	// Warnings are non-fatal configuration notes to log at start.
 	Warnings []string
@@ -115,6 +121,8 @@ func Load(o Flags) (*Config, error) {
 
 		PodInfraContainerImage: o.PodInfraContainerImage,
 		PodNetwork:             o.PodNetwork,
+		RotateCertificates:     kc.RotateCertificates,
+		ServerTLSBootstrap:     kc.ServerTLSBootstrap,
 	}
 	if cfg.PodNetwork == "" {
 		cfg.PodNetwork = PodNetworkBuiltin

@@ -105,3 +105,20 @@ func TestParseKubeletConfigurationKind(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+func TestLoadConfigCertificateFields(t *testing.T) {
+	cfg, err := Load(Flags{ConfigFile: writeConfig(t, "rotateCertificates: true\nserverTLSBootstrap: true\n"), HostnameOverride: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.RotateCertificates || !cfg.ServerTLSBootstrap {
+		t.Errorf("rotateCertificates %v, serverTLSBootstrap %v; want both true", cfg.RotateCertificates, cfg.ServerTLSBootstrap)
+	}
+	cfg, err = Load(Flags{ConfigFile: writeConfig(t, ""), HostnameOverride: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RotateCertificates || cfg.ServerTLSBootstrap {
+		t.Errorf("defaults: rotateCertificates %v, serverTLSBootstrap %v; want both false (the upstream defaults)", cfg.RotateCertificates, cfg.ServerTLSBootstrap)
+	}
+}

@@ -58,6 +58,10 @@ type Options struct {
 	TLSCertFile string
 	TLSKeyFile  string
 	CertDir     string
+	// GetCertificate, when set, gives the serving certificate at each
+	// handshake instead of the files above (serverTLSBootstrap: a
+	// certificate requested from the cluster and rotated).
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	// ClientCAFile is authentication.x509.clientCAFile; empty disables
 	// client certificate authentication.
 	ClientCAFile string
@@ -188,7 +192,17 @@ func (s *Server) TLSConfig(certFile, keyFile string) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to load the kubelet serving certificate %q and key %q: %w", certFile, keyFile, err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	cfg, err := s.baseTLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Certificates = []tls.Certificate{pair}
+	return cfg, nil
+}
+
+// baseTLSConfig is TLSConfig without the serving certificate.
+func (s *Server) baseTLSConfig() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	if s.opts.ClientCAFile != "" {
 		pool, err := loadClientCAs(s.opts.ClientCAFile)
 		if err != nil {
@@ -213,18 +227,7 @@ type Listener struct {
 // start-up rather than in the background.
 func Listen(opts Options, provider Provider, streamer Streamer) (*Listener, error) {
 	s := New(opts, provider, streamer)
-	certFile, keyFile := opts.TLSCertFile, opts.TLSKeyFile
-	if certFile == "" || keyFile == "" {
-		dir := opts.CertDir
-		if dir == "" {
-			dir = constants.KubeletPKIDir
-		}
-		var err error
-		if certFile, keyFile, err = EnsureServingCert(dir, opts.NodeName, opts.NodeIP, time.Now()); err != nil {
-			return nil, err
-		}
-	}
-	tlsCfg, err := s.TLSConfig(certFile, keyFile)
+	tlsCfg, err := s.servingTLSConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +239,33 @@ func Listen(opts Options, provider Provider, streamer Streamer) (*Listener, erro
 	srv := &http.Server{Handler: s.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: readHeaderTimeout,
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
 	return &Listener{srv: srv, l: tls.NewListener(l, tlsCfg), addr: l.Addr().String(), logf: s.logf}, nil
+}
+
+// servingTLSConfig is the TLS configuration with the serving
+// certificate of the options: GetCertificate, else tlsCertFile and
+// tlsPrivateKeyFile, else a self-signed pair in CertDir.
+func (s *Server) servingTLSConfig() (*tls.Config, error) {
+	opts := s.opts
+	if opts.GetCertificate != nil {
+		cfg, err := s.baseTLSConfig()
+		if err != nil {
+			return nil, err
+		}
+		cfg.GetCertificate = opts.GetCertificate
+		return cfg, nil
+	}
+	certFile, keyFile := opts.TLSCertFile, opts.TLSKeyFile
+	if certFile == "" || keyFile == "" {
+		dir := opts.CertDir
+		if dir == "" {
+			dir = constants.KubeletPKIDir
+		}
+		var err error
+		if certFile, keyFile, err = EnsureServingCert(dir, opts.NodeName, opts.NodeIP, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return s.TLSConfig(certFile, keyFile)
 }
 
 // Addr is the bound address (host:port).

@@ -2,10 +2,16 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
+	"log"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -74,4 +80,48 @@ func readCert(t *testing.T, file string) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestListenServesGetCertificate(t *testing.T) {
+	dir := t.TempDir()
+	var current atomic.Pointer[tls.Certificate]
+	pairFor := func(name string) *tls.Certificate {
+		certPEM, keyPEM, err := SelfSignedCert(name, "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &pair
+	}
+	current.Store(pairFor("issued-1"))
+	l, err := Listen(Options{NodeName: "node1", Address: "127.0.0.1", Port: 0, CertDir: dir, Logger: log.New(io.Discard, "", 0),
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return current.Load(), nil },
+	}, &fakeProvider{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = l.Serve(ctx) }()
+	presented := func() string {
+		conn, err := tls.Dial("tcp", l.Addr(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	if got := presented(); !strings.HasPrefix(got, "issued-1@") {
+		t.Errorf("serves %q, want the certificate of GetCertificate", got)
+	}
+	current.Store(pairFor("issued-2"))
+	if got := presented(); !strings.HasPrefix(got, "issued-2@") {
+		t.Errorf("after rotation serves %q, want issued-2", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ServingCertFile)); !os.IsNotExist(err) {
+		t.Errorf("a self-signed pair was written though GetCertificate is set: %v", err)
+	}
 }
