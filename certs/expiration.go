@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +13,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/client-go/tools/clientcmd"
+	certutil "k8s.io/client-go/util/cert"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeadmin/kubeadmin/internal/config"
@@ -32,6 +36,10 @@ type CertificateExpirationInfo struct {
 	Certificates []CertificateExpiration `json:"certificates"`
 	// CertificateAuthorities are the CAs, sorted by name.
 	CertificateAuthorities []CertificateExpiration `json:"certificateAuthorities"`
+	// KubeletClient is the client certificate kubelet.conf uses, which the
+	// node agent rotates itself (kubeadmin's addition; kubeadm leaves it
+	// out). Nil when kubelet.conf is missing.
+	KubeletClient *CertificateExpiration `json:"kubeletClientCertificate,omitempty"`
 }
 
 // CertificateExpiration is kubeadm's output v1alpha3 Certificate.
@@ -97,6 +105,38 @@ func CheckExpiration(cfg *config.InitConfig, certDir, kubeconfigDir string, now 
 	return info, nil
 }
 
+// KubeletClientExpiration reads the client certificate of the kubeconfig
+// at path (kubelet.conf), embedded or, once the agent rotates it, the file
+// it names; nil when path does not exist.
+func KubeletClientExpiration(path string, now time.Time) (*CertificateExpiration, error) {
+	if !fsutil.Exists(path) {
+		return nil, nil
+	}
+	kc, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load kubeconfig file %q: %w", path, err)
+	}
+	ctx := kc.Contexts[kc.CurrentContext]
+	if ctx == nil || kc.AuthInfos[ctx.AuthInfo] == nil {
+		return nil, fmt.Errorf("invalid kubeconfig file %q: no user for its current context %q", path, kc.CurrentContext)
+	}
+	user := kc.AuthInfos[ctx.AuthInfo]
+	data := user.ClientCertificateData
+	source := path
+	if len(data) == 0 && user.ClientCertificate != "" {
+		source = user.ClientCertificate
+		if data, err = os.ReadFile(source); err != nil {
+			return nil, fmt.Errorf("failed to read the client certificate of %q: %w", path, err)
+		}
+	}
+	certs, err := certutil.ParseCertsPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%q has no valid client certificate: %w", source, err)
+	}
+	e := expiration(filepath.Base(path), "ca", certs[0].NotAfter, false, now)
+	return &e, nil
+}
+
 func expiration(name, caName string, notAfter time.Time, external bool, now time.Time) CertificateExpiration {
 	return CertificateExpiration{
 		Name:                name,
@@ -142,7 +182,11 @@ func PrintExpiration(w io.Writer, info *CertificateExpirationInfo, format string
 	return fmt.Errorf("unable to match a printer suitable for the output format %q, allowed formats are: %s,%s,%s", format, OutputJSON, OutputText, OutputYAML)
 }
 
-// printExpirationText writes kubeadm's two tables.
+// kubeletRenewal says who renews the kubelet client certificate.
+const kubeletRenewal = "by the node agent, at 70-90 % of its lifetime"
+
+// printExpirationText writes kubeadm's two tables, and a third for the
+// kubelet client certificate when kubelet.conf exists.
 func printExpirationText(w io.Writer, info *CertificateExpirationInfo) error {
 	yesNo := func(b bool) string {
 		if b {
@@ -170,6 +214,12 @@ func printExpirationText(w io.Writer, info *CertificateExpirationInfo) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%-8v\n", c.Name, c.ExpirationDate.Format(dateFormat),
 			duration.HumanDuration(time.Duration(c.ResidualTimeSeconds)*time.Second), yesNo(c.ExternallyManaged))
+	}
+	if c := info.KubeletClient; c != nil {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "KUBELET CLIENT CERTIFICATE\tEXPIRES\tRESIDUAL TIME\tRENEWED")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, c.ExpirationDate.Format(dateFormat),
+			duration.HumanDuration(time.Duration(c.ResidualTimeSeconds)*time.Second), kubeletRenewal)
 	}
 	return tw.Flush()
 }

@@ -286,3 +286,43 @@ func checkDecoded(t *testing.T, data []byte, unmarshal func([]byte, any) error) 
 		t.Errorf("CAs = %+v", got.CAs)
 	}
 }
+
+func TestKubeletClientExpiration(t *testing.T) {
+	quiet(t)
+	cfg := newConfig(config.EncryptionAlgorithmECDSAP256)
+	dir, _ := cluster(t, cfg)
+	now := certs.StartTime().Add(24 * time.Hour)
+	kubeletConf := filepath.Join(dir, "kubelet.conf")
+	embedded, err := certs.KubeletClientExpiration(kubeletConf, now)
+	if err != nil || embedded == nil {
+		t.Fatalf("embedded certificate: %v %v", embedded, err)
+	}
+	// Once the agent rotates, kubelet.conf names the current pem instead.
+	kc, err := clientcmd.LoadFromFile(kubeletConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := kc.AuthInfos[kc.Contexts[kc.CurrentContext].AuthInfo]
+	pem := filepath.Join(dir, "kubelet-client-current.pem")
+	if err := os.WriteFile(pem, append(user.ClientCertificateData, user.ClientKeyData...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	user.ClientCertificateData, user.ClientKeyData, user.ClientCertificate, user.ClientKey = nil, nil, pem, pem
+	if err := clientcmd.WriteToFile(*kc, kubeletConf); err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := certs.KubeletClientExpiration(kubeletConf, now)
+	if err != nil || rotated == nil || !rotated.ExpirationDate.Equal(&embedded.ExpirationDate) {
+		t.Fatalf("certificate from the file kubelet.conf names: %v %v (embedded: %v)", rotated, err, embedded)
+	}
+	var buf bytes.Buffer
+	if err := certs.PrintExpiration(&buf, &certs.CertificateExpirationInfo{KubeletClient: rotated}, "text"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "KUBELET CLIENT CERTIFICATE") || !strings.Contains(buf.String(), "kubelet.conf ") {
+		t.Errorf("text output has no kubelet client table:\n%s", buf.String())
+	}
+	if missing, err := certs.KubeletClientExpiration(filepath.Join(dir, "nope.conf"), now); missing != nil || err != nil {
+		t.Errorf("missing kubelet.conf: %v %v", missing, err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -130,8 +131,12 @@ func newCmdCertsCheckExpiration(out io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			info, err := certs.CheckExpiration(cfg, cfg.Cluster.CertificatesDir, o.kubeconfigDir, time.Now())
+			now := time.Now()
+			info, err := certs.CheckExpiration(cfg, cfg.Cluster.CertificatesDir, o.kubeconfigDir, now)
 			if err != nil {
+				return err
+			}
+			if info.KubeletClient, err = certs.KubeletClientExpiration(filepath.Join(o.kubeconfigDir, constants.KubeletKubeConfigFile), now); err != nil {
 				return err
 			}
 			return certs.PrintExpiration(out, info, output)

@@ -394,7 +394,7 @@ spec:
       - {name: c, image: %s, imagePullPolicy: IfNotPresent}
 `, ns, testImage))
 	rolloutStatus(t, cp, ns, "deployment/app")
-	if out, err := kubectl(t, cp, "drain", w, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=90s"); err != nil {
+	if out, err := kubectl(t, cp, "drain", w, "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=90s"); err != nil {
 		t.Fatalf("kubectl drain %s: %v\n%s", w, err, out)
 	}
 	eventually(t, "no workload pod left on "+w, 60*time.Second, func() error {
@@ -518,9 +518,11 @@ func upstreamKubelet(t testing.TB, node string) {
 . /var/lib/kubelet/kubeadm-flags.env
 exec ` + upstreamBin(t, "kubelet") + ` --config=/var/lib/kubelet/config.yaml --kubeconfig=/etc/kubernetes/kubelet.conf \
   --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf $KUBELET_KUBEADM_ARGS >/var/log/kubeadmin/upstream-kubelet.log 2>&1`
-	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*/")
+	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*")
 	for _, h := range hierarchies {
-		_ = os.MkdirAll(filepath.Join(h, "kubeadmin-"+node), 0o755)
+		if fi, err := os.Stat(h); err == nil && fi.IsDir() {
+			_ = os.MkdirAll(filepath.Join(h, "kubeadmin-"+node), 0o755)
+		}
 	}
 	cmd := nodes.Command(t, node, "setsid", "sh", "-c", script)
 	if err := cmd.Start(); err != nil {
