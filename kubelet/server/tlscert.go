@@ -1,9 +1,15 @@
 package server
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"path/filepath"
 	"time"
@@ -61,23 +67,52 @@ func usableCert(certFile, keyFile, nodeName, nodeIP string, now time.Time) bool 
 	return nodeIP == "" || c.VerifyHostname(nodeIP) == nil
 }
 
-// SelfSignedCert renders a serving certificate for nodeName, localhost,
-// nodeIP and 127.0.0.1 with client-go's helper (as the upstream kubelet
-// does): a one-year RSA certificate followed by the throw-away CA that
-// signed it, and its key, in PEM.
+// SelfSignedCert renders a one-year self-signed serving certificate for
+// nodeName, localhost, nodeIP and 127.0.0.1, and its key, in PEM. The key
+// is ECDSA P-256: the upstream kubelet makes two RSA-2048 keys here (a
+// throw-away CA and the leaf), which costs a joining node hundreds of
+// milliseconds on a small machine, and nobody verifies this certificate
+// against a CA (the API server does not check kubelet serving certificates
+// unless --kubelet-certificate-authority is set; then use
+// serverTLSBootstrap).
 func SelfSignedCert(nodeName, nodeIP string) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to create the kubelet serving key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to create the kubelet serving certificate: %w", err)
+	}
 	loopback := net.ParseIP(loopbackIP)
 	ips := []net.IP{loopback}
 	if ip := net.ParseIP(nodeIP); ip != nil && !ip.Equal(loopback) {
 		ips = []net.IP{ip, loopback}
 	}
-	certPEM, keyPEM, err = cert.GenerateSelfSignedCertKeyWithOptions(cert.SelfSignedCertKeyOptions{
-		Host: nodeName, AlternateIPs: ips, AlternateDNS: []string{localhostName}, MaxAge: servingValidity,
-	})
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: fmt.Sprintf("%s@%d", nodeName, now.Unix())},
+		NotBefore:    now.Add(-time.Minute), NotAfter: now.Add(servingValidity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		DNSNames:              []string{nodeName, localhostName},
+		IPAddresses:           ips,
+	}
+	if ip := net.ParseIP(nodeName); ip != nil {
+		tmpl.DNSNames, tmpl.IPAddresses = []string{localhostName}, append(ips, ip)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to create the kubelet serving certificate: %w", err)
 	}
-	return certPEM, keyPEM, nil
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to encode the kubelet serving key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }
 
 // loadClientCAs reads the PEM bundle of authentication.x509.clientCAFile.

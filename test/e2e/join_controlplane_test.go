@@ -182,8 +182,13 @@ func TestJoin(t *testing.T) {
 }
 
 // clientCertSerial is the serial of the node's current client certificate.
+// The link is absolute inside the node: it is resolved under the node's root.
 func clientCertSerial(t testing.TB, node string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(nodes.Root(t, node), "var/lib/kubelet/pki/kubelet-client-current.pem"))
+	target, err := os.Readlink(filepath.Join(nodes.Root(t, node), "var/lib/kubelet/pki/kubelet-client-current.pem"))
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(filepath.Join(nodes.Root(t, node), target))
 	if err != nil {
 		return "", err
 	}
