@@ -280,7 +280,7 @@ func (c *tokenCreateOptions) tokens(args []string) ([]config.BootstrapToken, tim
 		if arg != nil {
 			tokens[0].Token = arg
 		}
-		if err := generateMissingTokens(tokens); err != nil {
+		if err := config.GenerateMissingTokens(tokens); err != nil {
 			return nil, 0, err
 		}
 		if err := config.ValidateBootstrapTokens(tokens); err != nil {
@@ -298,7 +298,7 @@ func (c *tokenCreateOptions) tokens(args []string) ([]config.BootstrapToken, tim
 	// As in kubeadm, empty --usages or --groups fall back to the defaults.
 	config.SetDefaultsBootstrapToken(&bt)
 	tokens := []config.BootstrapToken{bt}
-	if err := generateMissingTokens(tokens); err != nil {
+	if err := config.GenerateMissingTokens(tokens); err != nil {
 		return nil, 0, err
 	}
 	if errs := config.ValidateBootstrapToken(&tokens[0], nil); len(errs) > 0 {
@@ -311,22 +311,6 @@ func (c *tokenCreateOptions) tokens(args []string) ([]config.BootstrapToken, tim
 		return nil, 0, &config.ValidationError{Errors: errs}
 	}
 	return tokens, constants.KubernetesAPICallTimeout, nil
-}
-
-// generateMissingTokens gives every token without a value a random one.
-func generateMissingTokens(tokens []config.BootstrapToken) error {
-	for i := range tokens {
-		if tokens[i].Token != nil && tokens[i].Token.String() != "" {
-			continue
-		}
-		s, err := bootstraputil.GenerateBootstrapToken()
-		if err != nil {
-			return fmt.Errorf("failed to generate a random bootstrap token: %w", err)
-		}
-		id, secret, _ := strings.Cut(s, ".")
-		tokens[i].Token = &config.BootstrapTokenString{ID: id, Secret: secret}
-	}
-	return nil
 }
 
 // runList is `token list`: tokens whose Secret does not parse are reported

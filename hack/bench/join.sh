@@ -27,6 +27,8 @@
 #   leaves the nodes up, KEEP_WORK=1 keeps the work dir (logs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=hack/bench/lib.sh
+source hack/bench/lib.sh
 
 rounds="${1:-${ROUNDS:-3}}"
 TOOLS="${TOOLS:-kubeadmin kubeadm}"
@@ -55,27 +57,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# render: the agent's own conflist, from its Go code.
-mkdir -p "$work/render"
-cat >"$work/render/main.go" <<'EOF'
-package main
-
-import (
-	"os"
-
-	"github.com/kubeadmin/kubeadmin/kubelet/network"
-)
-
-func main() {
-	b, err := network.Render(os.Args[1])
-	if err != nil {
-		panic(err)
-	}
-	os.Stdout.Write(b)
-}
-EOF
-go build -o "$work/render/render" "$work/render/main.go" || die "cannot build the conflist renderer"
-"$work/render/render" 10.244.250.0/24 >"$work/conflist"
+build_render "$work/render" || die "cannot build the conflist renderer"
+"$work/render/render" conflist 10.244.250.0/24 >"$work/conflist"
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
@@ -107,8 +90,8 @@ join_kubeadmin() {
 join_kubeadm() {
   local node="$1"
   hack/nodes exec "$node" -- sh -c '
-    for c in /sys/fs/cgroup/*/; do mkdir -p "$c/kubeadmin-'"$node"'" 2>/dev/null || true; done
-    mkdir -p /etc/cni/net.d /tmp/join-bench-'"$node"'
+    '"$(upstream_kubelet_snippet "$node")"'
+    mkdir -p /tmp/join-bench-'"$node"'
     cat >/tmp/join-bench-'"$node"'/kubeletconfiguration.yaml <<CFG
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -117,11 +100,6 @@ cgroupRoot: /kubeadmin-'"$node"'
 failSwapOn: false
 failCgroupV1: false
 CFG
-    (while [ ! -s /var/lib/kubelet/config.yaml ] || [ ! -s /var/lib/kubelet/kubeadm-flags.env ]; do sleep 0.02; done
-     . /var/lib/kubelet/kubeadm-flags.env
-     exec '"$cache"'/kubelet --config=/var/lib/kubelet/config.yaml --kubeconfig=/etc/kubernetes/kubelet.conf \
-       --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf $KUBELET_KUBEADM_ARGS \
-       >/var/log/kubeadmin/upstream-kubelet.log 2>&1) </dev/null >/dev/null 2>&1 &
     exec '"$cache"'/kubeadm join '"$endpoint"' --token '"$token"' --discovery-token-ca-cert-hash '"$hash"' \
       --patches /tmp/join-bench-'"$node"' --ignore-preflight-errors='"$upstream_ignore"'
   ' >"$work/$node.log" 2>&1

@@ -83,33 +83,7 @@ cleanup() {
 trap cleanup EXIT
 
 # render: the agent's own conflist and masquerade rules, from its Go code.
-mkdir -p "$work/render"
-cat >"$work/render/main.go" <<'EOF'
-package main
-
-import (
-	"os"
-
-	"github.com/kubeadmin/kubeadmin/kubelet/network"
-)
-
-// render conflist|masq POD_CIDR [CLUSTER_CIDR...]
-func main() {
-	var b []byte
-	var err error
-	switch os.Args[1] {
-	case "conflist":
-		b, err = network.Render(os.Args[2])
-	case "masq":
-		b = network.MasqueradeRules(os.Args[2], os.Args[3:])
-	}
-	if err != nil {
-		panic(err)
-	}
-	os.Stdout.Write(b)
-}
-EOF
-go build -o "$work/render/render" "$work/render/main.go" || die "cannot build the conflist renderer"
+build_render "$work/render" || die "cannot build the conflist renderer"
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }

@@ -78,7 +78,7 @@ func (o DynamicOptions) withHostDefaults() DynamicOptions {
 // podSubnet (see ChoosePodSubnet). It never reaches the network.
 func SetDynamicDefaultsInit(cfg *InitConfig, opts DynamicOptions) error {
 	opts = opts.withHostDefaults()
-	if err := setBootstrapTokenDefaults(cfg.Init.BootstrapTokens); err != nil {
+	if err := GenerateMissingTokens(cfg.Init.BootstrapTokens); err != nil {
 		return err
 	}
 	if err := setNodeRegistrationDefaults(&cfg.Init.NodeRegistration, true, opts); err != nil {
@@ -154,7 +154,9 @@ func SetComponentDefaults(cfg *InitConfig) {
 	applyKubeProxyDefaults(cfg.Components.KubeProxy, &cfg.Cluster, cfg.Init.LocalAPIEndpoint.AdvertiseAddress)
 }
 
-func setBootstrapTokenDefaults(tokens []BootstrapToken) error {
+// GenerateMissingTokens gives every token without a value a random one
+// (init's dynamic default, and `token create` without a token argument).
+func GenerateMissingTokens(tokens []BootstrapToken) error {
 	for i := range tokens {
 		if tokens[i].Token != nil && tokens[i].Token.String() != "" {
 			continue

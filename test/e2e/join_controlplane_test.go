@@ -422,8 +422,8 @@ spec:
 	if left := nodeIsClean(t, w); len(left) > 0 {
 		t.Errorf("reset left files behind: %v", left)
 	}
-	if tasks := runningTasks(t, w); len(tasks) > 0 {
-		t.Errorf("reset left containers running: %v", tasks)
+	if tasks := nodeTasks(t, w); len(tasks) > 0 {
+		t.Errorf("reset left containers behind: %v", tasks)
 	}
 
 	// The init token, deleted, can no longer join.
