@@ -119,7 +119,8 @@ func (r *discoverer) token(ctx context.Context, d config.Discovery) (*clientcmda
 
 // readSigned reads cluster-info until it holds the signature of token id.
 // Once cluster-info was read without it, it is read again only for the
-// grace period, then the token is reported unknown or expired.
+// grace period (the longer one while cluster-info is new and signed for no
+// token), then the token is reported unknown or expired.
 func (r *discoverer) readSigned(ctx context.Context, c kubernetes.Interface, server, id string) (*corev1.ConfigMap, error) {
 	key := bootstrapapi.JWSSignatureKeyPrefix + id
 	var got *corev1.ConfigMap
@@ -136,8 +137,10 @@ func (r *discoverer) readSigned(ctx context.Context, c kubernetes.Interface, ser
 		if missingSince.IsZero() {
 			missingSince = now
 		}
+		// Right after init the signer may not have run yet; later, a
+		// cluster-info signed for no token means every token was deleted.
 		grace := r.sigGrace
-		if !hasSignature(cm) {
+		if !hasSignature(cm) && now.Sub(cm.CreationTimestamp.Time) < r.unsignedGrace {
 			grace = r.unsignedGrace
 		}
 		unknown := fmt.Errorf("token id %q is invalid for this cluster or it has expired: the %s ConfigMap at %s holds no signature for it (a token also needs the \"signing\" usage). Use `kubeadmin token create --print-join-command` on the control-plane node to create a new valid token",

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeadmin/kubeadmin/certs"
 	"github.com/kubeadmin/kubeadmin/internal/config"
@@ -96,22 +97,28 @@ func TestTokenBadSignature(t *testing.T) {
 
 func TestTokenUnknown(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		tokens []string
-		grace  func(*discoverer) time.Duration
+		name    string
+		tokens  []string
+		created time.Time
+		grace   func(*discoverer) time.Duration
 	}{
-		{"other tokens signed", []string{"zzzzzz.zzzzzzzzzzzzzzzz"}, func(r *discoverer) time.Duration { return r.sigGrace }},
-		{"nothing signed", nil, func(r *discoverer) time.Duration { return r.unsignedGrace }},
+		// Creation times are a second ahead: the API keeps whole seconds.
+		{"other tokens signed", []string{"zzzzzz.zzzzzzzzzzzzzzzz"}, time.Now().Add(time.Second), func(r *discoverer) time.Duration { return r.sigGrace }},
+		{"nothing signed in a new cluster-info", nil, time.Now().Add(time.Second), func(r *discoverer) time.Duration { return r.unsignedGrace }},
+		// Every token deleted: the signer had its time.
+		{"nothing signed in an old cluster-info", nil, time.Now().Add(-time.Hour), func(r *discoverer) time.Duration { return r.sigGrace }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newFakeAPI(t)
-			api.always(clusterInfo(t, clusterInfoKubeconfig(t, api.srv.URL, api.caPEM()), tc.tokens...))
+			cm := clusterInfo(t, clusterInfoKubeconfig(t, api.srv.URL, api.caPEM()), tc.tokens...)
+			cm.CreationTimestamp = metav1.NewTime(tc.created)
+			api.always(cm)
 			r := fast(nil)
 			start := time.Now()
 			_, err := r.discover(context.Background(), tokenDiscovery(api.endpoint(), api.pin()))
 			took := time.Since(start)
 			mustFail(t, err, `token id "abcdef" is invalid for this cluster or it has expired`, "kubeadmin token create --print-join-command")
-			if g := tc.grace(r); took < g || took >= r.timeout {
+			if g := tc.grace(r); took < g || took >= r.timeout || (g == r.sigGrace && took >= r.unsignedGrace) {
 				t.Fatalf("gave up after %v, want the grace %v (timeout %v)", took, g, r.timeout)
 			}
 			if api.readCount() < 2 {

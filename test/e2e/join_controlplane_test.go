@@ -181,29 +181,25 @@ func TestJoin(t *testing.T) {
 	rotation.Wait()
 }
 
-// clientCertSerial is the serial of the node's current client certificate.
-// The link is absolute inside the node: it is resolved under the node's root.
-func clientCertSerial(t testing.TB, node string) (string, error) {
+// clientCert is the node's current client certificate. The link is
+// absolute inside the node: it is resolved under the node's root.
+func clientCert(t testing.TB, node string) (*x509.Certificate, error) {
 	target, err := os.Readlink(filepath.Join(nodes.Root(t, node), "var/lib/kubelet/pki/kubelet-client-current.pem"))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	data, err := os.ReadFile(filepath.Join(nodes.Root(t, node), target))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	for {
 		var b *pem.Block
 		b, data = pem.Decode(data)
 		if b == nil {
-			return "", fmt.Errorf("no certificate in kubelet-client-current.pem")
+			return nil, fmt.Errorf("no certificate in kubelet-client-current.pem")
 		}
 		if b.Type == "CERTIFICATE" {
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return "", err
-			}
-			return c.SerialNumber.String() + " until " + c.NotAfter.Format(time.RFC3339), nil
+			return x509.ParseCertificate(b.Bytes)
 		}
 	}
 }
@@ -212,35 +208,30 @@ func testRotation(t *testing.T, cp, w string) {
 	pid := agentPID(t, w)
 	// client-go's certificate store replaces the link by removing it
 	// first: a read may miss it for a moment.
-	var first string
+	var first, second *x509.Certificate
 	eventually(t, "the client certificate of "+w, 10*time.Second, func() (err error) {
-		first, err = clientCertSerial(t, w)
+		first, err = clientCert(t, w)
 		return err
 	})
-	eventually(t, "a rotated client certificate on "+w, 4*time.Minute, func() error {
-		now, err := clientCertSerial(t, w)
-		if err != nil {
+	eventually(t, "a rotated client certificate on "+w, 4*time.Minute, func() (err error) {
+		if second, err = clientCert(t, w); err != nil {
 			return err
 		}
-		if now == first {
-			return fmt.Errorf("still %s", first)
+		if second.SerialNumber.Cmp(first.SerialNumber) == 0 {
+			return fmt.Errorf("still serial %s", first.SerialNumber)
 		}
 		return nil
 	})
-	var second string
-	eventually(t, "the rotated client certificate of "+w, 10*time.Second, func() (err error) {
-		second, err = clientCertSerial(t, w)
-		return err
-	})
-	t.Logf("%s: client certificate %s replaced by %s", w, first, second)
-	if got := agentPID(t, w); got != pid {
-		t.Errorf("the agent restarted (pid %s, then %s) to rotate its certificate", pid, got)
+	lifetime := first.NotAfter.Sub(first.NotBefore)
+	if at := second.NotBefore.Add(5 * time.Minute).Sub(first.NotBefore); at < lifetime*6/10 || at > lifetime {
+		t.Errorf("rotated %s into a lifetime of %s, want at 70-90 %%", at, lifetime)
 	}
-	// The first certificate has expired by now; the node still reports.
-	eventually(t, w+" Ready after the first certificate expired", 5*time.Minute, func() error {
-		if _, err := clientCertSerial(t, w); err != nil {
-			return err
-		}
+	t.Logf("%s: client certificate %s (until %s) replaced by %s (until %s)", w, first.SerialNumber, first.NotAfter.Format(time.TimeOnly), second.SerialNumber, second.NotAfter.Format(time.TimeOnly))
+	// Once the first certificate has expired, the node still reports with
+	// the second, through the same agent.
+	time.Sleep(time.Until(first.NotAfter))
+	expired := time.Now()
+	eventually(t, w+" renews its lease after the first certificate expired", time.Minute, func() error {
 		out, err := kubectl(t, cp, "get", "lease", "-n", "kube-node-lease", w, "-o", "jsonpath={.spec.renewTime}")
 		if err != nil {
 			return err
@@ -249,11 +240,14 @@ func testRotation(t *testing.T, cp, w string) {
 		if err != nil {
 			return err
 		}
-		if time.Since(renewed) > 30*time.Second {
+		if !renewed.After(expired) {
 			return fmt.Errorf("lease of %s last renewed %s", w, out)
 		}
 		return nodeReady(t, cp, w)
 	})
+	if got := agentPID(t, w); got != pid {
+		t.Errorf("the agent restarted (pid %s, then %s) to rotate its certificate", pid, got)
+	}
 }
 
 // spreadDeployment is a Deployment of testapp spread over the workers,
