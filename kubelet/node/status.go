@@ -266,6 +266,13 @@ func (n *Node) tryRegister(ctx context.Context) error {
 	return nil
 }
 
+// While a started node is not Ready yet, the runtime is checked every
+// startupTick, for at most startupWindow.
+const (
+	startupTick   = 100 * time.Millisecond
+	startupWindow = 30 * time.Second
+)
+
 // statusLoop checks the runtime every second (so that a Ready transition
 // is posted at once), recomputes the status every StatusUpdatePeriod and
 // posts it when it changed or StatusReportPeriod passed.
@@ -277,24 +284,44 @@ func (n *Node) statusLoop(ctx context.Context) {
 	if n.opts.StatusUpdatePeriod < tick {
 		tick = n.opts.StatusUpdatePeriod
 	}
-	wait.UntilWithContext(ctx, func(ctx context.Context) {
+	// A new node is not Ready until its pod network is configured, which
+	// usually follows within a second of registration: the runtime is
+	// asked more often then, so that Ready is posted as soon as it holds.
+	start := n.opts.Now()
+	failed := false // the last post failed (not on a conflict): no faster than tick
+	interval := func() time.Duration {
+		if !lastReady && !failed && n.opts.Now().Sub(start) < startupWindow && startupTick < tick {
+			return startupTick
+		}
+		return tick
+	}
+	for t := time.NewTimer(0); ; t.Reset(interval()) {
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
 		rs := QueryRuntime(ctx, n.opts.Runtime)
 		n.setRuntimeName(rs.Version)
 		now := n.opts.Now()
 		if !first && rs.Ready == lastReady && now.Sub(lastCheck) < n.opts.StatusUpdatePeriod {
-			return
+			continue
 		}
 		posted, err := n.syncStatus(ctx, rs, now, now.Sub(lastPost) >= n.opts.StatusReportPeriod)
+		// A conflict (the controller-manager just set the pod CIDR) is
+		// retried at once with the newer object.
+		failed = err != nil && !apierrors.IsConflict(err)
 		if err != nil {
 			n.logState("status", fmt.Sprintf("unable to update the status of node %q (will retry): %v", n.opts.NodeName, err))
-			return
+			continue
 		}
 		n.logState("status", fmt.Sprintf("updating the status of node %q", n.opts.NodeName))
 		lastCheck, lastReady, first = now, rs.Ready, false
 		if posted {
 			lastPost = now
 		}
-	}, tick)
+	}
 }
 
 // syncStatus posts the node status if it changed or force is set; it
