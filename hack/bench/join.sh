@@ -64,12 +64,12 @@ now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 k() { "$kubectl_bin" --kubeconfig "$work/admin.conf" "$@"; }
 
-# ready NODE...: true once every named Node is Ready.
+# ready NODE...: true once every named Node is Ready (one kubectl call).
 ready() {
-  local n s
+  local out n
+  out="$(k get nodes -o 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}' 2>/dev/null)" || return 1
   for n in "$@"; do
-    s="$(k get node "$n" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" || return 1
-    [ "$s" = True ] || return 1
+    [[ " $out" == *" $n=True "* ]] || return 1
   done
 }
 
@@ -114,11 +114,12 @@ prepare() {
 # reset NODE: leaves the worker as before its join, and deletes its Node.
 reset() {
   local node="$1" p
-  hack/nodes exec "$node" -- kubeadmin reset -f >/dev/null 2>&1 || true
-  # The upstream kubelet is a plain process: reset cannot stop it.
+  # The upstream kubelet is a plain process: reset cannot stop it, and it
+  # must be gone before reset unmounts its volumes.
   for p in $(ip netns pids "$node"); do
-    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$cache/kubelet" ] && kill "$p" 2>/dev/null
+    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$cache/kubelet" ] && kill -9 "$p" 2>/dev/null
   done
+  hack/nodes exec "$node" -- kubeadmin reset -f >/dev/null 2>&1 || true
   hack/nodes exec "$node" -- sh -c 'rm -rf /etc/cni/net.d/* /var/lib/kubelet/* /etc/kubernetes/*' || true
   k delete node "$node" --ignore-not-found >/dev/null
 }
