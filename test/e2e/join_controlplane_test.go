@@ -131,6 +131,29 @@ func TestJoin(t *testing.T) {
 		}
 	})
 
+	t.Run("an unreachable endpoint fails with its address and writes nothing", func(t *testing.T) {
+		cfg := nodeConfig(t, w1, `apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 10.77.0.254:6443
+    token: `+args.token+`
+    caCertHashes: [`+args.hash+`]
+timeouts:
+  discovery: 3s
+`)
+		out, errOut, err := nodes.Exec(t, w1, "kubeadmin", "join", "--config", cfg)
+		if err == nil || !strings.Contains(out+errOut, "https://10.77.0.254:6443") {
+			t.Errorf("join to an unreachable endpoint: err = %v, want an error naming the address:\n%s%s", err, out, errOut)
+		}
+		if strings.Contains(out+errOut, strings.SplitN(args.token, ".", 2)[1]) {
+			t.Errorf("the error shows the token's secret:\n%s%s", out, errOut)
+		}
+		if left := nodeIsClean(t, w1); len(left) > 0 {
+			t.Errorf("a failed join left files behind: %v", left)
+		}
+	})
+
 	t.Run("two workers join at once and become Ready", func(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, w := range []string{w1, w2} {
@@ -164,6 +187,16 @@ func TestJoin(t *testing.T) {
 			eventually(t, w+" Ready", joinTimeout, func() error { return nodeReady(t, cp, w) })
 		}
 		eventually(t, "kube-proxy on every node", joinTimeout, func() error { return allReady(t, cp, "kube-system", "k8s-app=kube-proxy") })
+	})
+	t.Run("the control plane's kubelet.conf follows the rotated certificate", func(t *testing.T) {
+		conf, err := os.ReadFile(filepath.Join(nodes.Root(t, cp), "etc/kubernetes/kubelet.conf"))
+		if err != nil || !strings.Contains(string(conf), "client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem") {
+			t.Errorf("kubelet-finalize did not point kubelet.conf at the rotated certificate (%v):\n%s", err, conf)
+		}
+		out, errOut, err := nodes.Exec(t, cp, "kubeadmin", "certs", "check-expiration")
+		if err != nil || !strings.Contains(out, "KUBELET CLIENT CERTIFICATE") || !strings.Contains(out, "kubelet.conf ") {
+			t.Errorf("certs check-expiration does not show the kubelet client certificate: %v\n%s%s", err, out, errOut)
+		}
 	})
 	if t.Failed() {
 		t.FailNow()
@@ -418,6 +451,14 @@ spec:
 	}
 	if tasks := nodeTasks(t, w); len(tasks) > 0 {
 		t.Errorf("reset left containers behind: %v", tasks)
+	}
+
+	// A Ready node's name is refused before anything is written.
+	if out, err := kubeadminJoin(t, w, args, "--node-name", joinW1); err == nil || !strings.Contains(out, `a Node with name "`+joinW1+`" and status "Ready" already exists`) {
+		t.Errorf("join under the name of a Ready node: err = %v\n%s", err, out)
+	}
+	if left := nodeIsClean(t, w); len(left) > 0 {
+		t.Errorf("the refused join left files behind: %v", left)
 	}
 
 	// The init token, deleted, can no longer join.
