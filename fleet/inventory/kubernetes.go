@@ -47,12 +47,17 @@ const (
 // and validation, whose findings are reported at the inventory's fields.
 func (c *Cluster) validateKubernetes(p *problems) {
 	k := &c.Spec.Kubernetes
+	before := len(p.list)
 	if k.Version != "" {
 		if _, err := config.NormalizeKubernetesVersion(k.Version); err != nil {
 			p.add(kubePath+".version", "%s", strings.Replace(err.Error(), "kubernetesVersion ", "", 1))
 		}
 	}
-	before := len(p.list)
+	if ep := k.ControlPlaneEndpoint; ep != "" {
+		if _, _, err := config.ParseHostPort(ep); err != nil {
+			p.add(kubePath+".controlPlaneEndpoint", "invalid value %q: %v; give \"host\" or \"host:port\"", ep, err)
+		}
+	}
 	owned := func(path string, set bool, fix string) {
 		if set {
 			p.add(path, "set by kubeadmin fleet; %s", fix)
@@ -85,6 +90,9 @@ func (c *Cluster) validateKubernetes(p *problems) {
 		return // the rendered files would repeat these problems
 	}
 	seen := map[string]bool{}
+	for _, x := range p.list {
+		seen[x.msg] = true
+	}
 	for i := range c.Spec.Hosts {
 		h := &c.Spec.Hosts[i]
 		r := &Resolved{Index: i, Host: h, Role: h.Role, NodeName: h.NodeName, Endpoint: Endpoint{Name: h.Address, HostName: h.Address}}
@@ -99,10 +107,10 @@ func (c *Cluster) validateKubernetes(p *problems) {
 		default:
 			continue
 		}
-		for _, msg := range c.kubeadmProblems(p, i, kind, err) {
-			if !seen[msg] {
-				seen[msg] = true
-				p.list = append(p.list, msg)
+		for _, x := range c.kubeadmProblems(i, kind, err) {
+			if !seen[x.msg] {
+				seen[x.msg] = true
+				p.list = append(p.list, x)
 			}
 		}
 	}
@@ -140,7 +148,7 @@ func (c *Cluster) checkJoin(r *Resolved) error {
 
 // kubeadmProblems turns kubeadmin's findings on the file rendered for
 // host i into messages at the inventory's fields.
-func (c *Cluster) kubeadmProblems(p *problems, i int, kind string, err error) []string {
+func (c *Cluster) kubeadmProblems(i int, kind string, err error) []problem {
 	if err == nil {
 		return nil
 	}

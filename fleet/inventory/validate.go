@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +22,22 @@ const maxJumps = 8
 // field (or of the closest parent the file has).
 type problems struct {
 	raw  []byte
-	list []string
+	list []problem
+}
+
+type problem struct {
+	line int
+	msg  string
+}
+
+// sorted returns the messages ordered by line.
+func (p *problems) sorted() []string {
+	sort.SliceStable(p.list, func(i, j int) bool { return p.list[i].line < p.list[j].line })
+	out := make([]string, len(p.list))
+	for i, x := range p.list {
+		out[i] = x.msg
+	}
+	return out
 }
 
 func (p *problems) add(path, format string, args ...any) {
@@ -31,10 +47,11 @@ func (p *problems) add(path, format string, args ...any) {
 // addAt names the field path but takes the line of linePath.
 func (p *problems) addAt(linePath, path, format string, args ...any) {
 	msg := path + ": " + fmt.Sprintf(format, args...)
-	if l := p.line(linePath); l > 0 {
+	l := p.line(linePath)
+	if l > 0 {
 		msg = fmt.Sprintf("line %d: %s", l, msg)
 	}
-	p.list = append(p.list, msg)
+	p.list = append(p.list, problem{l, msg})
 }
 
 // line finds path, or else its closest parent, in the file.
@@ -66,7 +83,7 @@ func (c *Cluster) validate() []string {
 	c.validateHosts(p)
 	c.validateConcurrency(p)
 	c.validateKubernetes(p)
-	return p.list
+	return p.sorted()
 }
 
 func (c *Cluster) validateSSH(p *problems) {
@@ -204,7 +221,9 @@ func (c *Cluster) validateBastionChains(p *problems) {
 				break // reported by validateBastion
 			}
 			if contains(seen, next) {
-				p.add(hostPath(i)+".bastion.host", "the bastions loop (%s); make one of them reachable directly", chainNames(c, append(seen, next)))
+				if i == slices.Min(seen) { // report a loop once
+					p.add(hostPath(i)+".bastion.host", "the bastions loop (%s); make one of them reachable directly", chainNames(c, append(seen, next)))
+				}
 				break
 			}
 			seen = append(seen, next)
