@@ -170,7 +170,11 @@ func (c *Cluster) Resolve(opts ResolveOptions) (Hosts, error) {
 	seen := map[string]int{}
 	for i, h := range out {
 		if j, ok := seen[h.Addr()]; ok {
-			return nil, fmt.Errorf("%s and %s both reach %s (after %s); list every host once", hostPath(j), hostPath(i), h.Addr(), r.sshPath)
+			via := ""
+			if r.ssh != nil {
+				via = " (after " + r.sshPath + ")"
+			}
+			return nil, fmt.Errorf("%s and %s both reach %s%s; list every host once", hostPath(j), hostPath(i), h.Addr(), via)
 		}
 		seen[h.Addr()] = i
 	}

@@ -264,7 +264,7 @@ func TestResolveErrors(t *testing.T) {
 			name: "two aliases of one machine",
 			inv:  strings.Replace(strings.Replace(base, "10.0.0.10", "a", 1), "10.0.0.11", "b", 1),
 			ssh:  "Host a b\n  HostName 10.9.9.9\n",
-			want: "spec.hosts[0] and spec.hosts[1] both reach 10.9.9.9:22 (after ",
+			want: "spec.hosts[0] and spec.hosts[1] both reach 10.9.9.9:22 (after /",
 		},
 		{
 			name: "unparsable ssh config",
