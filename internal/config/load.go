@@ -504,22 +504,32 @@ var (
 // toJSON converts the document to JSON, rejecting duplicate keys. Line
 // numbers in YAML errors are made relative to the file.
 func (d *document) toJSON() error {
-	js, err := yaml.YAMLToJSONStrict(d.yaml)
-	if err != nil {
+	js, msg := yamlToJSON(d.yaml, d.line)
+	if msg != "" {
 		if m := kindLineRE.FindSubmatch(d.yaml); m != nil {
 			d.kind = strings.Trim(string(m[1]), `"'`)
 		}
-		msg := yamlLineRE.ReplaceAllStringFunc(err.Error(), func(m string) string {
-			n, convErr := strconv.Atoi(strings.TrimPrefix(m, "line "))
-			if convErr != nil {
-				return m
-			}
-			return fmt.Sprintf("line %d", n+d.line-1)
-		})
 		return fmt.Errorf("%s: invalid YAML: %s", d.where(), msg)
 	}
 	d.json = js
 	return nil
+}
+
+// yamlToJSON converts one YAML document that starts at line firstLine of
+// its file to JSON, rejecting duplicate keys. On failure it returns the
+// parser's message with line numbers made relative to the file.
+func yamlToJSON(doc []byte, firstLine int) ([]byte, string) {
+	js, err := yaml.YAMLToJSONStrict(doc)
+	if err == nil {
+		return js, ""
+	}
+	return nil, yamlLineRE.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		n, convErr := strconv.Atoi(strings.TrimPrefix(m, "line "))
+		if convErr != nil {
+			return m
+		}
+		return fmt.Sprintf("line %d", n+firstLine-1)
+	})
 }
 
 // readTypeMeta reads apiVersion and kind, which every document must have.
