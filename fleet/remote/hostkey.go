@@ -38,7 +38,9 @@ const (
 type HostKeyError struct {
 	Host    string
 	Problem HostKeyProblem
-	msg     string
+	// Fingerprint is the SHA-256 fingerprint of the key the host presented.
+	Fingerprint string
+	msg         string
 }
 
 func (e *HostKeyError) Error() string { return e.msg }
@@ -79,8 +81,8 @@ func newHostKeyCheck(t Target) (*hostKeyCheck, error) {
 	return c, nil
 }
 
-func (c *hostKeyCheck) refuse(p HostKeyProblem, format string, args ...any) error {
-	c.refused = &HostKeyError{Host: c.t.name(), Problem: p, msg: fmt.Sprintf(format, args...)}
+func (c *hostKeyCheck) refuse(p HostKeyProblem, key ssh.PublicKey, format string, args ...any) error {
+	c.refused = &HostKeyError{Host: c.t.name(), Problem: p, Fingerprint: ssh.FingerprintSHA256(key), msg: fmt.Sprintf(format, args...)}
 	return c.refused
 }
 
@@ -92,7 +94,7 @@ func (c *hostKeyCheck) callback(hostname string, remote net.Addr, key ssh.Public
 		if got == c.pin {
 			return nil
 		}
-		return c.refuse(HostKeyPinMismatch, "%s: HOST KEY MISMATCH: the inventory pins hostKey %s but the host presented %s %s; refusing to connect (a man-in-the-middle, or a reinstalled host: check the key on the host with `ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub`)",
+		return c.refuse(HostKeyPinMismatch, key, "%s: HOST KEY MISMATCH: the inventory pins hostKey %s but the host presented %s %s; refusing to connect (a man-in-the-middle, or a reinstalled host: check the key on the host with `ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub`)",
 			who, c.pin, key.Type(), got, keyFileKind(key))
 	}
 	err := checkKnownHosts(c.path, hostname, remote, key)
@@ -104,7 +106,7 @@ func (c *hostKeyCheck) callback(hostname string, remote net.Addr, key ssh.Public
 		return c.classify(who, err, key)
 	}
 	if !c.t.TrustNewHostKeys {
-		return c.refuse(HostKeyUnknown, "%s: unknown host key %s %s (not in %s); refusing to connect. Check the fingerprint on the host (`ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub`), then pin it in the inventory (hostKey: %s), or add it to %s (`ssh-keyscan -p %d %s >> %s`), or run fleet with %s to trust and record it",
+		return c.refuse(HostKeyUnknown, key, "%s: unknown host key %s %s (not in %s); refusing to connect. Check the fingerprint on the host (`ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub`), then pin it in the inventory (hostKey: %s), or add it to %s (`ssh-keyscan -p %d %s >> %s`), or run fleet with %s to trust and record it",
 			who, key.Type(), got, c.path, keyFileKind(key), got, c.path, c.t.Port, c.t.Address, c.path, TrustNewHostKeysFlag)
 	}
 	recorded, err := recordHostKey(c.path, hostname, remote, key)
@@ -126,14 +128,14 @@ func (c *hostKeyCheck) classify(who string, err error, key ssh.PublicKey) error 
 	var re *knownhosts.RevokedError
 	switch {
 	case errors.As(err, &re):
-		return c.refuse(HostKeyRevoked, "%s: the host presented %s %s, which %s:%d marks @revoked; refusing to connect",
+		return c.refuse(HostKeyRevoked, key, "%s: the host presented %s %s, which %s:%d marks @revoked; refusing to connect",
 			who, key.Type(), ssh.FingerprintSHA256(key), re.Revoked.Filename, re.Revoked.Line)
 	case errors.As(err, &ke) && len(ke.Want) > 0:
 		var want []string
 		for _, w := range ke.Want {
 			want = append(want, fmt.Sprintf("%s %s (%s:%d)", w.Key.Type(), ssh.FingerprintSHA256(w.Key), w.Filename, w.Line))
 		}
-		return c.refuse(HostKeyChanged, "%s: HOST KEY CHANGED: the host presented %s %s but known_hosts records %s. This can be a man-in-the-middle attack, or the host was reinstalled; refusing to connect. If the change is expected, remove the old entry (`ssh-keygen -R %s -f %s`) and connect again",
+		return c.refuse(HostKeyChanged, key, "%s: HOST KEY CHANGED: the host presented %s %s but known_hosts records %s. This can be a man-in-the-middle attack, or the host was reinstalled; refusing to connect. If the change is expected, remove the old entry (`ssh-keygen -R %s -f %s`) and connect again",
 			who, key.Type(), ssh.FingerprintSHA256(key), strings.Join(want, ", "), knownhosts.Normalize(c.t.addr()), c.path)
 	default:
 		return fmt.Errorf("%s: checking the host key against %s: %w", who, c.path, err)

@@ -66,6 +66,8 @@ type Runner interface {
 	// Redact registers a secret that must never appear in what this
 	// package prints or returns as an error.
 	Redact(secret string)
+	// Redacted returns s with the registered secrets replaced.
+	Redacted(s string) string
 }
 
 // RunOptions tunes one command.

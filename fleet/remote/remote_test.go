@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 func TestMain(m *testing.M) {
@@ -203,7 +204,7 @@ func TestUnknownHostIsRefusedWithItsFingerprint(t *testing.T) {
 	tgt.KnownHosts = filepath.Join(f.dir, "none", "known_hosts")
 	_, err := Dial(context.Background(), tgt)
 	var hk *HostKeyError
-	if !errors.As(err, &hk) || hk.Problem != HostKeyUnknown {
+	if !errors.As(err, &hk) || hk.Problem != HostKeyUnknown || hk.Fingerprint != f.srv.fingerprint() {
 		t.Fatalf("want an unknown-host error, got %v", err)
 	}
 	for _, want := range []string{f.srv.fingerprint(), TrustNewHostKeysFlag, "hostKey: " + f.srv.fingerprint(), "ssh-keyscan"} {
@@ -266,6 +267,37 @@ func TestTrustOnFirstUseRecordsOneLine(t *testing.T) {
 	f.dial(t, tgt)
 }
 
+func TestConcurrentRecordsOfOneHostWriteOneLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "known_hosts")
+	key := newSigner(t).PublicKey()
+	const n = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	recorded := 0
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := recordHostKey(path, "10.0.0.1:22", nil, key)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				recorded++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if recorded != 1 {
+		t.Errorf("%d calls recorded the key, want 1", recorded)
+	}
+	if got, want := readFile(t, path), knownhostsLine("10.0.0.1", key); got != want {
+		t.Errorf("known_hosts %q, want %q", got, want)
+	}
+}
+
 func TestTrustOnFirstUseAppendsToAFileWithoutFinalNewline(t *testing.T) {
 	f := newFixture(t)
 	other := newTestServer(t)
@@ -308,10 +340,9 @@ func TestChangedHostKeyIsRefusedEvenWithTrustOnFirstUse(t *testing.T) {
 
 func TestKnownKeyOfAnotherTypeIsAskedFor(t *testing.T) {
 	// The server has an ed25519 and an ECDSA key; known_hosts only the
-	// ECDSA one. The client must ask for ECDSA instead of calling the
-	// ed25519 key a changed key.
-	ec := newECDSASigner(t)
-	f := newFixture(t, withHostKeys(ec, newSigner(t)))
+	// ed25519 one. The client prefers ECDSA by default; it must ask for
+	// ed25519 instead of calling the ECDSA key a changed key.
+	f := newFixture(t, withHostKeys(newSigner(t), newECDSASigner(t)))
 	h := f.dial(t, f.target())
 	if _, err := h.Run(context.Background(), "true", RunOptions{}); err != nil {
 		t.Fatal(err)
@@ -493,8 +524,42 @@ func TestTailOfCutOutputShowsNoPieceOfASecret(t *testing.T) {
 	tb.Write(bytes.Repeat([]byte("y"), tailBufferBytes-10)) // cuts the secret
 	tb.Write([]byte("\nlast\n"))
 	got := tb.lines(OutputTailLines, &r)
-	if strings.Contains(got, "0123456789") || !strings.HasSuffix(got, "\nlast") {
+	if strings.Contains(got, "789") || !strings.HasSuffix(got, "\nlast") {
 		t.Fatalf("tail %q...%q", got[:min(len(got), 40)], got[max(0, len(got)-40):])
+	}
+}
+
+func TestOutputTailKeepsStderr(t *testing.T) {
+	var r redactor
+	var out, errs tailBuffer
+	for i := 1; i <= 30; i++ {
+		fmt.Fprintf(&out, "out%d\n", i)
+		fmt.Fprintf(&errs, "err%d\n", i)
+	}
+	got := strings.Split(outputTail(&out, &errs, OutputTailLines, &r), "\n")
+	half := OutputTailLines / 2
+	if len(got) != OutputTailLines || got[0] != fmt.Sprintf("out%d", 31-half) || got[half] != fmt.Sprintf("err%d", 31-half) || got[len(got)-1] != "err30" {
+		t.Fatalf("tail %q", got)
+	}
+}
+
+func TestStalledUploadFails(t *testing.T) {
+	// A cat that never reads: no byte moves once the pipe is full.
+	bin := t.TempDir()
+	writeScript(t, bin, "cat", "sleep 30")
+	l := &Local{CommandTimeout: 300 * time.Millisecond, Env: []string{"PATH=" + bin + ":" + os.Getenv("PATH")}}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "big")
+	if err := os.WriteFile(src, make([]byte, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := l.Upload(context.Background(), src, filepath.Join(dir, "dst"), 0o644, nil)
+	if err == nil || !strings.Contains(err.Error(), "stalled: no data moved for 300ms") {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s", d)
 	}
 }
 
@@ -684,6 +749,10 @@ func mustPub(t *testing.T, keyPath string) ssh.PublicKey {
 		t.Fatal(err)
 	}
 	return s.PublicKey()
+}
+
+func knownhostsLine(host string, key ssh.PublicKey) string {
+	return knownhosts.Line([]string{host}, key) + "\n"
 }
 
 type writerFunc func([]byte) (int, error)
