@@ -164,6 +164,7 @@ func authMethod(t Target) (ssh.AuthMethod, string, func(), error) {
 	var desc []string
 	cleanup := func() {}
 	for _, path := range t.IdentityFiles {
+		path = expandHome(path)
 		pem, err := os.ReadFile(path)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("host %s: identity file: %w", t.name(), err)

@@ -97,7 +97,7 @@ func (c *hostKeyCheck) callback(hostname string, remote net.Addr, key ssh.Public
 		return c.refuse(HostKeyPinMismatch, key, "%s: HOST KEY MISMATCH: the inventory pins hostKey %s but the host presented %s %s; refusing to connect (a man-in-the-middle, or a reinstalled host: check the key on the host with `ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub`)",
 			who, c.pin, key.Type(), got, keyFileKind(key))
 	}
-	err := checkKnownHosts(c.path, hostname, remote, key)
+	err := checkKnownHosts(c.knownHostsFiles(), hostname, remote, key)
 	if err == nil {
 		return nil
 	}
@@ -107,9 +107,9 @@ func (c *hostKeyCheck) callback(hostname string, remote net.Addr, key ssh.Public
 	}
 	if !c.t.TrustNewHostKeys {
 		return c.refuse(HostKeyUnknown, key, "%s: unknown host key %s %s (not in %s); refusing to connect. Check the fingerprint on the host (`ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub`), then pin it in the inventory (hostKey: %s), or add it to %s (`ssh-keyscan -p %d %s >> %s`), or run fleet with %s to trust and record it",
-			who, key.Type(), got, c.path, keyFileKind(key), got, c.path, c.t.Port, c.t.Address, c.path, TrustNewHostKeysFlag)
+			who, key.Type(), got, strings.Join(c.knownHostsFiles(), " or "), keyFileKind(key), got, c.path, c.t.Port, c.t.Address, c.path, TrustNewHostKeysFlag)
 	}
-	recorded, err := recordHostKey(c.path, hostname, remote, key)
+	recorded, err := recordHostKey(c.path, c.knownHostsFiles(), hostname, remote, key)
 	if err != nil {
 		if errors.Is(err, errKnownHostsWrite) {
 			return fmt.Errorf("%s: %w", who, err)
@@ -136,7 +136,7 @@ func (c *hostKeyCheck) classify(who string, err error, key ssh.PublicKey) error 
 			want = append(want, fmt.Sprintf("%s %s (%s:%d)", w.Key.Type(), ssh.FingerprintSHA256(w.Key), w.Filename, w.Line))
 		}
 		return c.refuse(HostKeyChanged, key, "%s: HOST KEY CHANGED: the host presented %s %s but known_hosts records %s. This can be a man-in-the-middle attack, or the host was reinstalled; refusing to connect. If the change is expected, remove the old entry (`ssh-keygen -R %s -f %s`) and connect again",
-			who, key.Type(), ssh.FingerprintSHA256(key), strings.Join(want, ", "), knownhosts.Normalize(c.t.addr()), c.path)
+			who, key.Type(), ssh.FingerprintSHA256(key), strings.Join(want, ", "), knownhosts.Normalize(c.t.addr()), ke.Want[0].Filename)
 	default:
 		return fmt.Errorf("%s: checking the host key against %s: %w", who, c.path, err)
 	}
@@ -154,7 +154,7 @@ func (c *hostKeyCheck) hostKeyAlgorithms(hostname string) []string {
 		return nil
 	}
 	var ke *knownhosts.KeyError
-	if err := checkKnownHosts(c.path, hostname, nil, probe); !errors.As(err, &ke) {
+	if err := checkKnownHosts(c.knownHostsFiles(), hostname, nil, probe); !errors.As(err, &ke) {
 		return nil
 	}
 	var algos []string
@@ -214,12 +214,31 @@ type unknownHostError struct{}
 
 func (unknownHostError) Error() string { return "host not in known_hosts" }
 
-// checkKnownHosts checks key against the file; a missing file knows no host.
-func checkKnownHosts(path, hostname string, remote net.Addr, key ssh.PublicKey) error {
-	cb, err := knownhosts.New(path)
-	if errors.Is(err, os.ErrNotExist) {
+// globalKnownHosts is read besides the user's file (a variable for tests).
+var globalKnownHosts = GlobalKnownHostsFile
+
+// knownHostsFiles are the files a host key is checked against: the
+// Target's and the system's.
+func (c *hostKeyCheck) knownHostsFiles() []string {
+	if globalKnownHosts == "" || globalKnownHosts == c.path {
+		return []string{c.path}
+	}
+	return []string{c.path, globalKnownHosts}
+}
+
+// checkKnownHosts checks key against the files; a missing file knows no
+// host.
+func checkKnownHosts(paths []string, hostname string, remote net.Addr, key ssh.PublicKey) error {
+	var existing []string
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			existing = append(existing, p)
+		}
+	}
+	if len(existing) == 0 {
 		return &unknownHostError{}
 	}
+	cb, err := knownhosts.New(existing...)
 	if err != nil {
 		return err
 	}
@@ -248,7 +267,7 @@ var knownHostsMu sync.Mutex
 // first. It appends in place instead of rewriting the file through fsutil:
 // known_hosts is the user's file (it may be a symlink, and ssh appends to it
 // the same way), and a rename would lose a line appended meanwhile.
-func recordHostKey(path, hostname string, remote net.Addr, key ssh.PublicKey) (bool, error) {
+func recordHostKey(path string, check []string, hostname string, remote net.Addr, key ssh.PublicKey) (bool, error) {
 	knownHostsMu.Lock()
 	defer knownHostsMu.Unlock()
 	if err := os.MkdirAll(filepath.Dir(path), knownHostsDirMode); err != nil {
@@ -265,7 +284,7 @@ func recordHostKey(path, hostname string, remote net.Addr, key ssh.PublicKey) (b
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 
 	// Under the lock: another dial may have recorded this host meanwhile.
-	err = checkKnownHosts(path, hostname, remote, key)
+	err = checkKnownHosts(check, hostname, remote, key)
 	if err == nil {
 		return false, nil
 	}

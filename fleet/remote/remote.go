@@ -38,6 +38,9 @@ const (
 	RedactedText = "<redacted>"
 	// TrustNewHostKeysFlag is the fleet flag that turns on trust on first use.
 	TrustNewHostKeysFlag = "--trust-new-host-keys"
+	// GlobalKnownHostsFile is the system's known_hosts, read besides the
+	// user's (new keys are recorded in the user's only).
+	GlobalKnownHostsFile = "/etc/ssh/ssh_known_hosts"
 	// SSHAuthSockEnv names the ssh-agent socket.
 	SSHAuthSockEnv = "SSH_AUTH_SOCK"
 	// keepaliveRequest is the global request OpenSSH answers (with failure,

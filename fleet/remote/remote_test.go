@@ -24,6 +24,8 @@ func TestMain(m *testing.M) {
 	// Short keepalives so a dead peer is noticed within a test's time.
 	keepaliveEvery = 100 * time.Millisecond
 	keepaliveMissed = 3
+	// This machine's own known hosts must not play into the tests.
+	globalKnownHosts = ""
 	os.Exit(m.Run())
 }
 
@@ -278,7 +280,7 @@ func TestConcurrentRecordsOfOneHostWriteOneLine(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := recordHostKey(path, "10.0.0.1:22", nil, key)
+			ok, err := recordHostKey(path, []string{path}, "10.0.0.1:22", nil, key)
 			if err != nil {
 				t.Error(err)
 			}
@@ -346,6 +348,19 @@ func TestKnownKeyOfAnotherTypeIsAskedFor(t *testing.T) {
 	h := f.dial(t, f.target())
 	if _, err := h.Run(context.Background(), "true", RunOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSystemKnownHostsIsRead(t *testing.T) {
+	f := newFixture(t)
+	global := filepath.Join(f.dir, "ssh_known_hosts")
+	writeFile(t, global, f.srv.knownHostsLine()+"\n")
+	writeFile(t, f.knownHosts, "")
+	globalKnownHosts = global
+	defer func() { globalKnownHosts = "" }()
+	f.dial(t, f.target())
+	if readFile(t, f.knownHosts) != "" {
+		t.Error("the user's known_hosts was written")
 	}
 }
 

@@ -105,7 +105,7 @@ func (t Target) validate() error {
 // knownHostsPath is the known_hosts file of t.
 func (t Target) knownHostsPath() (string, error) {
 	if t.KnownHosts != "" {
-		return t.KnownHosts, nil
+		return expandHome(t.KnownHosts), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
