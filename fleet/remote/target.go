@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -112,4 +113,14 @@ func (t Target) knownHostsPath() (string, error) {
 		return "", fmt.Errorf("host %s: no known_hosts file given and no home directory: %w", t.name(), err)
 	}
 	return filepath.Join(home, ".ssh", "known_hosts"), nil
+}
+
+// expandHome expands a leading "~" in a key or known_hosts path.
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[1:])
+		}
+	}
+	return p
 }
