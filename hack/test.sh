@@ -20,6 +20,8 @@ setup() {
   log "installing and starting containerd"
   hack/containerd.sh install
   hack/containerd.sh start
+  log "installing openssh-server and sudo for the fleet tests (the host's sshd stays off)"
+  hack/sshd.sh install
   log "building and importing the test image"
   hack/testimage.sh build
   hack/testimage.sh import
