@@ -125,12 +125,14 @@ func writeFileIfChanged(ctx context.Context, r remote.Runner, p string, data []b
 // stopping one that kubeadmin started before (its pid file) when restart
 // is set. A containerd that someone else started is never killed.
 func startContainerdScript(systemd, restart bool) string {
-	sock := shellQuote(ContainerdSocket)
-	pidFile := shellQuote(ContainerdPidFile)
-	log := shellQuote(ContainerdLogFile)
-	up := "[ -S " + sock + " ] && ctr -a " + sock + " --connect-timeout 1s version >/dev/null 2>&1"
+	return startScript(systemd, restart, ContainerdSocket, ContainerdPidFile, ContainerdLogFile)
+}
+
+// startScript is startContainerdScript with its paths (tests move them).
+func startScript(systemd, restart bool, sock, pidFile, logFile string) string {
 	var b strings.Builder
-	b.WriteString("set -e\n")
+	fmt.Fprintf(&b, "set -e\nSOCK=%s\nPIDFILE=%s\nLOG=%s\n", shellQuote(sock), shellQuote(pidFile), shellQuote(logFile))
+	b.WriteString(`up() { [ -S "$SOCK" ] && ctr -a "$SOCK" --connect-timeout 1s version >/dev/null 2>&1; }` + "\n")
 	if systemd {
 		fmt.Fprintf(&b, "systemctl enable --quiet %s\n", ContainerdUnit)
 		if restart {
@@ -139,23 +141,23 @@ func startContainerdScript(systemd, restart bool) string {
 			fmt.Fprintf(&b, "systemctl start %s\n", ContainerdUnit)
 		}
 	} else {
-		fmt.Fprintf(&b, "p=$(cat %s 2>/dev/null || true)\n", pidFile)
+		b.WriteString(`p=$(cat "$PIDFILE" 2>/dev/null || true)` + "\n")
 		b.WriteString(`ours() { [ -n "$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = containerd ]; }` + "\n")
 		if restart {
-			b.WriteString("if ours; then kill -TERM \"$p\"; i=0; while [ -d /proc/$p ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi\n")
-			fmt.Fprintf(&b, "if ! ours && %s; then echo \"containerd runs on this host but was not started by kubeadmin (no %s) nor by systemd: restart it yourself so that it reads %s\" >&2; exit 1; fi\n", up, ContainerdPidFile, ContainerdConfigFile)
+			b.WriteString(`if ours; then kill -TERM "$p"; i=0; while [ -d /proc/$p ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi` + "\n")
+			fmt.Fprintf(&b, `if ! ours && up; then echo "containerd runs on this host but was started neither by kubeadmin (no $PIDFILE) nor by systemd: restart it yourself so that it reads %s" >&2; exit 1; fi`+"\n", ContainerdConfigFile)
 		}
-		fmt.Fprintf(&b, "if ! %s; then\n", up)
-		fmt.Fprintf(&b, "  mkdir -p %s %s\n", shellQuote(path.Dir(ContainerdLogFile)), shellQuote(path.Dir(ContainerdPidFile)))
-		fmt.Fprintf(&b, "  setsid -f sh -c 'echo $$ >%s; exec containerd' </dev/null >>%s 2>&1\n", ContainerdPidFile, log)
-		b.WriteString("fi\n")
+		b.WriteString(`if ! up; then
+  mkdir -p "$(dirname "$LOG")" "$(dirname "$PIDFILE")"
+  PIDFILE="$PIDFILE" setsid -f sh -c 'echo $$ >"$PIDFILE"; exec containerd' </dev/null >>"$LOG" 2>&1
+fi
+`)
 	}
-	fmt.Fprintf(&b, "i=0; until %s; do\n", up)
-	fmt.Fprintf(&b, "  i=$((i+1)); if [ $i -ge %d ]; then echo \"containerd does not answer on %s after %d s\" >&2; ", 2*containerdWaitSeconds, ContainerdSocket, containerdWaitSeconds)
+	fmt.Fprintf(&b, "i=0; until up; do\n  i=$((i+1)); if [ $i -ge %d ]; then echo \"containerd does not answer on $SOCK after %d s\" >&2; ", 2*containerdWaitSeconds, containerdWaitSeconds)
 	if systemd {
 		fmt.Fprintf(&b, "systemctl status --no-pager %s >&2 || true; ", ContainerdUnit)
 	} else {
-		fmt.Fprintf(&b, "tail -n 20 %s >&2 || true; ", log)
+		b.WriteString(`tail -n 20 "$LOG" >&2 || true; `)
 	}
 	b.WriteString("exit 1; fi\n  sleep 0.5\ndone\n")
 	return b.String()

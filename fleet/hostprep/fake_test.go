@@ -67,3 +67,5 @@ func (f *fakeRunner) Upload(_ context.Context, local, remotePath string, _ os.Fi
 func (f *fakeRunner) Fetch(context.Context, string) ([]byte, error) { return nil, nil }
 func (f *fakeRunner) Redact(string)                                 {}
 func (f *fakeRunner) Redacted(s string) string                      { return s }
+
+func runOpts(stdin string) remote.RunOptions { return remote.RunOptions{Stdin: strings.NewReader(stdin)} }
