@@ -135,3 +135,17 @@ func TestWriteFileIfChanged(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+func TestEnsureIPForward(t *testing.T) {
+	r := &fakeRunner{}
+	if changed, err := EnsureIPForward(context.Background(), r, &Facts{IPForward: true}); err != nil || changed || len(r.commands) != 0 {
+		t.Fatalf("on already: changed %v err %v commands %q", changed, err, r.commands)
+	}
+	changed, err := EnsureIPForward(context.Background(), r, &Facts{})
+	if err != nil || !changed || len(r.commands) != 2 {
+		t.Fatalf("changed %v err %v commands %q", changed, err, r.commands)
+	}
+	if !strings.Contains(r.commands[0], SysctlFile) || !strings.Contains(r.stdins[0], "net.ipv4.ip_forward = 1") || r.commands[1] != "echo 1 >"+IPForwardSysctl {
+		t.Errorf("commands %q stdin %q", r.commands, r.stdins[0])
+	}
+}

@@ -68,4 +68,6 @@ func (f *fakeRunner) Fetch(context.Context, string) ([]byte, error) { return nil
 func (f *fakeRunner) Redact(string)                                 {}
 func (f *fakeRunner) Redacted(s string) string                      { return s }
 
-func runOpts(stdin string) remote.RunOptions { return remote.RunOptions{Stdin: strings.NewReader(stdin)} }
+func runOpts(stdin string) remote.RunOptions {
+	return remote.RunOptions{Stdin: strings.NewReader(stdin)}
+}

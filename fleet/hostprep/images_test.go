@@ -290,3 +290,17 @@ esac
 		t.Errorf("unknown image: %v", err)
 	}
 }
+
+// hack/images.sh must print this package's script, not a copy of its own.
+func TestHackPrintsImportScript(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	out, err := exec.Command("bash", "../../hack/images.sh", "import-bundle-script").Output()
+	if err != nil {
+		t.Fatalf("hack/images.sh import-bundle-script: %v", err)
+	}
+	if string(out) != ImportBundleScript {
+		t.Errorf("hack/images.sh import-bundle-script differs from import-bundle.sh")
+	}
+}
