@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
 )
 
 func TestCheckBinaryArch(t *testing.T) {
