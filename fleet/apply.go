@@ -395,7 +395,7 @@ func (f *fleet) labelsAndTaints(ctx context.Context, h string) error {
 	}
 	changed := false
 	for k, v := range host.Labels {
-		if n.Labels[k] != v {
+		if !hasLabel(n.Labels, k, v) {
 			if n.Labels == nil {
 				n.Labels = map[string]string{}
 			}
@@ -415,6 +415,12 @@ func (f *fleet) labelsAndTaints(ctx context.Context, h string) error {
 	}
 	f.note(h, "labels and taints set")
 	return nil
+}
+
+// hasLabel reports whether labels has k set to v (an empty value counts).
+func hasLabel(labels map[string]string, k, v string) bool {
+	cur, ok := labels[k]
+	return ok && cur == v
 }
 
 func hasTaint(ts []corev1.Taint, t corev1.Taint) bool {

@@ -87,3 +87,12 @@ func TestProvisionWithoutTheControlPlaneReleasesTheWorkers(t *testing.T) {
 		t.Fatalf("cpErr = %v", p.cpErr)
 	}
 }
+
+func TestHasLabelCountsAnEmptyValue(t *testing.T) {
+	if hasLabel(map[string]string{}, "node-role.kubernetes.io/worker", "") {
+		t.Fatal("a missing label with an empty value counted as set")
+	}
+	if !hasLabel(map[string]string{"node-role.kubernetes.io/worker": ""}, "node-role.kubernetes.io/worker", "") {
+		t.Fatal("a label set to the empty value was not seen")
+	}
+}
