@@ -279,19 +279,39 @@ func (cs *clusterSide) engineOptions(eo *kubelet.Options) {
 	eo.Admit = cs.admit
 }
 
-// admit runs admission against the Node as last seen (read once if the
-// node loop has not yet seen it).
+// admit runs admission against the Node as last seen; a pod it would
+// reject is admitted again against the Node read now, since the Node the
+// node loop keeps can be seconds older than the one the scheduler placed
+// the pod by (a label set just before).
 func (cs *clusterSide) admit(pod *v1.Pod, admitted []*v1.Pod) (bool, string, string) {
-	n := cs.node.Object()
-	if n == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), constants.ClientHTTPTimeout)
-		defer cancel()
-		if got, err := cs.client.CoreV1().Nodes().Get(ctx, cs.cfg.NodeName, metav1.GetOptions{}); err == nil {
-			n = got
+	r := admitWithFreshNode(pod, admitted, cs.node.Object(), cs.readNode)
+	return r.Admit, r.Reason, r.Message
+}
+
+// readNode reads this node's Node from the API server (nil on error).
+func (cs *clusterSide) readNode() *v1.Node {
+	ctx, cancel := context.WithTimeout(context.Background(), constants.ClientHTTPTimeout)
+	defer cancel()
+	n, err := cs.client.CoreV1().Nodes().Get(ctx, cs.cfg.NodeName, metav1.GetOptions{})
+	if err != nil {
+		return nil
+	}
+	return n
+}
+
+// admitWithFreshNode admits pod against cached and, if that rejects it (or
+// there is no cached Node), against the Node read returns.
+func admitWithFreshNode(pod *v1.Pod, admitted []*v1.Pod, cached *v1.Node, read func() *v1.Node) admission.Result {
+	if cached != nil {
+		if r := admission.Admit(pod, cached, admitted); r.Admit {
+			return r
 		}
 	}
-	r := admission.Admit(pod, n, admitted)
-	return r.Admit, r.Reason, r.Message
+	fresh := read()
+	if fresh == nil {
+		fresh = cached
+	}
+	return admission.Admit(pod, fresh, admitted)
 }
 
 // start binds the kubelet API (a taken port is an error here) and starts

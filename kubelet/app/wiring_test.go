@@ -17,6 +17,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
@@ -267,5 +268,27 @@ func TestServingCertificateWithServerTLSBootstrap(t *testing.T) {
 	cfg.ServerTLSBootstrap = true
 	if err := cs.servingCertificate(t.Context(), &so); err != nil || so.GetCertificate == nil {
 		t.Fatalf("serverTLSBootstrap true: %v, GetCertificate set %v", err, so.GetCertificate != nil)
+	}
+}
+
+func TestAdmissionRereadsTheNodeBeforeRejecting(t *testing.T) {
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}, Spec: v1.PodSpec{
+		NodeName: "n1", NodeSelector: map[string]string{"example.com/zone": "a"},
+		Containers: []v1.Container{{Name: "c", Image: "i"}},
+	}}
+	stale := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{}},
+		Status: v1.NodeStatus{Allocatable: v1.ResourceList{v1.ResourcePods: resource.MustParse("110")}}}
+	labelled := stale.DeepCopy()
+	labelled.Labels["example.com/zone"] = "a"
+	reads := 0
+	if r := admitWithFreshNode(pod, nil, stale, func() *v1.Node { reads++; return labelled }); !r.Admit || reads != 1 {
+		t.Fatalf("a pod the stale Node rejects was not admitted against the Node read now: %+v (reads %d)", r, reads)
+	}
+	reads = 0
+	if r := admitWithFreshNode(pod, nil, labelled, func() *v1.Node { reads++; return nil }); !r.Admit || reads != 0 {
+		t.Fatalf("an admitted pod read the Node again: %+v (reads %d)", r, reads)
+	}
+	if r := admitWithFreshNode(pod, nil, stale, func() *v1.Node { return nil }); r.Admit || r.Reason != "NodeAffinity" {
+		t.Fatalf("without a fresher Node the pod is rejected as before, got %+v", r)
 	}
 }
