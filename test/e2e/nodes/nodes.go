@@ -80,6 +80,28 @@ func findScript(dir string) (string, error) {
 // (fails it under CI=true), and fails it when the nodes cannot be made.
 func Up(t testing.TB, names ...string) {
 	t.Helper()
+	up(t, false, names)
+}
+
+// UpBare is Up for bare nodes (hack/nodes up --bare): no kubeadmin, kubectl,
+// images or containerd running, as close to a fresh host as a test node
+// gets, for the fleet tests that provision nodes over SSH.
+func UpBare(t testing.TB, names ...string) {
+	t.Helper()
+	up(t, true, names)
+}
+
+// upArgs is the hack/nodes command line that brings up names.
+func upArgs(bare bool, names []string) []string {
+	args := []string{"up"}
+	if bare {
+		args = append(args, "--bare")
+	}
+	return append(args, names...)
+}
+
+func up(t testing.TB, bare bool, names []string) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		SkipOrFail(t, "test nodes need root (network and mount namespaces): run the e2e tests as root")
 	}
@@ -101,7 +123,7 @@ func Up(t testing.TB, names ...string) {
 		}
 	})
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(script, append([]string{"up"}, names...)...)
+	cmd := exec.Command(script, upArgs(bare, names)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = waitDelay
 	if err := cmd.Run(); err != nil {
