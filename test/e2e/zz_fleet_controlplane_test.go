@@ -209,11 +209,12 @@ func (e *fleetEnv) names(line, h string) bool {
 	return regexp.MustCompile(`(^|[^\w.-])(` + regexp.QuoteMeta(h) + `|` + regexp.QuoteMeta(e.ip[h]) + `)($|[^\w.-])`).MatchString(line)
 }
 
-// joined lists the hosts among hosts that have a "<host>: joined" line.
+// joined lists the hosts among hosts that have a "<host>: joined" line
+// (<host> the node name or address, also as "spec.hosts[i] (name)").
 func (e *fleetEnv) joined(out string, hosts ...string) []string {
 	var got []string
 	for _, h := range hosts {
-		re := regexp.MustCompile(`(^|[^\w.-])(` + regexp.QuoteMeta(h) + `|` + regexp.QuoteMeta(e.ip[h]) + `): joined`)
+		re := regexp.MustCompile(`(^|[^\w.-])(` + regexp.QuoteMeta(h) + `|` + regexp.QuoteMeta(e.ip[h]) + `)\)?: joined`)
 		if re.MatchString(out) {
 			got = append(got, h)
 		}
