@@ -717,3 +717,35 @@ func TestFleet(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetOutputHelpers checks how TestFleet reads fleet's output.
+func TestFleetOutputHelpers(t *testing.T) {
+	e := &fleetEnv{ip: map[string]string{fleetCP: "10.77.0.2", fleetW1: "10.77.0.3", fleetW2: "10.77.0.30"}}
+	out := `[fleet] facts: fe-cp, fe-w1, 10.77.0.30
+[fleet] fe-w1: joined
+[fleet] spec.hosts[2] (fe-w2): joined in 3s
+[fleet] 10.77.0.2: initialized
+
+HOST   RESULT  FACTS
+fe-cp  ok      1s
+10.77.0.3  ok  2s
+
+done
+`
+	if got := e.joined(out, fleetCP, fleetW1, fleetW2); strings.Join(got, " ") != fleetW1+" "+fleetW2 {
+		t.Errorf("joined = %v, want [%s %s]", got, fleetW1, fleetW2)
+	}
+	if got := e.joined("[fleet] fe-w10: joined\n[fleet] 10.77.0.300: joined\n", fleetW1, fleetW2); len(got) > 0 {
+		t.Errorf("joined matched a longer name or address: %v", got)
+	}
+	header, rows := summary(out)
+	if !strings.HasPrefix(header, "HOST") || len(rows) != 2 {
+		t.Fatalf("summary = %q, %q; want the header and two rows", header, rows)
+	}
+	if !e.names(rows[0], fleetCP) || !e.names(rows[1], fleetW1) || e.names(rows[1], fleetW2) {
+		t.Errorf("names does not match the rows %q by name and address", rows)
+	}
+	if e.names("10.77.0.300 ok", fleetW2) || e.names("fe-w10 ok", fleetW1) {
+		t.Error("names matched a longer name or address")
+	}
+}
