@@ -113,10 +113,29 @@ func TestBareSSHD(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), fp+" "+ip+" (ED25519)") {
 		t.Errorf("HostKey(ed25519) = %s is not in ssh-keygen -l of the known_hosts lines (%v):\n%s", fp, err, out)
 	}
-	ssh := exec.Command("ssh", "-F", "none", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-		"-o", "UserKnownHostsFile="+khFile, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
-		"root@"+ip, "hostname")
-	if out, err := ssh.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != name {
-		t.Errorf("ssh root@%s hostname = %q, %v; want %q", ip, out, err, name)
+	sshHostname := func() {
+		t.Helper()
+		ssh := exec.Command("ssh", "-F", "none", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+			"-o", "ConnectTimeout=5", "-o", "UserKnownHostsFile="+khFile, "-o", "GlobalKnownHostsFile=/dev/null",
+			"-o", "StrictHostKeyChecking=yes", "root@"+ip, "hostname")
+		if out, err := ssh.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != name {
+			t.Errorf("ssh root@%s hostname = %q, %v; want %q", ip, out, err, name)
+		}
 	}
+	sshHostname()
+
+	// A new node on the same address (a new MAC address) is reachable from
+	// the host at once, although the host just talked to the old one.
+	if err := Down(name); err != nil {
+		t.Fatal(err)
+	}
+	UpBare(t, name)
+	SSHD(t, name, SSHDOptions{AuthorizedKeys: []string{key + ".pub"}})
+	if again := IP(t, name); again != ip {
+		t.Skipf("the node came back on %s instead of %s (another node took the address)", again, ip)
+	}
+	if err := os.WriteFile(khFile, []byte(KnownHosts(t, name)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sshHostname()
 }
