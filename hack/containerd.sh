@@ -3,7 +3,8 @@
 # tests and the quick start use. No systemd: containerd runs in the background
 # with a pid file.
 #
-# Usage: hack/containerd.sh install|start|stop|restart|status
+# Usage: hack/containerd.sh install|start|stop|restart|status|config
+#   config   print the configuration install writes
 #   install  apt-get install containerd, runc, CNI plugins and the node tools
 #            (apt-get update only if the package lists are older than 6 h),
 #            and write the known-good config (idempotent)
@@ -47,19 +48,13 @@ PACKAGES=(containerd runc containernetworking-plugins iptables iproute2 conntrac
 log() { printf '[containerd] %s\n' "$*" >&2; }
 die() { printf '[containerd] error: %s\n' "$*" >&2; exit 1; }
 
-# render_config prints the measured working configuration (environment.md).
+# render_config prints the measured working configuration (environment.md)
+# from its one source, the template that kubeadmin fleet embeds too.
+CONTAINERD_TEMPLATE="$HACK/../fleet/hostprep/containerd-config.toml"
 render_config() {
-  cat <<EOF
-version = 2
-[plugins."io.containerd.grpc.v1.cri"]
-  restrict_oom_score_adj = true
-  sandbox_image = "$CONTAINERD_SANDBOX_IMAGE"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "/etc/cni/net.d"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-EOF
+  local tpl
+  tpl="$(cat "$CONTAINERD_TEMPLATE")" || die "cannot read $CONTAINERD_TEMPLATE"
+  printf '%s\n' "${tpl//@SANDBOX_IMAGE@/"$CONTAINERD_SANDBOX_IMAGE"}"
 }
 
 # lists_fresh: true when apt's package lists were updated less than 6 h ago.
@@ -183,5 +178,6 @@ case "${1:-}" in
   stop) cmd_stop ;;
   restart) cmd_stop; cmd_start ;;
   status) cmd_status ;;
-  *) echo "usage: $0 install|start|stop|restart|status" >&2; exit 2 ;;
+  config) render_config ;;
+  *) echo "usage: $0 install|start|stop|restart|status|config" >&2; exit 2 ;;
 esac

@@ -13,8 +13,8 @@
 #                            one archive of the built image tarballs and the
 #                            test images, with a manifest (cached by the
 #                            tarballs; prints its path; OUT: linked or copied there)
-#   hack/images.sh import-bundle BUNDLE
-#                            import BUNDLE into $CONTAINERD_ADDRESS, as a fleet
+#   hack/images.sh import-bundle BUNDLE [IMAGE...]
+#                            import BUNDLE (or only the named images) into $CONTAINERD_ADDRESS, as a fleet
 #                            does on each host (import-bundle-script prints that script)
 #
 # Environment:
@@ -329,35 +329,21 @@ cmd_bundle() {
 }
 
 # bundle_import_script: the POSIX sh script a fleet runs on a host, as root,
-# with the bundle's path as $1 and containerd's socket as $2. Per manifest
-# line: skip the image if it already carries the label
-# kubeadmin.bundle.sha256=<SHA256 of its tarball>; else check the tarball's
-# SHA-256 and import it into containerd's k8s.io namespace (the CRI's),
-# then label it. It streams from the bundle: nothing is unpacked to disk.
+# with the bundle's path as $1, containerd's socket as $2 and optionally the
+# images to import (default all). Its one source is the file kubeadmin fleet
+# embeds; its header says what it does.
+BUNDLE_IMPORT_SCRIPT="$HACK/../fleet/hostprep/import-bundle.sh"
 bundle_import_script() {
-  cat <<'EOF'
-set -eu
-b="$1"; a="${2:-/run/containerd/containerd.sock}"
-tar -xOf "$b" manifest.txt >/dev/null || { echo "error: $b is not an image bundle (no manifest.txt)" >&2; exit 1; }
-tar -xOf "$b" manifest.txt | while read -r ref sum file id; do
-  if ctr -a "$a" -n k8s.io images ls "name==$ref" | grep -q "kubeadmin.bundle.sha256=$sum"; then
-    echo "present $ref"; continue
-  fi
-  got="$(tar -xOf "$b" "$file" | sha256sum | cut -d' ' -f1)"
-  [ "$got" = "$sum" ] || { echo "error: $file in $b has SHA-256 $got, its manifest says $sum" >&2; exit 1; }
-  tar -xOf "$b" "$file" | ctr -a "$a" -n k8s.io images import - >/dev/null
-  ctr -a "$a" -n k8s.io images label "$ref" "kubeadmin.bundle.sha256=$sum" >/dev/null
-  echo "imported $ref ($id)"
-done
-EOF
+  cat "$BUNDLE_IMPORT_SCRIPT" || die "cannot read $BUNDLE_IMPORT_SCRIPT"
 }
 
 cmd_import_bundle() {
   local b="${1:-}" t0=$SECONDS
-  [[ -n "$b" ]] || die "import-bundle needs the bundle's path: hack/images.sh import-bundle BUNDLE"
+  [[ -n "$b" ]] || die "import-bundle needs the bundle's path: hack/images.sh import-bundle BUNDLE [IMAGE...]"
+  shift
   [[ -f "$b" ]] || die "no bundle at $b: write one with 'hack/images.sh bundle'"
   [[ -S "$CONTAINERD_ADDRESS" ]] || die "no containerd socket at $CONTAINERD_ADDRESS: start one with 'hack/containerd.sh start' or set CONTAINERD_ADDRESS"
-  sh -c "$(bundle_import_script)" _ "$b" "$CONTAINERD_ADDRESS" >&2 || die "importing $b failed (see above)"
+  sh "$BUNDLE_IMPORT_SCRIPT" "$b" "$CONTAINERD_ADDRESS" "$@" >&2 || die "importing $b failed (see above)"
   log "import of $b done in $((SECONDS - t0))s"
 }
 
@@ -396,5 +382,5 @@ case "${1:-}" in
   bundle) shift; cmd_bundle "$@" ;;
   import-bundle) shift; cmd_import_bundle "$@" ;;
   import-bundle-script) bundle_import_script ;;
-  *) echo "usage: $0 build|import|list|bins|bundle [OUT]|import-bundle BUNDLE|import-bundle-script" >&2; exit 2 ;;
+  *) echo "usage: $0 build|import|list|bins|bundle [OUT]|import-bundle BUNDLE [IMAGE...]|import-bundle-script" >&2; exit 2 ;;
 esac

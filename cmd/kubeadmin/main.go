@@ -56,6 +56,7 @@ plane with its own node agent ("kubeadmin kubelet") over the CRI API.
 	root.AddCommand(
 		newCmdInit(out),
 		newCmdJoin(out),
+		newCmdFleet(out),
 		newCmdReset(in, out),
 		newCmdCerts(out),
 		newCmdConfig(out),

@@ -73,7 +73,7 @@ type Resolved struct {
 
 // String names the host for messages: "spec.hosts[1] (worker-1)".
 func (r *Resolved) String() string {
-	return fmt.Sprintf("%s (%s)", hostPath(r.Index), r.Host.name())
+	return fmt.Sprintf("%s (%s)", hostPath(r.Index), r.Host.Name())
 }
 
 // Hosts are the resolved hosts, in inventory order.

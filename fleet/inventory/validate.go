@@ -239,13 +239,14 @@ func (c *Cluster) validateBastionChains(p *problems) {
 func chainNames(c *Cluster, idx []int) string {
 	names := make([]string, len(idx))
 	for k, i := range idx {
-		names[k] = c.Spec.Hosts[i].name()
+		names[k] = c.Spec.Hosts[i].Name()
 	}
 	return strings.Join(names, " -> ")
 }
 
 // name is how a host is referred to: its node name, else its address.
-func (h *Host) name() string {
+// Name is how messages name the host: its node name, else its address.
+func (h *Host) Name() string {
 	if h.NodeName != "" {
 		return h.NodeName
 	}

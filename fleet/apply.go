@@ -1,0 +1,347 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubeadmin/kubeadmin/fleet/hostprep"
+	"github.com/kubeadmin/kubeadmin/fleet/inventory"
+	"github.com/kubeadmin/kubeadmin/fleet/phase"
+	"github.com/kubeadmin/kubeadmin/fleet/remote"
+)
+
+// ApplyOptions are `fleet apply`'s flags.
+type ApplyOptions struct {
+	Options
+	// KubeconfigOut, if set, receives the admin kubeconfig at the end.
+	KubeconfigOut string
+}
+
+// Apply converges the hosts to the inventory: it prepares every host
+// (kubeadmin, containerd, images), initializes the control plane if it is
+// not, joins the workers that are not in the cluster, sets labels and
+// taints, and drains, deletes and resets the hosts marked reset: true.
+// A host already as the inventory says is left alone.
+func Apply(ctx context.Context, o ApplyOptions) error {
+	start := time.Now()
+	f, err := open(o.Options)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	binary, err := f.inv.KubeadminBinary()
+	if err != nil {
+		return err
+	}
+	bundle := f.inv.ImageBundle()
+	manifest, err := hostprep.BundleManifest(bundle)
+	if err != nil {
+		return err
+	}
+	kept := func(hs []string) []string { return f.only(hs, func(h *inventory.Resolved) bool { return !h.Reset }) }
+	cp := f.controlPlane()
+	uploads := f.inv.UploadsParallel()
+	r := f.runner()
+	phases := []phase.Phase{
+		{Title: "connect", Run: f.connect},
+		{Title: "facts", Run: f.gatherFacts},
+		{Title: "kubeadmin binary", Hosts: kept, Limit: uploads, Run: func(ctx context.Context, h string) error {
+			if err := hostprep.CheckBinaryArch(binary, f.fact(h)); err != nil {
+				return err
+			}
+			return f.step(h, "kubeadmin uploaded", func() (bool, error) {
+				return hostprep.InstallKubeadmin(ctx, f.conn(h), binary, f.progress(h, "kubeadmin"))
+			})
+		}},
+		{Title: "containerd", Hosts: kept, Run: func(ctx context.Context, h string) error {
+			if err := f.step(h, "IP forwarding on", func() (bool, error) {
+				return hostprep.EnsureIPForward(ctx, f.conn(h), f.fact(h))
+			}); err != nil {
+				return err
+			}
+			return f.step(h, "containerd configured", func() (bool, error) {
+				return hostprep.EnsureContainerd(ctx, f.conn(h), f.fact(h), f.sandboxImage())
+			})
+		}},
+		{Title: "images", Hosts: kept, Limit: uploads, Run: func(ctx context.Context, h string) error {
+			images := hostprep.ImagesFor(string(f.byName[h].Role), manifest)
+			return f.step(h, "images imported", func() (bool, error) {
+				return hostprep.EnsureImages(ctx, f.conn(h), bundle, images, f.progress(h, "images"))
+			})
+		}},
+		{Title: "init", Hosts: f.pick(cp), Run: f.initControlPlane},
+		{Title: "cluster credentials", Once: f.credentials},
+		{Title: "join", Hosts: func(hs []string) []string { return f.toJoin(kept(hs)) }, Run: f.join},
+		{Title: "labels and taints", Hosts: kept, Run: f.labelsAndTaints},
+		{Title: "reset", Hosts: func(hs []string) []string { return f.only(hs, func(h *inventory.Resolved) bool { return h.Reset }) }, Run: f.resetHost},
+		{Title: "kubeconfig", Once: func(ctx context.Context) error { return f.writeKubeconfig(o.KubeconfigOut) }},
+	}
+	err = r.Run(ctx, names(f.hosts), phases)
+	f.summary(r, time.Since(start))
+	return err
+}
+
+// only keeps the hosts of hs for which keep is true.
+func (f *fleet) only(hs []string, keep func(*inventory.Resolved) bool) []string {
+	var out []string
+	for _, h := range hs {
+		if keep(f.byName[h]) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// pick selects name if it is still in the run.
+func (f *fleet) pick(name string) func([]string) []string {
+	return func(hs []string) []string {
+		for _, h := range hs {
+			if h == name {
+				return []string{name}
+			}
+		}
+		return nil
+	}
+}
+
+// step runs one idempotent preparation and records it if it changed
+// something.
+func (f *fleet) step(h, what string, run func() (bool, error)) error {
+	changed, err := run()
+	if err == nil && changed {
+		f.note(h, what)
+	}
+	return err
+}
+
+// progress prints an upload's progress at every tenth.
+func (f *fleet) progress(h, what string) func(done, total int64) {
+	last := int64(-1)
+	return func(done, total int64) {
+		if total <= 0 {
+			return
+		}
+		tenth := done * 10 / total
+		if tenth == last {
+			return
+		}
+		last = tenth
+		fmt.Fprintf(f.out, "[fleet] %s: uploading %s %d%% of %d MiB\n", h, what, tenth*10, total>>20)
+	}
+}
+
+// initControlPlane runs `kubeadmin init` unless the control plane already
+// serves; an unfinished earlier init is reset first.
+func (f *fleet) initControlPlane(ctx context.Context, h string) error {
+	facts := f.fact(h)
+	if facts.AdminConf && facts.StaticPods {
+		return nil
+	}
+	if len(facts.KubeadminLeftovers) > 0 {
+		fmt.Fprintf(f.out, "[fleet] %s: an earlier init did not finish; resetting it first\n", h)
+		if _, err := f.kubeadmin(ctx, h, nil, "reset", "-f"); err != nil {
+			return err
+		}
+	}
+	cfg, err := f.inv.InitConfigYAML(f.byName[h])
+	if err != nil {
+		return err
+	}
+	if err := f.writeFile(ctx, h, remoteInitConfig, cfg); err != nil {
+		return err
+	}
+	if _, err := f.kubeadmin(ctx, h, nil, "init", "--config", remoteInitConfig); err != nil {
+		return err
+	}
+	f.note(h, "initialized")
+	fmt.Fprintf(f.out, "[fleet] %s: initialized the control plane\n", h)
+	return nil
+}
+
+// credentials reads admin.conf, waits for the API server and, when a
+// worker has to join, creates this run's bootstrap token.
+func (f *fleet) credentials(ctx context.Context) error {
+	if err := f.loadAdmin(ctx); err != nil {
+		return err
+	}
+	if err := f.waitAPI(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// waitAPI waits until the API server answers.
+func (f *fleet) waitAPI(ctx context.Context) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, apiWait, true, func(ctx context.Context) (bool, error) {
+		_, last = f.client.Discovery().ServerVersion()
+		return last == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the API server at %s did not answer within %s: %v", f.inv.APIServerEndpoint(f.hosts.ControlPlane()), apiWait, last)
+	}
+	return nil
+}
+
+// node is the host's Node, nil when it has none.
+func (f *fleet) node(ctx context.Context, h string) (*corev1.Node, error) {
+	n, err := f.client.CoreV1().Nodes().Get(ctx, f.nodeName(h), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return n, err
+}
+
+// toJoin are the workers of hs that are not in the cluster yet.
+func (f *fleet) toJoin(hs []string) []string {
+	var out []string
+	for _, h := range hs {
+		if f.byName[h].Role != inventory.RoleWorker {
+			continue
+		}
+		n, err := f.node(context.Background(), h)
+		if err != nil || n == nil || !f.fact(h).KubeletConf {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// join adds a worker with a token made for this run.
+func (f *fleet) join(ctx context.Context, h string) error {
+	token, err := f.joinToken(ctx)
+	if err != nil {
+		return err
+	}
+	if len(f.fact(h).KubeadminLeftovers) > 0 {
+		fmt.Fprintf(f.out, "[fleet] %s: an earlier join did not finish; resetting it first\n", h)
+		if _, err := f.kubeadmin(ctx, h, nil, "reset", "-f"); err != nil {
+			return err
+		}
+	}
+	cfg, err := f.inv.JoinConfigYAML(f.byName[h], f.inv.APIServerEndpoint(f.hosts.ControlPlane()), token, f.caHash)
+	if err != nil {
+		return err
+	}
+	if err := f.writeFile(ctx, h, remoteJoinConfig, cfg); err != nil {
+		return err
+	}
+	_, err = f.kubeadmin(ctx, h, nil, "join", "--config", remoteJoinConfig)
+	// The file holds the token: it goes, however the join ended.
+	_, _ = f.conn(h).Run(ctx, "rm -f "+remoteJoinConfig, remote.RunOptions{})
+	if err != nil {
+		return err
+	}
+	f.note(h, "joined")
+	fmt.Fprintf(f.out, "[fleet] %s: joined as a worker\n", h)
+	return nil
+}
+
+// joinToken creates, once per run, the bootstrap token the joins use.
+func (f *fleet) joinToken(ctx context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.token != "" {
+		return f.token, nil
+	}
+	cp := f.controlPlane()
+	res, err := f.conns[cp].Run(ctx, hostprep.RemoteKubeadmin+" token create --ttl "+joinTokenTTL+` --description "kubeadmin fleet apply"`, remote.RunOptions{})
+	if err != nil {
+		return "", err
+	}
+	token := strings.TrimSpace(res.Stdout)
+	if token == "" {
+		return "", errors.New("kubeadmin token create printed no token")
+	}
+	for _, c := range f.conns {
+		c.Redact(token)
+	}
+	f.token = token
+	return token, nil
+}
+
+// labelsAndTaints makes the Node carry the inventory's labels and taints.
+func (f *fleet) labelsAndTaints(ctx context.Context, h string) error {
+	host := f.byName[h].Host
+	if len(host.Labels) == 0 && len(host.Taints) == 0 {
+		return nil
+	}
+	var n *corev1.Node
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var err error
+		n, err = f.node(ctx, h)
+		return err == nil && n != nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the Node %q did not appear: %w", f.nodeName(h), err)
+	}
+	changed := false
+	for k, v := range host.Labels {
+		if n.Labels[k] != v {
+			if n.Labels == nil {
+				n.Labels = map[string]string{}
+			}
+			n.Labels[k], changed = v, true
+		}
+	}
+	for _, t := range host.Taints {
+		if !hasTaint(n.Spec.Taints, t) {
+			n.Spec.Taints, changed = append(n.Spec.Taints, t), true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if _, err := f.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("failed to set the labels and taints of Node %q: %w", n.Name, err)
+	}
+	f.note(h, "labels and taints set")
+	return nil
+}
+
+func hasTaint(ts []corev1.Taint, t corev1.Taint) bool {
+	for _, x := range ts {
+		if x.Key == t.Key && x.Value == t.Value && x.Effect == t.Effect {
+			return true
+		}
+	}
+	return false
+}
+
+// writeKubeconfig writes the admin kubeconfig to path (0600), if set.
+func (f *fleet) writeKubeconfig(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := clientcmd.WriteToFile(*f.adminConfig(), path); err != nil {
+		return fmt.Errorf("failed to write the kubeconfig %q: %w", path, err)
+	}
+	return os.Chmod(path, 0o600)
+}
+
+// summary prints the result table and what changed.
+func (f *fleet) summary(r *phase.Runner, took time.Duration) {
+	fmt.Fprintln(f.out)
+	r.PrintSummary(f.out, took)
+	changed := f.sortedChanged()
+	if len(changed) == 0 {
+		fmt.Fprintf(f.out, "[fleet] no changes: every host already matches %s\n", f.opts.File)
+		return
+	}
+	for _, h := range changed {
+		f.mu.Lock()
+		what := strings.Join(f.changed[h], ", ")
+		f.mu.Unlock()
+		fmt.Fprintf(f.out, "[fleet] %s: %s\n", h, what)
+	}
+}
