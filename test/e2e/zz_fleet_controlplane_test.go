@@ -340,8 +340,12 @@ func filesUnder(t testing.TB, node string, dirs ...string) []string {
 var kubernetesDirs = []string{"etc/kubernetes", "var/lib/kubelet"}
 
 // provisionDirs are what provisioning writes before init or join: the
-// binary, the bundle, containerd's configuration.
-var provisionDirs = []string{"opt/kubeadmin/bin", "var/lib/kubeadmin", "etc/containerd", "etc/kubernetes", "var/lib/kubelet"}
+// bundle, containerd's configuration (and nodeBinary, the binary).
+var provisionDirs = []string{"var/lib/kubeadmin", "etc/containerd", "etc/kubernetes", "var/lib/kubelet"}
+
+// nodeBinary is where the fleet installs kubeadmin on a host. (Its folder
+// in a test node also holds hack/nodes' go stub.)
+const nodeBinary = "opt/kubeadmin/bin/kubeadmin"
 
 // fingerprints are the SHA-256 fingerprints of every host key of node.
 func fingerprints(t testing.TB, node string) []string {
@@ -628,8 +632,8 @@ func TestFleet(t *testing.T) {
 		if !containsAny(r.out, w3fps) {
 			t.Errorf("the refusal shows none of %s's fingerprints %v:\n%s", fleetW3, w3fps, r.out)
 		}
-		if left := filesUnder(t, fleetW3, provisionDirs...); len(left) > 0 {
-			t.Errorf("the refused host %s got files: %v", fleetW3, left)
+		if left := filesUnder(t, fleetW3, provisionDirs...); len(left) > 0 || fileExists(filepath.Join(nodes.Root(t, fleetW3), nodeBinary)) {
+			t.Errorf("the refused host %s got files: %v (kubeadmin installed: %v)", fleetW3, left, fileExists(filepath.Join(nodes.Root(t, fleetW3), nodeBinary)))
 		}
 		if keys := recordedKeys(t, kh, e.ip[fleetW3]); len(keys) > 0 {
 			t.Errorf("the refused host key was recorded in %s: %v", kh, keys)
@@ -721,16 +725,18 @@ func TestFleet(t *testing.T) {
 	inv = e.inventory(t, "cluster-reset-w2.yaml", kh, hosts)
 	fourth := e.fleet(t, "apply", "-f", inv).mustSucceed(t)
 	t.Logf("apply with %s marked reset took %s:\n%s", fleetW2, fourth.took.Round(time.Millisecond), fourth.out)
-	if out, err := e.k(t, "get", "node", fleetW2); err == nil || !strings.Contains(out, "NotFound") {
-		t.Errorf("Node %s after its reset: %v\n%s", fleetW2, err, out)
-	}
-	if left := filesUnder(t, fleetW2, kubernetesDirs...); len(left) > 0 {
-		t.Errorf("%s's reset left files behind: %v", fleetW2, left)
-	}
-	if got := e.joined(fourth.out, four...); len(got) > 0 {
-		t.Errorf("the reset apply joined %v:\n%s", got, fourth.out)
-	}
-	e.waitNodes(t, e.kubeconfig, fleetCP, fleetW1, fleetW3)
+	t.Run("the marked worker is gone and clean, the rest Ready", func(t *testing.T) {
+		if out, err := e.k(t, "get", "node", fleetW2); err == nil || !strings.Contains(out, "NotFound") {
+			t.Errorf("Node %s after its reset: %v\n%s", fleetW2, err, out)
+		}
+		if left := filesUnder(t, fleetW2, kubernetesDirs...); len(left) > 0 {
+			t.Errorf("%s's reset left files behind: %v", fleetW2, left)
+		}
+		if got := e.joined(fourth.out, four...); len(got) > 0 {
+			t.Errorf("the reset apply joined %v:\n%s", got, fourth.out)
+		}
+		e.waitNodes(t, e.kubeconfig, fleetCP, fleetW1, fleetW3)
+	})
 
 	// 5. fleet reset cleans every host.
 	r := e.fleet(t, "reset", "-f", inv).mustSucceed(t)
