@@ -501,11 +501,16 @@ func TestFleet(t *testing.T) {
 	// 1. A cluster from bare nodes: a control plane as root, a worker as a
 	// sudo user, a worker behind the control plane as bastion.
 	first := e.fleet(t, "apply", "-f", inv, "--kubeconfig-out", e.kubeconfig).mustSucceed(t)
-	t.Cleanup(func() {
-		if t.Failed() {
+	// On failure the cluster is dumped before fleet reset removes it (or
+	// at the end, when a step stopped the test earlier).
+	dumped := false
+	dump := func() {
+		if t.Failed() && !dumped {
+			dumped = true
 			e.dumpCluster(t)
 		}
-	})
+	}
+	t.Cleanup(dump)
 	// clusterUp and workerAdded gate the later steps: the checks that
 	// failed without breaking the cluster do not stop them.
 	var clusterUp, workerAdded bool
@@ -739,6 +744,8 @@ func TestFleet(t *testing.T) {
 	})
 
 	// 5. fleet reset cleans every host.
+	dump()
+	dumped = true
 	r := e.fleet(t, "reset", "-f", inv).mustSucceed(t)
 	t.Logf("fleet reset took %s:\n%s", r.took.Round(time.Millisecond), r.out)
 	for _, n := range four {
