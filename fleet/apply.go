@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,39 +50,16 @@ func Apply(ctx context.Context, o ApplyOptions) error {
 		return err
 	}
 	kept := func(hs []string) []string { return f.only(hs, func(h *inventory.Resolved) bool { return !h.Reset }) }
-	cp := f.controlPlane()
-	uploads := f.inv.UploadsParallel()
 	r := f.runner()
+	p := &provisioner{f: f, r: r, binary: binary, bundle: bundle, manifest: manifest,
+		uploads: make(chan struct{}, f.inv.UploadsParallel()), cpDone: make(chan struct{})}
 	phases := []phase.Phase{
 		{Title: "connect", Run: f.connect},
 		{Title: "facts", Run: f.gatherFacts},
-		{Title: "kubeadmin binary", Hosts: kept, Limit: uploads, Run: func(ctx context.Context, h string) error {
-			if err := hostprep.CheckBinaryArch(binary, f.fact(h)); err != nil {
-				return err
-			}
-			return f.step(h, "kubeadmin uploaded", func() (bool, error) {
-				return hostprep.InstallKubeadmin(ctx, f.conn(h), binary, f.progress(h, "kubeadmin"))
-			})
-		}},
-		{Title: "containerd", Hosts: kept, Run: func(ctx context.Context, h string) error {
-			if err := f.step(h, "IP forwarding on", func() (bool, error) {
-				return hostprep.EnsureIPForward(ctx, f.conn(h), f.fact(h))
-			}); err != nil {
-				return err
-			}
-			return f.step(h, "containerd configured", func() (bool, error) {
-				return hostprep.EnsureContainerd(ctx, f.conn(h), f.fact(h), f.sandboxImage())
-			})
-		}},
-		{Title: "images", Hosts: kept, Limit: uploads, Run: func(ctx context.Context, h string) error {
-			images := hostprep.ImagesFor(string(f.byName[h].Role), manifest)
-			return f.step(h, "images imported", func() (bool, error) {
-				return hostprep.EnsureImages(ctx, f.conn(h), bundle, images, f.progress(h, "images"))
-			})
-		}},
-		{Title: "init", Hosts: f.pick(cp), Run: f.initControlPlane},
+		// One phase, so that the control plane's init does not wait for
+		// the workers' images, nor their joins for each other.
+		{Title: "provision", Hosts: func(hs []string) []string { return p.hosts(kept(hs)) }, Run: p.provision},
 		{Title: "cluster credentials", Once: f.credentials},
-		{Title: "join", Hosts: func(hs []string) []string { return f.toJoin(kept(hs)) }, Run: f.join},
 		{Title: "labels and taints", Hosts: kept, Run: f.labelsAndTaints},
 		{Title: "reset", Hosts: func(hs []string) []string { return f.only(hs, func(h *inventory.Resolved) bool { return h.Reset }) }, Run: f.resetHost},
 		{Title: "kubeconfig", Once: func(ctx context.Context) error { return f.writeKubeconfig(o.KubeconfigOut) }},
@@ -89,6 +67,131 @@ func Apply(ctx context.Context, o ApplyOptions) error {
 	err = r.Run(ctx, names(f.hosts), phases)
 	f.summary(r, time.Since(start))
 	return err
+}
+
+// provisioner makes hosts ready and brings them into the cluster: the
+// control plane is prepared and initialized while the workers are
+// prepared; each worker joins as soon as it is ready and the control plane
+// is up.
+type provisioner struct {
+	f        *fleet
+	r        *phase.Runner
+	binary   string
+	bundle   string
+	manifest *hostprep.Manifest
+	uploads  chan struct{} // bounds the uploads in flight
+
+	cpDone  chan struct{} // closed once the control plane is initialized (or failed)
+	cpErr   error
+	credErr error
+	cred    sync.Once
+}
+
+// hosts orders the hosts to provision, the control plane first (so that
+// it never waits for a slot that a worker waiting for it holds). Without
+// the control plane among them (it failed earlier), the workers are told
+// at once.
+func (p *provisioner) hosts(hs []string) []string {
+	cp := p.f.controlPlane()
+	out := make([]string, 0, len(hs))
+	for _, h := range hs {
+		if h == cp {
+			out = append([]string{cp}, out...)
+		} else {
+			out = append(out, h)
+		}
+	}
+	if len(out) == 0 || out[0] != cp {
+		p.cpErr = fmt.Errorf("the control plane %s is not in this run", cp)
+		close(p.cpDone)
+	}
+	return out
+}
+
+// timed runs a step of h and records its time in the summary.
+func (p *provisioner) timed(h, title string, run func() error) error {
+	start := time.Now()
+	err := run()
+	p.r.Record(h, title, time.Since(start))
+	if err != nil {
+		return fmt.Errorf("%s: %w", title, err)
+	}
+	return nil
+}
+
+func (p *provisioner) provision(ctx context.Context, h string) error {
+	f := p.f
+	cp := h == f.controlPlane()
+	if cp {
+		defer close(p.cpDone)
+	}
+	err := p.prepare(ctx, h)
+	if cp {
+		if err == nil {
+			err = p.timed(h, "init", func() error { return f.initControlPlane(ctx, h) })
+		}
+		p.cpErr = err
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	select {
+	case <-p.cpDone:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if p.cpErr != nil {
+		return fmt.Errorf("not joined: the control plane %s failed", f.controlPlane())
+	}
+	p.cred.Do(func() { p.credErr = f.credentials(ctx) })
+	if p.credErr != nil {
+		return p.credErr
+	}
+	if len(f.toJoin([]string{h})) == 0 {
+		return nil
+	}
+	return p.timed(h, "join", func() error { return f.join(ctx, h) })
+}
+
+// prepare uploads kubeadmin, sets up containerd and imports the images.
+func (p *provisioner) prepare(ctx context.Context, h string) error {
+	f := p.f
+	upload := func(run func() (bool, error)) func() (bool, error) {
+		return func() (bool, error) {
+			p.uploads <- struct{}{}
+			defer func() { <-p.uploads }()
+			return run()
+		}
+	}
+	if err := hostprep.CheckBinaryArch(p.binary, f.fact(h)); err != nil {
+		return err
+	}
+	if err := p.timed(h, "kubeadmin binary", func() error {
+		return f.step(h, "kubeadmin uploaded", upload(func() (bool, error) {
+			return hostprep.InstallKubeadmin(ctx, f.conn(h), p.binary, f.progress(h, "kubeadmin"))
+		}))
+	}); err != nil {
+		return err
+	}
+	if err := p.timed(h, "containerd", func() error {
+		if err := f.step(h, "IP forwarding on", func() (bool, error) {
+			return hostprep.EnsureIPForward(ctx, f.conn(h), f.fact(h))
+		}); err != nil {
+			return err
+		}
+		return f.step(h, "containerd configured", func() (bool, error) {
+			return hostprep.EnsureContainerd(ctx, f.conn(h), f.fact(h), f.sandboxImage())
+		})
+	}); err != nil {
+		return err
+	}
+	images := hostprep.ImagesFor(string(f.byName[h].Role), p.manifest)
+	return p.timed(h, "images", func() error {
+		return f.step(h, "images imported", upload(func() (bool, error) {
+			return hostprep.EnsureImages(ctx, f.conn(h), p.bundle, images, f.progress(h, "images"))
+		}))
+	})
 }
 
 // only keeps the hosts of hs for which keep is true.
@@ -168,9 +271,14 @@ func (f *fleet) initControlPlane(ctx context.Context, h string) error {
 	return nil
 }
 
-// credentials reads admin.conf, waits for the API server and, when a
-// worker has to join, creates this run's bootstrap token.
+// credentials reads admin.conf and waits for the API server, once.
 func (f *fleet) credentials(ctx context.Context) error {
+	f.mu.Lock()
+	done := f.client != nil
+	f.mu.Unlock()
+	if done {
+		return nil
+	}
 	if err := f.loadAdmin(ctx); err != nil {
 		return err
 	}
@@ -287,7 +395,7 @@ func (f *fleet) labelsAndTaints(ctx context.Context, h string) error {
 	}
 	changed := false
 	for k, v := range host.Labels {
-		if n.Labels[k] != v {
+		if !hasLabel(n.Labels, k, v) {
 			if n.Labels == nil {
 				n.Labels = map[string]string{}
 			}
@@ -307,6 +415,12 @@ func (f *fleet) labelsAndTaints(ctx context.Context, h string) error {
 	}
 	f.note(h, "labels and taints set")
 	return nil
+}
+
+// hasLabel reports whether labels has k set to v (an empty value counts).
+func hasLabel(labels map[string]string, k, v string) bool {
+	cur, ok := labels[k]
+	return ok && cur == v
 }
 
 func hasTaint(ts []corev1.Taint, t corev1.Taint) bool {

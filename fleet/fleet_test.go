@@ -60,3 +60,39 @@ func TestOpenWithoutAFile(t *testing.T) {
 		t.Fatalf("err = %v, want the missing -f named", err)
 	}
 }
+
+func TestProvisionOrderPutsTheControlPlaneFirst(t *testing.T) {
+	f := testFleet(t)
+	p := &provisioner{f: f, cpDone: make(chan struct{})}
+	if got := strings.Join(p.hosts([]string{"w1", "cp", "w2"}), ","); got != "cp,w1,w2" {
+		t.Fatalf("order = %s, want the control plane first", got)
+	}
+	select {
+	case <-p.cpDone:
+		t.Fatal("the workers were told the control plane is done before it ran")
+	default:
+	}
+}
+
+func TestProvisionWithoutTheControlPlaneReleasesTheWorkers(t *testing.T) {
+	f := testFleet(t)
+	p := &provisioner{f: f, cpDone: make(chan struct{})}
+	p.hosts([]string{"w1", "w2"})
+	select {
+	case <-p.cpDone:
+	default:
+		t.Fatal("workers would wait forever for a control plane that is not in the run")
+	}
+	if p.cpErr == nil || !strings.Contains(p.cpErr.Error(), "cp") {
+		t.Fatalf("cpErr = %v", p.cpErr)
+	}
+}
+
+func TestHasLabelCountsAnEmptyValue(t *testing.T) {
+	if hasLabel(map[string]string{}, "node-role.kubernetes.io/worker", "") {
+		t.Fatal("a missing label with an empty value counted as set")
+	}
+	if !hasLabel(map[string]string{"node-role.kubernetes.io/worker": ""}, "node-role.kubernetes.io/worker", "") {
+		t.Fatal("a label set to the empty value was not seen")
+	}
+}

@@ -199,7 +199,7 @@ func (f *fleet) planHost(h *inventory.Resolved, st *hostState, binarySHA string)
 	}
 	if st.node != nil {
 		for k, v := range h.Host.Labels {
-			if st.node.Labels[k] != v {
+			if !hasLabel(st.node.Labels, k, v) {
 				todo = append(todo, fmt.Sprintf("label %s=%s", k, v))
 			}
 		}

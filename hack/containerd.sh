@@ -57,20 +57,6 @@ render_config() {
   printf '%s\n' "${tpl//@SANDBOX_IMAGE@/"$CONTAINERD_SANDBOX_IMAGE"}"
 }
 
-# lists_fresh: true when apt's package lists were updated less than 6 h ago.
-lists_fresh() {
-  local newest
-  newest="$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -360 -print -quit 2>/dev/null)"
-  [[ -n "$newest" ]]
-}
-
-missing_packages() {
-  local p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
-  done
-}
-
 cmd_install() {
   local missing
   mapfile -t missing < <(missing_packages)

@@ -73,3 +73,17 @@ tool() {
   build_tools || return 1
   echo "$TOOLS/$1"
 }
+
+# missing_packages: the Debian packages of the calling script's PACKAGES
+# array that are not installed, one per line.
+missing_packages() {
+  local p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+
+# lists_fresh: true when apt's package lists were updated less than 6 h ago.
+lists_fresh() {
+  [[ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -360 -print -quit 2>/dev/null)" ]]
+}

@@ -14,6 +14,8 @@
 #            listens on the host's port 22: not ours, but worth knowing)
 set -euo pipefail
 
+# shellcheck source=hack/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PACKAGES=(openssh-server sudo)
 SSHD="/usr/sbin/sshd"
 POLICY_RC="/usr/sbin/policy-rc.d"
@@ -26,17 +28,6 @@ APT_LOCK_TIMEOUT=300
 log() { printf '[sshd] %s\n' "$*" >&2; }
 die() { printf '[sshd] error: %s\n' "$*" >&2; exit 1; }
 
-missing_packages() {
-  local p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
-  done
-}
-
-# lists_fresh: true when apt's package lists were updated less than 6 h ago.
-lists_fresh() {
-  [[ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -360 -print -quit 2>/dev/null)" ]]
-}
 
 # host_port_listeners: the host's listening sockets on port 22 (root netns).
 host_port_listeners() {

@@ -58,6 +58,7 @@ type Runner struct {
 	// Now is the clock (tests replace it).
 	Now func() time.Time
 
+	mu      sync.Mutex // guards results during a fan-out
 	results map[string]*Result
 	once    []Timing
 	order   []string
@@ -117,7 +118,6 @@ func (r *Runner) fanOut(ctx context.Context, p Phase, hosts []string) {
 		limit = DefaultLimit
 	}
 	sem := make(chan struct{}, limit)
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, h := range hosts {
 		wg.Add(1)
@@ -128,8 +128,8 @@ func (r *Runner) fanOut(ctx context.Context, p Phase, hosts []string) {
 			start := r.Now()
 			err := p.Run(ctx, h)
 			took := r.Now().Sub(start)
-			mu.Lock()
-			defer mu.Unlock()
+			r.mu.Lock()
+			defer r.mu.Unlock()
 			res := r.results[h]
 			res.Phases = append(res.Phases, Timing{Title: p.Title, Duration: took})
 			if err != nil {
@@ -139,6 +139,16 @@ func (r *Runner) fanOut(ctx context.Context, p Phase, hosts []string) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Record adds a step's time to the host's row of the summary, for a phase
+// whose Run does several steps (safe to call from Run).
+func (r *Runner) Record(host, title string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if res := r.results[host]; res != nil {
+		res.Phases = append(res.Phases, Timing{Title: title, Duration: d})
+	}
 }
 
 // DefaultLimit is the number of hosts a phase runs on at once by default.
