@@ -31,6 +31,8 @@ setup() {
     hack/images.sh import
     log "building (or reusing) the metrics-server image for the kubectl top test"
     IMAGES=metrics-server hack/images.sh build
+    log "writing (or reusing) the image bundle for the fleet tests"
+    hack/images.sh bundle >/dev/null
   fi
 }
 

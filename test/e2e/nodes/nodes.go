@@ -80,6 +80,28 @@ func findScript(dir string) (string, error) {
 // (fails it under CI=true), and fails it when the nodes cannot be made.
 func Up(t testing.TB, names ...string) {
 	t.Helper()
+	up(t, false, names)
+}
+
+// UpBare is Up for bare nodes (hack/nodes up --bare): no kubeadmin, kubectl,
+// images or containerd running, as close to a fresh host as a test node
+// gets, for the fleet tests that provision nodes over SSH.
+func UpBare(t testing.TB, names ...string) {
+	t.Helper()
+	up(t, true, names)
+}
+
+// upArgs is the hack/nodes command line that brings up names.
+func upArgs(bare bool, names []string) []string {
+	args := []string{"up"}
+	if bare {
+		args = append(args, "--bare")
+	}
+	return append(args, names...)
+}
+
+func up(t testing.TB, bare bool, names []string) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		SkipOrFail(t, "test nodes need root (network and mount namespaces): run the e2e tests as root")
 	}
@@ -101,7 +123,7 @@ func Up(t testing.TB, names ...string) {
 		}
 	})
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(script, append([]string{"up"}, names...)...)
+	cmd := exec.Command(script, upArgs(bare, names)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = waitDelay
 	if err := cmd.Run(); err != nil {
@@ -115,7 +137,21 @@ func Up(t testing.TB, names ...string) {
 		if got[n] == "" {
 			t.Fatalf("hack/nodes up printed no address for node %q; output:\n%s", n, stdout.String())
 		}
+		if err := flushNeighbor(got[n]); err != nil {
+			t.Fatal(err)
+		}
 	}
+}
+
+// flushNeighbor drops the host's ARP entry for a node's address. A node
+// that reuses the address of an earlier one has a new MAC address, and an
+// entry still "reachable" at the old one blackholes the host's packets to
+// it for up to a minute (an SSH connection from the host then times out).
+func flushNeighbor(ip string) error {
+	if out, err := exec.Command("ip", "neigh", "flush", "to", ip).CombinedOutput(); err != nil {
+		return fmt.Errorf("failed to flush the host's neighbour entry of %s: %v\n%s", ip, err, out)
+	}
+	return nil
 }
 
 // SkipOrFail reports a missing prerequisite (root, containerd, a built
