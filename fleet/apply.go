@@ -344,7 +344,15 @@ func (f *fleet) join(ctx context.Context, h string) error {
 	if err := f.writeFile(ctx, h, remoteJoinConfig, cfg); err != nil {
 		return err
 	}
-	_, err = f.kubeadmin(ctx, h, nil, "join", "--config", remoteJoinConfig)
+	// A failed join removes what it wrote, so it is tried again once (a
+	// busy API server may miss a deadline).
+	for attempt := 1; ; attempt++ {
+		_, err = f.kubeadmin(ctx, h, nil, "join", "--config", remoteJoinConfig)
+		if err == nil || attempt == joinAttempts || ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(f.out, "[fleet] %s: join failed (%v); trying again\n", h, err)
+	}
 	// The file holds the token: it goes, however the join ended.
 	_, _ = f.conn(h).Run(ctx, "rm -f "+remoteJoinConfig, remote.RunOptions{})
 	if err != nil {

@@ -57,6 +57,8 @@ const (
 	joinTokenTTL = "1h"
 	// apiWait bounds waiting for the API server of an initialized control plane.
 	apiWait = 2 * time.Minute
+	// joinAttempts is how often a worker's join is tried.
+	joinAttempts = 2
 )
 
 // fleet is the state of one command run.

@@ -74,10 +74,12 @@ func (f *fleet) tryCluster(ctx context.Context, cp string) {
 	}
 }
 
-// resetHost drains and deletes the host's Node (a worker, when the
-// cluster answers), then runs `kubeadmin reset -f` if kubeadmin left
-// anything there.
+// resetHost drains the host's Node (a worker, when the cluster answers),
+// runs `kubeadmin reset -f` if kubeadmin left anything there, and then
+// deletes the Node: deleted before the reset, the still running agent
+// would register it again.
 func (f *fleet) resetHost(ctx context.Context, h string) error {
+	var node string
 	if f.client != nil && f.byName[h].Role == inventory.RoleWorker {
 		n, err := f.node(ctx, h)
 		if err != nil {
@@ -87,21 +89,22 @@ func (f *fleet) resetHost(ctx context.Context, h string) error {
 			if err := f.drain(ctx, n.Name); err != nil {
 				return err
 			}
-			if err := f.client.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("failed to delete Node %q: %w", n.Name, err)
-			}
-			f.note(h, "drained and deleted from the cluster")
+			node = n.Name
 		}
 	}
-	facts := f.fact(h)
-	if facts == nil || !(facts.AdminConf || facts.KubeletConf || facts.StaticPods || len(facts.KubeadminLeftovers) > 0) {
-		return nil
+	if facts := f.fact(h); facts != nil && (facts.AdminConf || facts.KubeletConf || facts.StaticPods || len(facts.KubeadminLeftovers) > 0) {
+		if _, err := f.kubeadmin(ctx, h, nil, "reset", "-f"); err != nil {
+			return err
+		}
+		f.note(h, "reset")
+		fmt.Fprintf(f.out, "[fleet] %s: reset\n", h)
 	}
-	if _, err := f.kubeadmin(ctx, h, nil, "reset", "-f"); err != nil {
-		return err
+	if node != "" {
+		if err := f.client.CoreV1().Nodes().Delete(ctx, node, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to delete Node %q: %w", node, err)
+		}
+		f.note(h, "drained and deleted from the cluster")
 	}
-	f.note(h, "reset")
-	fmt.Fprintf(f.out, "[fleet] %s: reset\n", h)
 	return nil
 }
 

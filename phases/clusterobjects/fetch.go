@@ -15,11 +15,13 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
-// shortGetTimeout bounds the quick ConfigMap reads of component configs
-// (kubeadm's GetConfigMapWithShortRetry: every 50ms for 350ms).
+// shortGetTimeout bounds the reads of the component configs. kubeadm's
+// GetConfigMapWithShortRetry gives up after 350 ms; an API server busy with
+// several joins at once answers slower than that, so this waits up to 10 s
+// (still every 50 ms). A missing ConfigMap is not retried.
 const (
 	shortGetInterval = 50 * time.Millisecond
-	shortGetTimeout  = 350 * time.Millisecond
+	shortGetTimeout  = 10 * time.Second
 )
 
 // ClusterConfigDocuments are the configuration documents kubeadm keeps in
@@ -46,7 +48,7 @@ func FetchClusterConfig(client kubernetes.Interface, timeout time.Duration, logP
 	fmt.Fprintf(out, "[%s] Reading configuration from the %q ConfigMap in namespace %q...\n",
 		logPrefix, constants.KubeadmConfigConfigMap, metav1.NamespaceSystem)
 	fmt.Fprintf(out, "[%s] Use 'kubeadmin init phase upload-config kubeadm --config your-config-file' to re-upload it.\n", logPrefix)
-	cm, err := getConfigMap(client, constants.KubeadmConfigConfigMap, retryInterval, timeout)
+	cm, err := getConfigMap(client, constants.KubeadmConfigConfigMap, retryInterval, timeout, nil)
 	if err != nil {
 		return nil, fmt.Errorf("failed to get config map: %w", err)
 	}
@@ -54,7 +56,7 @@ func FetchClusterConfig(client kubernetes.Interface, timeout time.Duration, logP
 	if docs.ClusterConfiguration, err = configMapKey(cm, constants.ClusterConfigurationConfigMapKey); err != nil {
 		return nil, err
 	}
-	kubelet, err := getConfigMap(client, constants.KubeletBaseConfigurationConfigMap, shortGetInterval, shortGetTimeout)
+	kubelet, err := getConfigMap(client, constants.KubeletBaseConfigurationConfigMap, shortGetInterval, shortGetTimeout, answered)
 	if err != nil {
 		return nil, fmt.Errorf("failed to get component configs: %w", err)
 	}
@@ -62,7 +64,7 @@ func FetchClusterConfig(client kubernetes.Interface, timeout time.Duration, logP
 		return nil, err
 	}
 	docs.KubeletGenerated = hasValidHash(kubelet)
-	proxy, err := getConfigMap(client, constants.KubeProxyConfigMap, shortGetInterval, shortGetTimeout)
+	proxy, err := getConfigMap(client, constants.KubeProxyConfigMap, shortGetInterval, shortGetTimeout, answered)
 	switch {
 	case apierrors.IsNotFound(err) || apierrors.IsForbidden(err):
 		return docs, nil
@@ -76,9 +78,13 @@ func FetchClusterConfig(client kubernetes.Interface, timeout time.Duration, logP
 	return docs, nil
 }
 
-// getConfigMap reads kube-system/<name>, retrying any error until timeout;
-// it returns the last error.
-func getConfigMap(client kubernetes.Interface, name string, interval, timeout time.Duration) (*corev1.ConfigMap, error) {
+// answered reports an error that is the API server's answer (the object
+// is not there, or may not be read): asking again changes nothing.
+func answered(err error) bool { return apierrors.IsNotFound(err) || apierrors.IsForbidden(err) }
+
+// getConfigMap reads kube-system/<name>, retrying errors until timeout
+// (except those final says are final); it returns the last error.
+func getConfigMap(client kubernetes.Interface, name string, interval, timeout time.Duration, final func(error) bool) (*corev1.ConfigMap, error) {
 	var cm *corev1.ConfigMap
 	var lastErr error
 	err := wait.PollUntilContextTimeout(context.Background(), interval, timeout, true, func(ctx context.Context) (bool, error) {
@@ -86,6 +92,9 @@ func getConfigMap(client kubernetes.Interface, name string, interval, timeout ti
 		cm, err = client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, name, metav1.GetOptions{})
 		if err != nil && (lastErr == nil || !isContextError(err)) {
 			lastErr = err
+		}
+		if err != nil && final != nil && final(err) {
+			return false, err
 		}
 		return err == nil, nil
 	})

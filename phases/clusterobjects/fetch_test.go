@@ -3,6 +3,7 @@ package clusterobjects
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
 func TestFetchClusterConfig(t *testing.T) {
@@ -118,5 +121,31 @@ func TestFetchRetriesKubeadmConfig(t *testing.T) {
 	})
 	if _, err := FetchClusterConfig(client, 5*time.Second, "preflight", &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A ConfigMap the API server says is not there is not asked for again.
+func TestFetchDoesNotRetryAMissingKubeProxyConfig(t *testing.T) {
+	cfg := testConfig(t, "default")
+	kubeadmCM, err := KubeadmConfigMap(&cfg.Cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeletCM, err := KubeletConfigMap(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := fake.NewSimpleClientset(kubeadmCM, kubeletCM)
+	if _, err := FetchClusterConfig(client, time.Second, "preflight", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	gets := 0
+	for _, a := range client.Actions() {
+		if g, ok := a.(k8stesting.GetAction); ok && g.GetName() == constants.KubeProxyConfigMap {
+			gets++
+		}
+	}
+	if gets != 1 {
+		t.Fatalf("the missing kube-proxy ConfigMap was read %d times, want once", gets)
 	}
 }
