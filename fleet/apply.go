@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/kubeadmin/kubeadmin/fleet/hostprep"
 	"github.com/kubeadmin/kubeadmin/fleet/inventory"
@@ -387,20 +388,47 @@ func (f *fleet) joinToken(ctx context.Context) (string, error) {
 }
 
 // labelsAndTaints makes the Node carry the inventory's labels and taints.
+// The Node changes under us (the agent's status, the node controller's
+// taints): each conflict is retried with the Node read again.
 func (f *fleet) labelsAndTaints(ctx context.Context, h string) error {
 	host := f.byName[h].Host
 	if len(host.Labels) == 0 && len(host.Taints) == 0 {
 		return nil
 	}
-	var n *corev1.Node
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		var err error
-		n, err = f.node(ctx, h)
+		n, err := f.node(ctx, h)
 		return err == nil && n != nil, nil
 	})
 	if err != nil {
 		return fmt.Errorf("the Node %q did not appear: %w", f.nodeName(h), err)
 	}
+	changed := false
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := f.node(ctx, h)
+		if err != nil || n == nil {
+			return fmt.Errorf("failed to read Node %q: %v", f.nodeName(h), err)
+		}
+		if !withLabelsAndTaints(n, host) {
+			return nil
+		}
+		if _, err := f.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		changed = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("failed to set the labels and taints of Node %q: %w", f.nodeName(h), err)
+	}
+	if changed {
+		f.note(h, "labels and taints set")
+	}
+	return nil
+}
+
+// withLabelsAndTaints adds the host's labels and taints the Node lacks and
+// reports whether it changed it.
+func withLabelsAndTaints(n *corev1.Node, host *inventory.Host) bool {
 	changed := false
 	for k, v := range host.Labels {
 		if !hasLabel(n.Labels, k, v) {
@@ -415,14 +443,7 @@ func (f *fleet) labelsAndTaints(ctx context.Context, h string) error {
 			n.Spec.Taints, changed = append(n.Spec.Taints, t), true
 		}
 	}
-	if !changed {
-		return nil
-	}
-	if _, err := f.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("failed to set the labels and taints of Node %q: %w", n.Name, err)
-	}
-	f.note(h, "labels and taints set")
-	return nil
+	return changed
 }
 
 // hasLabel reports whether labels has k set to v (an empty value counts).

@@ -2,10 +2,19 @@ package fleet
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubeadmin/kubeadmin/fleet/inventory"
 )
@@ -94,5 +103,28 @@ func TestHasLabelCountsAnEmptyValue(t *testing.T) {
 	}
 	if !hasLabel(map[string]string{"node-role.kubernetes.io/worker": ""}, "node-role.kubernetes.io/worker", "") {
 		t.Fatal("a label set to the empty value was not seen")
+	}
+}
+
+func TestLabelsAndTaintsRetryAConflict(t *testing.T) {
+	f := testFleet(t)
+	f.nodes["w1"] = "w1"
+	f.byName["w1"].Host.Labels = map[string]string{"node-role.kubernetes.io/worker": ""}
+	client := fake.NewSimpleClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "w1"}})
+	conflicts := 1
+	client.PrependReactor("update", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if conflicts > 0 {
+			conflicts--
+			return true, nil, apierrors.NewConflict(corev1.Resource("nodes"), "w1", errors.New("the object has been modified"))
+		}
+		return false, nil, nil
+	})
+	f.client = client
+	if err := f.labelsAndTaints(context.Background(), "w1"); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := client.CoreV1().Nodes().Get(context.Background(), "w1", metav1.GetOptions{})
+	if !hasLabel(n.Labels, "node-role.kubernetes.io/worker", "") {
+		t.Fatalf("labels after a conflict: %v", n.Labels)
 	}
 }
