@@ -51,6 +51,9 @@ func TestAPIPodStatusFields(t *testing.T) {
 	if rejected.Phase != v1.PodFailed || rejected.Reason != "OutOfcpu" || rejected.Message != "Pod was rejected: ..." {
 		t.Errorf("rejected pod status = %s %q %q", rejected.Phase, rejected.Reason, rejected.Message)
 	}
+	if len(rejected.ContainerStatuses)+len(rejected.InitContainerStatuses) != 0 || rejected.StartTime == nil {
+		t.Errorf("a pod rejected before it ran has container statuses %+v (kubectl would show them, not the reason) or no start time", rejected.ContainerStatuses)
+	}
 }
 
 // TestAPIPodStatusWrittenAndDeletionFinished: the status of a pod the agent

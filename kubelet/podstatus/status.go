@@ -74,6 +74,17 @@ func PodStatus(spec *v1.Pod, rp status.Pod, old v1.PodStatus, nodeIP, runtimeNam
 		// Rejected at admission (OutOfcpu, NodeAffinity, ...) or evicted.
 		st.Reason, st.Message = rp.Reason, rp.Message
 	}
+	if st.Phase == v1.PodFailed && rp.Reason != "" && rp.SandboxID == "" && len(rp.Containers) == 0 {
+		// Rejected before it ran: as upstream, only the phase, reason,
+		// message and start time; no container statuses (kubectl then
+		// shows the reason, not "ContainerCreating").
+		st.InitContainerStatuses, st.ContainerStatuses = nil, nil
+		if st.StartTime == nil {
+			t := seconds(now)
+			st.StartTime = &t
+		}
+		return st
+	}
 	st.HostIP = nodeIP
 	st.HostIPs = []v1.HostIP{{IP: nodeIP}}
 	podIP := rp.PodIP
