@@ -14,10 +14,14 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubeadmin/kubeadmin/internal/config"
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
-func TestFetchClusterConfig(t *testing.T) {
+// clusterConfigMaps are the kubeadm-config and kubelet-config ConfigMaps
+// of the default configuration.
+func clusterConfigMaps(t *testing.T) (*config.InitConfig, *corev1.ConfigMap, *corev1.ConfigMap) {
+	t.Helper()
 	cfg := testConfig(t, "default")
 	kubeadmCM, err := KubeadmConfigMap(&cfg.Cluster)
 	if err != nil {
@@ -27,6 +31,11 @@ func TestFetchClusterConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, kubeadmCM, kubeletCM
+}
+
+func TestFetchClusterConfig(t *testing.T) {
+	cfg, kubeadmCM, kubeletCM := clusterConfigMaps(t)
 	proxyCM, err := KubeProxyConfigMap(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -126,15 +135,7 @@ func TestFetchRetriesKubeadmConfig(t *testing.T) {
 
 // A ConfigMap the API server says is not there is not asked for again.
 func TestFetchDoesNotRetryAMissingKubeProxyConfig(t *testing.T) {
-	cfg := testConfig(t, "default")
-	kubeadmCM, err := KubeadmConfigMap(&cfg.Cluster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeletCM, err := KubeletConfigMap(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, kubeadmCM, kubeletCM := clusterConfigMaps(t)
 	client := fake.NewSimpleClientset(kubeadmCM, kubeletCM)
 	if _, err := FetchClusterConfig(client, time.Second, "preflight", io.Discard); err != nil {
 		t.Fatal(err)
