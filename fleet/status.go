@@ -3,14 +3,15 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeadmin/kubeadmin/fleet/hostprep"
 	"github.com/kubeadmin/kubeadmin/fleet/inventory"
+	"github.com/kubeadmin/kubeadmin/fleet/phase"
 )
 
 // hostState is what status and plan know of one host.
@@ -20,29 +21,20 @@ type hostState struct {
 	node  *corev1.Node
 }
 
-// survey connects to every host it can and reads its facts and Node.
+// survey connects to every host it can and reads its facts and Node,
+// with the same runner as apply (quietly: status and plan print their own
+// table).
 func (f *fleet) survey(ctx context.Context) map[string]*hostState {
+	r := f.runner()
+	r.Out = io.Discard
+	_ = r.Run(ctx, names(f.hosts), []phase.Phase{
+		{Title: "connect", Run: f.connect},
+		{Title: "facts", Run: f.gatherFacts},
+	})
 	states := map[string]*hostState{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, f.inv.HostsParallel())
-	for _, h := range names(f.hosts) {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			st := &hostState{}
-			if st.err = f.connect(ctx, h); st.err == nil {
-				st.err = f.gatherFacts(ctx, h)
-				st.facts = f.fact(h)
-			}
-			mu.Lock()
-			states[h] = st
-			mu.Unlock()
-		}()
+	for _, res := range r.Results() {
+		states[res.Host] = &hostState{err: res.Err, facts: f.fact(res.Host)}
 	}
-	wg.Wait()
 	cp := f.controlPlane()
 	if st := states[cp]; st.err == nil && st.facts.AdminConf && f.loadAdmin(ctx) == nil {
 		if _, err := f.client.Discovery().ServerVersion(); err == nil {
