@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
+	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 
 	"github.com/kubeadmin/kubeadmin/fleet/hostprep"
 	"github.com/kubeadmin/kubeadmin/fleet/inventory"
@@ -52,8 +53,7 @@ func Apply(ctx context.Context, o ApplyOptions) error {
 	}
 	kept := func(hs []string) []string { return f.only(hs, func(h *inventory.Resolved) bool { return !h.Reset }) }
 	r := f.runner()
-	p := &provisioner{f: f, r: r, binary: binary, bundle: bundle, manifest: manifest,
-		uploads: make(chan struct{}, f.inv.UploadsParallel()), cpDone: make(chan struct{})}
+	p := newProvisioner(f, r, binary, bundle, manifest)
 	phases := []phase.Phase{
 		{Title: "connect", Run: f.connect},
 		{Title: "facts", Run: f.gatherFacts},
@@ -73,7 +73,9 @@ func Apply(ctx context.Context, o ApplyOptions) error {
 // provisioner makes hosts ready and brings them into the cluster: the
 // control plane is prepared and initialized while the workers are
 // prepared; each worker joins as soon as it is ready and the control plane
-// is up.
+// is up. The workers' images wait for the control plane's: those are on
+// the way to init, and the uploads share the operator's link (and, on
+// hosts that share a machine, its cores).
 type provisioner struct {
 	f        *fleet
 	r        *phase.Runner
@@ -82,10 +84,17 @@ type provisioner struct {
 	manifest *hostprep.Manifest
 	uploads  chan struct{} // bounds the uploads in flight
 
-	cpDone  chan struct{} // closed once the control plane is initialized (or failed)
-	cpErr   error
-	credErr error
-	cred    sync.Once
+	cpDone      chan struct{} // closed once the control plane is initialized (or failed)
+	cpImages    chan struct{} // closed once the control plane's images are in (or it failed)
+	cpImagesEnd sync.Once
+	cpErr       error
+	credErr     error
+	cred        sync.Once
+}
+
+func newProvisioner(f *fleet, r *phase.Runner, binary, bundle string, manifest *hostprep.Manifest) *provisioner {
+	return &provisioner{f: f, r: r, binary: binary, bundle: bundle, manifest: manifest,
+		uploads: make(chan struct{}, f.inv.UploadsParallel()), cpDone: make(chan struct{}), cpImages: make(chan struct{})}
 }
 
 // hosts orders the hosts to provision, the control plane first (so that
@@ -105,6 +114,7 @@ func (p *provisioner) hosts(hs []string) []string {
 	if len(out) == 0 || out[0] != cp {
 		p.cpErr = fmt.Errorf("the control plane %s is not in this run", cp)
 		close(p.cpDone)
+		p.controlPlaneImagesEnded()
 	}
 	return out
 }
@@ -125,6 +135,7 @@ func (p *provisioner) provision(ctx context.Context, h string) error {
 	cp := h == f.controlPlane()
 	if cp {
 		defer close(p.cpDone)
+		defer p.controlPlaneImagesEnded()
 	}
 	err := p.prepare(ctx, h)
 	if cp {
@@ -187,12 +198,27 @@ func (p *provisioner) prepare(ctx context.Context, h string) error {
 	}); err != nil {
 		return err
 	}
-	images := hostprep.ImagesFor(string(f.byName[h].Role), p.manifest)
+	role := string(f.byName[h].Role)
+	images := hostprep.ImagesFor(role, p.manifest)
+	if h == f.controlPlane() {
+		defer p.controlPlaneImagesEnded()
+	} else {
+		select {
+		case <-p.cpImages:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return p.timed(h, "images", func() error {
 		return f.step(h, "images imported", upload(func() (bool, error) {
-			return hostprep.EnsureImages(ctx, f.conn(h), p.bundle, images, f.progress(h, "images"))
+			return hostprep.EnsureImages(ctx, f.conn(h), p.bundle, images, hostprep.UnpackAtImport(role), f.progress(h, "images"))
 		}))
 	})
+}
+
+// controlPlaneImagesEnded lets the workers' images go.
+func (p *provisioner) controlPlaneImagesEnded() {
+	p.cpImagesEnd.Do(func() { close(p.cpImages) })
 }
 
 // only keeps the hosts of hs for which keep is true.
@@ -257,14 +283,26 @@ func (f *fleet) initControlPlane(ctx context.Context, h string) error {
 			return err
 		}
 	}
-	cfg, err := f.inv.InitConfigYAML(f.byName[h])
+	// init creates the workers' token: the controller-manager then signs
+	// cluster-info for it as it starts, and the joins need not wait for
+	// a token made afterwards to be signed.
+	token, err := bootstraputil.GenerateBootstrapToken()
+	if err != nil {
+		return fmt.Errorf("failed to generate a bootstrap token: %w", err)
+	}
+	cfg, err := f.inv.InitConfigYAML(f.byName[h], token)
 	if err != nil {
 		return err
 	}
+	f.setToken(token)
 	if err := f.writeFile(ctx, h, remoteInitConfig, cfg); err != nil {
 		return err
 	}
-	if _, err := f.kubeadmin(ctx, h, nil, "init", "--config", remoteInitConfig); err != nil {
+	fmt.Fprintf(f.out, "[fleet] %s: initializing the control plane\n", h)
+	_, err = f.kubeadmin(ctx, h, nil, "init", "--config", remoteInitConfig)
+	// The file holds the token: it goes, however init ended.
+	_, _ = f.conn(h).Run(ctx, "rm -f "+remoteInitConfig, remote.RunOptions{})
+	if err != nil {
 		return err
 	}
 	f.note(h, "initialized")
@@ -337,14 +375,28 @@ func (f *fleet) join(ctx context.Context, h string) error {
 		if _, err := f.kubeadmin(ctx, h, nil, "reset", "-f"); err != nil {
 			return err
 		}
+		// Its agent may have registered the Node before the reset: that
+		// Node would stay Ready for a while and the join would refuse its
+		// name.
+		if err := f.client.CoreV1().Nodes().Delete(ctx, f.nodeName(h), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to delete the Node %q left by the earlier join: %w", f.nodeName(h), err)
+		}
 	}
-	cfg, err := f.inv.JoinConfigYAML(f.byName[h], f.inv.APIServerEndpoint(f.hosts.ControlPlane()), token, f.caHash)
+	disc, err := f.discoveryConfig()
 	if err != nil {
+		return err
+	}
+	cfg, err := f.inv.JoinConfigYAML(f.byName[h], remoteDiscoveryConfig, token)
+	if err != nil {
+		return err
+	}
+	if err := f.writeFile(ctx, h, remoteDiscoveryConfig, disc); err != nil {
 		return err
 	}
 	if err := f.writeFile(ctx, h, remoteJoinConfig, cfg); err != nil {
 		return err
 	}
+	fmt.Fprintf(f.out, "[fleet] %s: joining the cluster\n", h)
 	// A failed join removes what it wrote, so it is tried again once (a
 	// busy API server may miss a deadline).
 	for attempt := 1; ; attempt++ {
@@ -354,8 +406,8 @@ func (f *fleet) join(ctx context.Context, h string) error {
 		}
 		fmt.Fprintf(f.out, "[fleet] %s: join failed (%v); trying again\n", h, err)
 	}
-	// The file holds the token: it goes, however the join ended.
-	_, _ = f.conn(h).Run(ctx, "rm -f "+remoteJoinConfig, remote.RunOptions{})
+	// The join file holds the token: it goes, however the join ended.
+	_, _ = f.conn(h).Run(ctx, "rm -f "+remoteJoinConfig+" "+remoteDiscoveryConfig, remote.RunOptions{})
 	if err != nil {
 		return err
 	}
@@ -372,7 +424,7 @@ func (f *fleet) joinToken(ctx context.Context) (string, error) {
 		return f.token, nil
 	}
 	cp := f.controlPlane()
-	res, err := f.conns[cp].Run(ctx, hostprep.RemoteKubeadmin+" token create --ttl "+joinTokenTTL+` --description "kubeadmin fleet apply"`, remote.RunOptions{})
+	res, err := f.conns[cp].Run(ctx, fmt.Sprintf("%s token create --ttl %s --description %q", hostprep.RemoteKubeadmin, inventory.FleetTokenTTL, inventory.FleetTokenDescription), remote.RunOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -380,11 +432,24 @@ func (f *fleet) joinToken(ctx context.Context) (string, error) {
 	if token == "" {
 		return "", errors.New("kubeadmin token create printed no token")
 	}
+	f.redactToken(token)
+	return token, nil
+}
+
+// setToken makes token the run's join token.
+func (f *fleet) setToken(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.redactToken(token)
+}
+
+// redactToken records the token and hides it in every host's output;
+// f.mu is held.
+func (f *fleet) redactToken(token string) {
 	for _, c := range f.conns {
 		c.Redact(token)
 	}
 	f.token = token
-	return token, nil
 }
 
 // labelsAndTaints makes the Node carry the inventory's labels and taints.

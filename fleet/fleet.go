@@ -24,7 +24,6 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	certutil "k8s.io/client-go/util/cert"
 
-	"github.com/kubeadmin/kubeadmin/certs"
 	"github.com/kubeadmin/kubeadmin/fleet/hostprep"
 	"github.com/kubeadmin/kubeadmin/fleet/inventory"
 	"github.com/kubeadmin/kubeadmin/fleet/phase"
@@ -52,9 +51,10 @@ const (
 	remoteStateDir   = "/var/lib/kubeadmin"
 	remoteInitConfig = remoteStateDir + "/fleet-init.yaml"
 	remoteJoinConfig = remoteStateDir + "/fleet-join.yaml"
-	remoteAdminConf  = constants.KubernetesDir + "/" + constants.AdminKubeConfigFile
-	// joinTokenTTL bounds the life of the token one apply creates.
-	joinTokenTTL = "1h"
+	// remoteDiscoveryConfig is the kubeconfig a worker discovers the
+	// cluster from (discoveryConfig).
+	remoteDiscoveryConfig = remoteStateDir + "/fleet-discovery.conf"
+	remoteAdminConf       = constants.KubernetesDir + "/" + constants.AdminKubeConfigFile
 	// apiWait bounds waiting for the API server of an initialized control plane.
 	apiWait = 2 * time.Minute
 	// joinAttempts is how often a worker's join is tried.
@@ -78,7 +78,6 @@ type fleet struct {
 	// The cluster, once the control plane is initialized.
 	admin  *clientcmdapi.Config
 	client kubernetes.Interface
-	caHash string
 	token  string
 }
 
@@ -225,7 +224,9 @@ func (f *fleet) runner() *phase.Runner {
 // kubeadmin runs `kubeadmin args...` on the host.
 func (f *fleet) kubeadmin(ctx context.Context, name string, stdin io.Reader, args ...string) (remote.Result, error) {
 	cmd := hostprep.RemoteKubeadmin + " " + strings.Join(args, " ")
-	return f.conn(name).Run(ctx, cmd, remote.RunOptions{Stdin: stdin})
+	// Hung up if this run dies: a kubeadmin init, join or reset left
+	// running would race the next apply's on the same host.
+	return f.conn(name).Run(ctx, cmd, remote.RunOptions{Stdin: stdin, HangUpOnDisconnect: true})
 }
 
 // writeFile writes data to path on the host (0600) through stdin, so a
@@ -263,21 +264,11 @@ func (f *fleet) loadAdmin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hash, err := caHash(rc.CAData)
-	if err != nil {
-		return err
+	if cas, err := certutil.ParseCertsPEM(rc.CAData); err != nil || len(cas) == 0 {
+		return fmt.Errorf("the control plane's %s holds no CA certificate: %v", remoteAdminConf, err)
 	}
-	f.admin, f.client, f.caHash = kc, client, hash
+	f.admin, f.client = kc, client
 	return nil
-}
-
-// caHash is the discovery pin of the first CA in caPEM.
-func caHash(caPEM []byte) (string, error) {
-	cas, err := certutil.ParseCertsPEM(caPEM)
-	if err != nil || len(cas) == 0 {
-		return "", fmt.Errorf("admin.conf holds no CA certificate: %v", err)
-	}
-	return certs.CAPinHash(cas[0]), nil
 }
 
 // sandboxImage is the pause image of the inventory's cluster settings.

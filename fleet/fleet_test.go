@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeadmin/kubeadmin/fleet/inventory"
 )
@@ -72,7 +74,7 @@ func TestOpenWithoutAFile(t *testing.T) {
 
 func TestProvisionOrderPutsTheControlPlaneFirst(t *testing.T) {
 	f := testFleet(t)
-	p := &provisioner{f: f, cpDone: make(chan struct{})}
+	p := newProvisioner(f, nil, "", "", nil)
 	if got := strings.Join(p.hosts([]string{"w1", "cp", "w2"}), ","); got != "cp,w1,w2" {
 		t.Fatalf("order = %s, want the control plane first", got)
 	}
@@ -85,12 +87,14 @@ func TestProvisionOrderPutsTheControlPlaneFirst(t *testing.T) {
 
 func TestProvisionWithoutTheControlPlaneReleasesTheWorkers(t *testing.T) {
 	f := testFleet(t)
-	p := &provisioner{f: f, cpDone: make(chan struct{})}
+	p := newProvisioner(f, nil, "", "", nil)
 	p.hosts([]string{"w1", "w2"})
-	select {
-	case <-p.cpDone:
-	default:
-		t.Fatal("workers would wait forever for a control plane that is not in the run")
+	for _, ch := range []chan struct{}{p.cpDone, p.cpImages} {
+		select {
+		case <-ch:
+		default:
+			t.Fatal("workers would wait forever for a control plane that is not in the run")
+		}
 	}
 	if p.cpErr == nil || !strings.Contains(p.cpErr.Error(), "cp") {
 		t.Fatalf("cpErr = %v", p.cpErr)
@@ -126,5 +130,30 @@ func TestLabelsAndTaintsRetryAConflict(t *testing.T) {
 	n, _ := client.CoreV1().Nodes().Get(context.Background(), "w1", metav1.GetOptions{})
 	if !hasLabel(n.Labels, "node-role.kubernetes.io/worker", "") {
 		t.Fatalf("labels after a conflict: %v", n.Labels)
+	}
+}
+
+func TestDiscoveryConfigHoldsTheClusterAndNoCredentials(t *testing.T) {
+	f := testFleet(t)
+	admin := clientcmdapi.NewConfig()
+	admin.Clusters["kubernetes"] = &clientcmdapi.Cluster{Server: "https://10.0.0.1:6443", CertificateAuthorityData: []byte("CA")}
+	admin.AuthInfos["kubernetes-admin"] = &clientcmdapi.AuthInfo{ClientKeyData: []byte("SECRET KEY")}
+	admin.Contexts["kubernetes-admin@kubernetes"] = &clientcmdapi.Context{Cluster: "kubernetes", AuthInfo: "kubernetes-admin"}
+	admin.CurrentContext = "kubernetes-admin@kubernetes"
+	f.admin = admin
+	data, err := f.discoveryConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := clientcmd.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := kc.Clusters["lab"]
+	if c == nil || c.Server != "https://10.0.0.1:6443" || string(c.CertificateAuthorityData) != "CA" || len(kc.Clusters) != 1 {
+		t.Fatalf("discovery config:\n%s", data)
+	}
+	if len(kc.AuthInfos) != 0 || len(kc.Contexts) != 0 || strings.Contains(string(data), "SECRET") {
+		t.Fatalf("the discovery config carries credentials:\n%s", data)
 	}
 }

@@ -37,6 +37,21 @@ func (f *fleet) adminConfig() *clientcmdapi.Config {
 	return out
 }
 
+// discoveryConfig is the kubeconfig a worker's join discovers the cluster
+// from: the API server at the inventory's endpoint and its CA, from the
+// control plane's admin.conf read over SSH. Like kubeadm's cluster-info,
+// it has one cluster and no context or credentials.
+func (f *fleet) discoveryConfig() ([]byte, error) {
+	ctx := f.admin.Contexts[f.admin.CurrentContext]
+	if ctx == nil || f.admin.Clusters[ctx.Cluster] == nil {
+		return nil, fmt.Errorf("the control plane's %s has no current context with a cluster", remoteAdminConf)
+	}
+	name := f.inv.Name()
+	out := clientcmdapi.NewConfig()
+	out.Clusters[name] = f.admin.Clusters[ctx.Cluster].DeepCopy()
+	return clientcmd.Write(*out)
+}
+
 // Kubeconfig prints, writes or merges the admin kubeconfig of the cluster.
 func Kubeconfig(ctx context.Context, o KubeconfigOptions) error {
 	f, err := open(o.Options)

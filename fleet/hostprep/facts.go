@@ -137,6 +137,7 @@ func factsCommand(root string) string {
 	for _, kv := range vars {
 		fmt.Fprintf(&b, "%s=%s\n", kv.k, shellQuote(kv.v))
 	}
+	b.WriteString(remote.SHA256Func)
 	b.WriteString(factsScript)
 	return b.String()
 }

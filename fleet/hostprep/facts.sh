@@ -2,7 +2,8 @@
 # key=value a line; facts.go parses it and sets these variables first:
 # R (a root prefix: empty on a host, a fake root in tests), KUBEADMIN,
 # SOCK, CNI_DIR, CNI_PLUGINS, COMMANDS, FILES, MANIFESTS, IP_FORWARD,
-# VERSION_TIMEOUT. No check may end the script: a missing piece is a fact.
+# VERSION_TIMEOUT, and defines sha256hex (remote.SHA256Func). No check may
+# end the script: a missing piece is a fact.
 f="$R/etc/os-release"; [ -f "$f" ] || f="$R/usr/lib/os-release"
 [ -f "$f" ] && sed -n -e 's/^ID=/os_id=/p' -e 's/^VERSION_ID=/os_version=/p' -e 's/^ID_LIKE=/os_like=/p' "$f"
 echo "arch=$(uname -m)"
@@ -19,7 +20,7 @@ if [ -S "$R$SOCK" ] && ctr -a "$R$SOCK" --connect-timeout 1s version >/dev/null 
   ctr -a "$R$SOCK" --connect-timeout 1s -n k8s.io images ls 2>/dev/null | sed -n '2,$s/^/image=/p'
 fi
 if [ -f "$R$KUBEADMIN" ]; then
-  s="$(sha256sum <"$R$KUBEADMIN")" && echo "kubeadmin_sha256=${s%% *}"
+  s="$(sha256hex "$R$KUBEADMIN")" && [ -n "$s" ] && echo "kubeadmin_sha256=$s"
   t=; command -v timeout >/dev/null 2>&1 && t="timeout $VERSION_TIMEOUT"
   v="$($t "$R$KUBEADMIN" version -o short 2>/dev/null)" && echo "kubeadmin_version=$v"
 fi

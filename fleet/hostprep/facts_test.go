@@ -41,7 +41,7 @@ func writeFile(t *testing.T, p, body string) {
 func fakeBin(t *testing.T) string {
 	t.Helper()
 	bin := t.TempDir()
-	for _, tool := range []string{"sh", "sed", "cat", "head", "sha256sum", "timeout"} {
+	for _, tool := range []string{"sh", "sed", "cat", "head", "sha256sum", "cut", "timeout"} {
 		p, err := exec.LookPath(tool)
 		if err != nil {
 			t.Skipf("%s not installed", tool)

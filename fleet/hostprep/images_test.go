@@ -147,6 +147,28 @@ func TestImagesFor(t *testing.T) {
 	}
 }
 
+func TestUnpackAtImport(t *testing.T) {
+	for _, c := range []struct {
+		role, ref string
+		want      bool
+	}{
+		{"control-plane", "registry.k8s.io/kube-apiserver:v1.37.2", true},
+		{"control-plane", "registry.k8s.io/etcd:3.7.0-0", true},
+		{"control-plane", "registry.k8s.io/pause:3.10.2", true},
+		{"control-plane", "registry.k8s.io/kube-proxy:v1.37.2", true},
+		{"control-plane", "registry.k8s.io/coredns/coredns:v1.14.6", false},
+		{"control-plane", "kubeadmin.test/testapp:v1", false},
+		{"worker", "registry.k8s.io/pause:3.10.2", true},
+		{"worker", "registry.k8s.io/kube-proxy:v1.37.2", true},
+		{"worker", "registry.k8s.io/kube-apiserver:v1.37.2", false},
+		{"worker", "registry.k8s.io/coredns/coredns:v1.14.6", false},
+	} {
+		if got := UnpackAtImport(c.role)(c.ref); got != c.want {
+			t.Errorf("%s %s: unpack %v, want %v", c.role, c.ref, got, c.want)
+		}
+	}
+}
+
 func TestImagesToImport(t *testing.T) {
 	p, sums := makeBundle(t, t.TempDir())
 	m, _ := BundleManifest(p)
@@ -179,7 +201,7 @@ func lsOutput(labels map[string]string) string {
 func TestEnsureImagesAllPresent(t *testing.T) {
 	p, sums := makeBundle(t, t.TempDir())
 	r := &fakeRunner{rules: []fakeRule{{match: "images ls", stdout: lsOutput(sums)}}}
-	changed, err := EnsureImages(context.Background(), r, p, nil, nil)
+	changed, err := EnsureImages(context.Background(), r, p, nil, nil, nil)
 	if err != nil || changed {
 		t.Fatalf("changed %v err %v", changed, err)
 	}
@@ -194,26 +216,34 @@ func TestEnsureImagesImportsMissing(t *testing.T) {
 	pause := "registry.k8s.io/pause:3.10.2"
 	r := &fakeRunner{rules: []fakeRule{{match: "images ls", stdout: lsOutput(map[string]string{pause: sums[pause]})}}}
 	var calls [][2]int64
-	changed, err := EnsureImages(context.Background(), r, p, ImagesFor("worker", m), func(done, total int64) { calls = append(calls, [2]int64{done, total}) })
+	changed, err := EnsureImages(context.Background(), r, p, ImagesFor("worker", m), UnpackAtImport("worker"), func(done, total int64) { calls = append(calls, [2]int64{done, total}) })
 	if err != nil || !changed {
 		t.Fatalf("changed %v err %v", changed, err)
 	}
 	if !slices.Equal(r.uploads, []string{RemoteBundle}) {
 		t.Errorf("uploads = %v", r.uploads)
 	}
-	var imported []string
+	var imported, lazy []string
 	for i, c := range r.commands {
 		if strings.HasSuffix(c, "# import-bundle.sh") {
 			if r.stdins[i] != ImportBundleScript {
 				t.Errorf("import %q not fed the script", c)
 			}
-			f := strings.Fields(c)
-			imported = append(imported, strings.Trim(f[5], "'"))
+			c, noUnpack := strings.CutPrefix(c, "UNPACK=0 ")
+			ref := strings.Trim(strings.Fields(c)[5], "'")
+			imported = append(imported, ref)
+			if noUnpack {
+				lazy = append(lazy, ref)
+			}
 		}
 	}
 	want := []string{"registry.k8s.io/kube-proxy:v1.37.2", "registry.k8s.io/coredns/coredns:v1.14.6", "kubeadmin.test/testapp:v1"}
 	if !slices.Equal(imported, want) {
 		t.Errorf("imported %v, want %v", imported, want)
+	}
+	// A worker is sure to run kube-proxy only: the rest waits for a container.
+	if !slices.Equal(lazy, want[1:]) {
+		t.Errorf("imported without unpacking %v, want %v", lazy, want[1:])
 	}
 	st, _ := os.Stat(p)
 	total := st.Size()
@@ -234,7 +264,7 @@ func TestEnsureImagesImportsMissing(t *testing.T) {
 func TestEnsureImagesNoContainerd(t *testing.T) {
 	p, _ := makeBundle(t, t.TempDir())
 	r := &fakeRunner{rules: []fakeRule{{match: "images ls", err: &remote.CommandError{Host: "fake", Command: "ctr", ExitCode: 1, OutputTail: "containerd is not running"}}}}
-	if _, err := EnsureImages(context.Background(), r, p, nil, nil); err == nil || !strings.Contains(err.Error(), "list images") || len(r.uploads) != 0 {
+	if _, err := EnsureImages(context.Background(), r, p, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "list images") || len(r.uploads) != 0 {
 		t.Fatalf("err %v uploads %v", err, r.uploads)
 	}
 }
@@ -260,7 +290,7 @@ func TestImportBundleScript(t *testing.T) {
 shift 4; key() { echo "$1" | tr '/:' '__'; }
 case "$1 $2" in
 "images ls") r="${3#name==}"; [ -f "$S/$(key "$r").label" ] && echo "$r x x x x $(cat "$S/$(key "$r").label")"; exit 0 ;;
-"images import") cat >"$S/last-import"; echo import >>"$S/log" ;;
+"images import") cat >"$S/last-import"; echo "import $3" >>"$S/log" ;;
 "images label") echo "$4" >"$S/$(key "$3").label"; echo "label $3" >>"$S/log" ;;
 esac
 `)
@@ -285,6 +315,14 @@ esac
 	out, err = run(bundle, "/sock", pause)
 	if err != nil || strings.TrimSpace(out) != "present "+pause {
 		t.Errorf("second import: %q %v", out, err)
+	}
+	coredns := "registry.k8s.io/coredns/coredns:v1.14.6"
+	if _, err := l.Run(context.Background(), "UNPACK=0 sh -s -- "+bundle+" /sock "+coredns, remote.RunOptions{Stdin: strings.NewReader(ImportBundleScript)}); err != nil {
+		t.Fatalf("import without unpacking: %v", err)
+	}
+	log, _ := os.ReadFile(filepath.Join(store, "log"))
+	if want := "import -\nlabel " + proxy + "\nimport -\nlabel " + pause + "\nimport --no-unpack\nlabel " + coredns + "\n"; string(log) != want {
+		t.Errorf("ctr calls:\n%s\nwant:\n%s", log, want)
 	}
 	if _, err := run(bundle, "/sock", "example.org/nope:1"); err == nil || !strings.Contains(err.Error(), "example.org/nope:1 is not in") {
 		t.Errorf("unknown image: %v", err)

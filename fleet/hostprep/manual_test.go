@@ -75,7 +75,7 @@ func TestManualPrepare(t *testing.T) {
 	}
 	var last time.Time
 	start = time.Now()
-	changed, err = EnsureImages(ctx, h, env("HOSTPREP_BUNDLE"), ImagesFor(role, m), func(done, total int64) {
+	changed, err = EnsureImages(ctx, h, env("HOSTPREP_BUNDLE"), ImagesFor(role, m), UnpackAtImport(role), func(done, total int64) {
 		if time.Since(last) > time.Second || done == total {
 			last = time.Now()
 			t.Logf("  images %3d%% (%d/%d MB)", done*100/total, done>>20, total>>20)

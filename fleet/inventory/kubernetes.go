@@ -10,14 +10,14 @@ import (
 )
 
 // Placeholders for checking the rendered kubeadm files without a host: a
-// documentation address (RFC 5737), a token and a CA hash of the right
-// shape.
+// documentation address (RFC 5737), a token of the right shape and a
+// discovery file as an https URL (the real file is on the host, and a
+// local path would be checked on this machine).
 const (
-	placeholderNodeName = "node"
-	placeholderAddress  = "192.0.2.10"
-	placeholderEndpoint = "192.0.2.10:6443"
-	placeholderToken    = "abcdef.0123456789abcdef"
-	placeholderCAHash   = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	placeholderNodeName  = "node"
+	placeholderAddress   = "192.0.2.10"
+	placeholderDiscovery = "https://" + placeholderAddress + "/fleet-discovery.conf"
+	placeholderToken     = "abcdef.0123456789abcdef"
 )
 
 // placeholderHost stands in for the host when kubeadm's dynamic defaults
@@ -117,7 +117,7 @@ func (c *Cluster) validateKubernetes(p *problems) {
 }
 
 func (c *Cluster) checkInit(r *Resolved) error {
-	data, err := c.InitConfigYAML(r)
+	data, err := c.InitConfigYAML(r, "")
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (c *Cluster) checkInit(r *Resolved) error {
 }
 
 func (c *Cluster) checkJoin(r *Resolved) error {
-	data, err := c.JoinConfigYAML(r, placeholderEndpoint, placeholderToken, placeholderCAHash)
+	data, err := c.JoinConfigYAML(r, placeholderDiscovery, placeholderToken)
 	if err != nil {
 		return err
 	}

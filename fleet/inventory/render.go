@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
@@ -14,15 +18,27 @@ import (
 	"github.com/kubeadmin/kubeadmin/internal/constants"
 )
 
+// The bootstrap token a fleet run makes for its joins.
+const (
+	// FleetTokenTTL bounds its life.
+	FleetTokenTTL = time.Hour
+	// FleetTokenDescription is what `kubeadmin token list` shows for it.
+	FleetTokenDescription = "kubeadmin fleet apply"
+)
+
 // InitConfigYAML renders the kubeadm configuration file `kubeadmin init`
 // gets on the control plane h: an InitConfiguration and a
 // ClusterConfiguration (kubeadm.k8s.io/v1beta4) made of the pass-through
 // fields of spec.kubernetes, with the host's node name, taints and CRI
 // socket, the cluster name, version and endpoint, and the address the
 // fleet reaches the host at added to the API server's certificate SANs.
+// A non-empty joinToken ("<id>.<secret>") is added to bootstrapTokens with
+// FleetTokenTTL, so that init creates the token the workers join with and
+// the controller-manager signs cluster-info for it from its start; the
+// result then holds the token: keep it out of logs.
 // Labels are not in it: the fleet sets them on the Node after the join
 // (a kubelet may not set node-role labels on its own Node).
-func (c *Cluster) InitConfigYAML(h *Resolved) ([]byte, error) {
+func (c *Cluster) InitConfigYAML(h *Resolved, joinToken string) ([]byte, error) {
 	if h.Role != RoleControlPlane {
 		return nil, fmt.Errorf("%s is a %s; only the control plane runs kubeadmin init", h, h.Role)
 	}
@@ -32,6 +48,17 @@ func (c *Cluster) InitConfigYAML(h *Resolved) ([]byte, error) {
 	}
 	init.APIVersion, init.Kind = config.APIVersion, config.KindInit
 	setNodeRegistration(&init.NodeRegistration, h)
+	if joinToken != "" {
+		id, secret, ok := strings.Cut(joinToken, ".")
+		if !ok {
+			return nil, errors.New("the join token is not of the form <id>.<secret>")
+		}
+		init.BootstrapTokens = append(init.BootstrapTokens, config.BootstrapToken{
+			Token:       &config.BootstrapTokenString{ID: id, Secret: secret},
+			Description: FleetTokenDescription,
+			TTL:         &metav1.Duration{Duration: FleetTokenTTL},
+		})
+	}
 
 	cluster := &config.ClusterConfiguration{}
 	if err := deepCopy(c.Spec.Kubernetes.ClusterConfiguration, cluster); err != nil {
@@ -60,15 +87,19 @@ func (c *Cluster) InitConfigYAML(h *Resolved) ([]byte, error) {
 
 // JoinConfigYAML renders the kubeadm configuration file `kubeadmin join`
 // gets on the worker h: the pass-through JoinConfiguration with the
-// host's node name, taints and CRI socket, and token discovery of the API
-// server at endpoint ("host:port") pinned to caHash ("sha256:<hex>").
+// host's node name, taints and CRI socket, and file discovery from
+// discoveryFile (a kubeconfig on the host naming the API server and its
+// CA, which the fleet copied from the control plane over SSH) with token
+// for the TLS bootstrap. Unlike token discovery, this does not wait for
+// the controller-manager to sign cluster-info for a new token, and the CA
+// is trusted because it came from the control plane itself.
 // The result holds the token: keep it out of logs.
-func (c *Cluster) JoinConfigYAML(h *Resolved, endpoint, token, caHash string) ([]byte, error) {
+func (c *Cluster) JoinConfigYAML(h *Resolved, discoveryFile, token string) ([]byte, error) {
 	if h.Role != RoleWorker {
 		return nil, fmt.Errorf("%s is a %s; only workers are joined", h, h.Role)
 	}
-	if endpoint == "" || token == "" || caHash == "" {
-		return nil, errors.New("joining needs the API server endpoint, a bootstrap token and the CA certificate hash")
+	if discoveryFile == "" || token == "" {
+		return nil, errors.New("joining needs a discovery file and a bootstrap token")
 	}
 	join := &config.JoinConfiguration{}
 	if err := deepCopy(c.Spec.Kubernetes.JoinConfiguration, join); err != nil {
@@ -76,11 +107,10 @@ func (c *Cluster) JoinConfigYAML(h *Resolved, endpoint, token, caHash string) ([
 	}
 	join.APIVersion, join.Kind = config.APIVersion, config.KindJoin
 	setNodeRegistration(&join.NodeRegistration, h)
-	join.Discovery = config.Discovery{BootstrapToken: &config.BootstrapTokenDiscovery{
-		Token:             token,
-		APIServerEndpoint: endpoint,
-		CACertHashes:      []string{caHash},
-	}}
+	join.Discovery = config.Discovery{
+		File:              &config.FileDiscovery{KubeConfigPath: discoveryFile},
+		TLSBootstrapToken: token,
+	}
 	return renderDocument(join)
 }
 

@@ -15,9 +15,8 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // Values a run would create; fixed here for the golden files.
 const (
-	testEndpoint = "10.0.0.10:6443"
-	testToken    = "abcdef.0123456789abcdef"
-	testCAHash   = "sha256:2a4c1ab1f53d0e1bd4a6f0e07df1c4d9e8e4f7b9c11a8a1e7a3d8c1a2b3c4d5e"
+	testDiscovery = "/var/lib/kubeadmin/fleet-discovery.conf"
+	testToken     = "abcdef.0123456789abcdef"
 )
 
 func loadResolved(t *testing.T, path string) (*Cluster, Hosts) {
@@ -65,7 +64,7 @@ func TestRenderGolden(t *testing.T) {
 				name = strings.ReplaceAll(h.Host.Address, ".", "-")
 			}
 			if h.Role == RoleControlPlane {
-				data, err := c.InitConfigYAML(h)
+				data, err := c.InitConfigYAML(h, testToken)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -75,7 +74,7 @@ func TestRenderGolden(t *testing.T) {
 				}
 				continue
 			}
-			data, err := c.JoinConfigYAML(h, c.APIServerEndpoint(hosts.ControlPlane()), testToken, testCAHash)
+			data, err := c.JoinConfigYAML(h, testDiscovery, testToken)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +90,7 @@ func TestRenderGolden(t *testing.T) {
 // kubeadmin: left out (kubeadm's default), [] (none), a list.
 func TestRenderTaints(t *testing.T) {
 	c, hosts := loadResolved(t, "testdata/untainted.yaml")
-	data, err := c.InitConfigYAML(hosts.ControlPlane())
+	data, err := c.InitConfigYAML(hosts.ControlPlane(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +102,7 @@ func TestRenderTaints(t *testing.T) {
 		t.Errorf("taints: [] rendered as %#v, want an empty list (no taints)", tt)
 	}
 	c, hosts = loadResolved(t, "testdata/minimal.yaml")
-	data, err = c.InitConfigYAML(hosts.ControlPlane())
+	data, err = c.InitConfigYAML(hosts.ControlPlane(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,13 +117,13 @@ func TestRenderTaints(t *testing.T) {
 func TestRenderErrors(t *testing.T) {
 	c, hosts := loadResolved(t, "testdata/example.yaml")
 	cp, w := hosts.ControlPlane(), hosts.Workers()[0]
-	if _, err := c.InitConfigYAML(w); err == nil || err.Error() != "spec.hosts[1] (worker-1) is a worker; only the control plane runs kubeadmin init" {
+	if _, err := c.InitConfigYAML(w, ""); err == nil || err.Error() != "spec.hosts[1] (worker-1) is a worker; only the control plane runs kubeadmin init" {
 		t.Errorf("InitConfigYAML(worker) = %v", err)
 	}
-	if _, err := c.JoinConfigYAML(cp, testEndpoint, testToken, testCAHash); err == nil || err.Error() != "spec.hosts[0] (cp-1) is a control-plane; only workers are joined" {
+	if _, err := c.JoinConfigYAML(cp, testDiscovery, testToken); err == nil || err.Error() != "spec.hosts[0] (cp-1) is a control-plane; only workers are joined" {
 		t.Errorf("JoinConfigYAML(control plane) = %v", err)
 	}
-	if _, err := c.JoinConfigYAML(w, testEndpoint, "", testCAHash); err == nil {
+	if _, err := c.JoinConfigYAML(w, testDiscovery, ""); err == nil {
 		t.Error("JoinConfigYAML without a token succeeded")
 	}
 }
@@ -171,5 +170,37 @@ func TestExample(t *testing.T) {
 	}
 	if c.HostsParallel() != 10 || c.UploadsParallel() != 5 {
 		t.Errorf("concurrency %d %d", c.HostsParallel(), c.UploadsParallel())
+	}
+}
+
+// TestRenderJoinTokenKeepsTheInventorysTokens: the run's token is added to
+// the bootstrapTokens an inventory passes through, never instead of them.
+func TestRenderJoinTokenKeepsTheInventorysTokens(t *testing.T) {
+	c, hosts := loadResolved(t, "testdata/minimal.yaml")
+	own := "ownown.0123456789ownown"
+	c.Spec.Kubernetes.InitConfiguration = &config.InitConfiguration{BootstrapTokens: []config.BootstrapToken{
+		{Token: &config.BootstrapTokenString{ID: "ownown", Secret: "0123456789ownown"}, Description: "mine"},
+	}}
+	data, err := c.InitConfigYAML(hosts.ControlPlane(), testToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.ParseInitConfig(data, "rendered")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, bt := range cfg.Init.BootstrapTokens {
+		got = append(got, bt.Token.String()+" "+bt.Description+" "+bt.TTL.Duration.String())
+	}
+	want := []string{own + " mine 24h0m0s", testToken + " " + FleetTokenDescription + " 1h0m0s"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bootstrap tokens:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := c.InitConfigYAML(hosts.ControlPlane(), "no-dot"); err == nil {
+		t.Error("a malformed join token: want an error")
+	}
+	if n := len(c.Spec.Kubernetes.InitConfiguration.BootstrapTokens); n != 1 {
+		t.Errorf("the inventory's own list has %d tokens after rendering, want 1", n)
 	}
 }

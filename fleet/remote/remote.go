@@ -81,6 +81,11 @@ type RunOptions struct {
 	Timeout time.Duration
 	// NoSudo runs the command as the login user even when it is not root.
 	NoSudo bool
+	// HangUpOnDisconnect runs the command on a pseudo-terminal, so that
+	// it is hung up (SIGHUP) if the connection drops, instead of running
+	// on unseen while a later run works on the same host. Its stderr then
+	// arrives with its stdout, in Result.Stdout. Local runs ignore it.
+	HangUpOnDisconnect bool
 }
 
 // Result is a finished command's output. It is not redacted: the caller may

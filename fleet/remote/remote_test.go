@@ -144,6 +144,25 @@ func TestStdinIsFedToTheCommand(t *testing.T) {
 	}
 }
 
+// TestHangUpOnDisconnectAsksForARawTerminal: only such a command gets a
+// pseudo-terminal (sshd hangs up on it when the connection drops), with
+// echo off and newlines left alone.
+func TestHangUpOnDisconnectAsksForARawTerminal(t *testing.T) {
+	f := newFixture(t)
+	h := f.dial(t, f.target())
+	if _, err := h.Run(context.Background(), "true", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Run(context.Background(), "true", RunOptions{HangUpOnDisconnect: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.ptyMu.Lock()
+	defer f.srv.ptyMu.Unlock()
+	if got := strings.Join(f.srv.ptyModes, "; "); got != "dumb echo-off=true onlcr-off=true" {
+		t.Fatalf("pseudo-terminal requests: %q, want one, raw", got)
+	}
+}
+
 func TestAgentAuth(t *testing.T) {
 	f := newFixture(t)
 	keyring := agent.NewKeyring()

@@ -18,6 +18,14 @@ const sudoPrefix = "sudo -n -- sh -c "
 // exitCodeNotFound is the shell's exit code for a missing command.
 const exitCodeNotFound = 127
 
+// The pseudo-terminal of a HangUpOnDisconnect command: a plain terminal,
+// wide enough that no line of output is wrapped.
+const (
+	hangUpTerm = "dumb"
+	hangUpRows = 50
+	hangUpCols = 500
+)
+
 // Run runs cmd with the login user's shell, through `sudo -n` when the user
 // is not root (unless opts.NoSudo). It waits for at most opts.Timeout (or
 // the Target's CommandTimeout) and the ctx deadline.
@@ -67,6 +75,13 @@ func (h *Host) Run(ctx context.Context, cmd string, opts RunOptions) (Result, er
 	sess.Stdout = io.MultiWriter(&stdout, &outTail)
 	sess.Stderr = io.MultiWriter(&stderr, &errTail)
 	sess.Stdin = opts.Stdin
+	if opts.HangUpOnDisconnect {
+		// No echo, and "\n" kept as is (no "\r\n") in the output.
+		modes := ssh.TerminalModes{ssh.ECHO: 0, ssh.ONLCR: 0}
+		if err := sess.RequestPty(hangUpTerm, hangUpRows, hangUpCols, modes); err != nil {
+			return Result{}, cmdErr(-1, fmt.Errorf("could not get a pseudo-terminal for the command: %w", err))
+		}
+	}
 	if err := sess.Start(wire); err != nil {
 		return Result{}, cmdErr(-1, fmt.Errorf("could not start the command: %w", err))
 	}

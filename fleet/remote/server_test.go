@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -40,6 +41,8 @@ type testServer struct {
 	active      atomic.Int32
 	maxActive   atomic.Int32
 	mute        atomic.Bool // stop answering keepalives
+	ptyMu       sync.Mutex
+	ptyModes    []string // per pty-req: the term and whether ECHO and ONLCR are off
 	lastUserMu  sync.Mutex
 	lastUser    string
 	listener    net.Listener
@@ -251,6 +254,19 @@ func (s *testServer) serveSession(nc ssh.NewChannel) {
 					ch.Close()
 				}()
 			})
+		case "pty-req":
+			var p struct {
+				Term             string
+				Cols, Rows, W, H uint32
+				Modes            string
+			}
+			ok := ssh.Unmarshal(r.Payload, &p) == nil
+			if ok {
+				s.ptyMu.Lock()
+				s.ptyModes = append(s.ptyModes, fmt.Sprintf("%s echo-off=%v onlcr-off=%v", p.Term, hasMode(p.Modes, ssh.ECHO, 0), hasMode(p.Modes, ssh.ONLCR, 0)))
+				s.ptyMu.Unlock()
+			}
+			r.Reply(ok, nil)
 		case "signal":
 			select {
 			case <-started:
@@ -269,6 +285,18 @@ func (s *testServer) serveSession(nc ssh.NewChannel) {
 		kill()
 	default:
 	}
+}
+
+// hasMode reports whether the encoded terminal modes set op to v.
+func hasMode(modes string, op uint8, v uint32) bool {
+	b := []byte(modes)
+	for len(b) >= 5 && b[0] != 0 {
+		if b[0] == op && uint32(b[1])<<24|uint32(b[2])<<16|uint32(b[3])<<8|uint32(b[4]) == v {
+			return true
+		}
+		b = b[5:]
+	}
+	return false
 }
 
 // newSigner is a fresh ed25519 key.

@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -26,6 +27,15 @@ const maxUploadTime = 24 * time.Hour
 
 // uploadTempInfix names the temporary file next to an upload's target.
 const uploadTempInfix = ".kubeadmin-upload-"
+
+// SHA256Func defines the POSIX shell function sha256hex [FILE], which
+// prints the hex SHA-256 of FILE (or stdin). It uses OpenSSL when the host
+// has it: on CPUs with SHA instructions that is about six times faster
+// than coreutils' sha256sum (measured here: 0.19 s against 1.17 s for the
+// 170 MB image bundle), and every host hashes the bundle at least twice.
+// hostprep's import-bundle.sh defines the same function for itself.
+const SHA256Func = `sha256hex() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r "$@"; else sha256sum "$@"; fi | cut -d' ' -f1; }
+`
 
 // commander is what upload and fetch need: Host and Local both are one.
 type commander interface {
@@ -50,11 +60,11 @@ func upload(ctx context.Context, r commander, localPath, remotePath string, mode
 	perm := strconv.FormatUint(uint64(mode.Perm()), 8)
 	q := shellQuote(remotePath)
 
-	out, err := r.Run(ctx, "if [ -f "+q+" ]; then sha256sum "+q+" && stat -c %a "+q+"; fi", RunOptions{})
+	out, err := r.Run(ctx, SHA256Func+"if [ -f "+q+" ]; then sha256hex "+q+" && stat -c %a "+q+"; fi", RunOptions{})
 	if err != nil {
 		return res, err
 	}
-	if f := strings.Fields(out.Stdout); len(f) >= 3 && f[0] == sum {
+	if f := strings.Fields(out.Stdout); len(f) == 2 && f[0] == sum {
 		res.Skipped = true
 		if f[len(f)-1] != perm {
 			if _, err := r.Run(ctx, "chmod "+perm+" "+q, RunOptions{}); err != nil {
@@ -75,14 +85,13 @@ func upload(ctx context.Context, r commander, localPath, remotePath string, mode
 	suffix := make([]byte, 6)
 	_, _ = rand.Read(suffix)
 	tmp := path.Join(path.Dir(remotePath), "."+path.Base(remotePath)+uploadTempInfix+hex.EncodeToString(suffix))
-	script := strings.Join([]string{
+	script := SHA256Func + strings.Join([]string{
 		"set -e",
 		"t=" + shellQuote(tmp),
 		"trap 'rm -f \"$t\"' EXIT",
 		"mkdir -p " + shellQuote(path.Dir(remotePath)),
 		"cat > \"$t\"",
-		"s=$(sha256sum \"$t\")",
-		"s=${s%% *}",
+		"s=$(sha256hex \"$t\")",
 		"if [ \"$s\" != " + sum + " ]; then echo \"the uploaded copy has SHA-256 $s, expected " + sum + "\" >&2; exit 1; fi",
 		"chmod " + perm + " \"$t\"",
 		"mv -f \"$t\" " + q,
@@ -130,8 +139,39 @@ func fetch(ctx context.Context, r commander, remotePath string) ([]byte, error) 
 	return []byte(out.Stdout), nil
 }
 
-// fileSHA256 returns the hex SHA-256 and size of a local file.
+// fileSHA256 returns the hex SHA-256 and size of a local file. One run
+// uploads the same files (the binary, the image bundle) to every host:
+// the sum is computed once per path, size and modification time.
 func fileSHA256(p string) (string, int64, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("upload: %w", err)
+	}
+	key := sumKey{path: p, size: st.Size(), mtime: st.ModTime().UnixNano()}
+	v, _ := localSums.LoadOrStore(key, &localSum{})
+	e := v.(*localSum)
+	e.once.Do(func() { e.sum, e.size, e.err = hashFile(p) })
+	if e.err != nil {
+		localSums.Delete(key) // not kept: the next call tries again
+	}
+	return e.sum, e.size, e.err
+}
+
+type sumKey struct {
+	path        string
+	size, mtime int64
+}
+
+type localSum struct {
+	once sync.Once
+	sum  string
+	size int64
+	err  error
+}
+
+var localSums sync.Map // sumKey → *localSum
+
+func hashFile(p string) (string, int64, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", 0, fmt.Errorf("upload: %w", err)

@@ -62,6 +62,9 @@ cleanup() {
 trap cleanup EXIT
 
 now() { echo "$EPOCHREALTIME"; }
+# cpu_busy: CPU seconds the whole machine has spent busy (all of the test
+# nodes share its cores), from /proc/stat.
+cpu_busy() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 
 # The fleet runs with a HOME of its own: the machine's ~/.ssh/config and
@@ -108,7 +111,7 @@ ready() {
 
 # run N ROUND: one timed apply of N fresh bare nodes.
 run() {
-  local n="$1" r="$2" names=() i pids=() p t0 t1 t2 log="$work/apply-$1-$2.log"
+  local n="$1" r="$2" names=() i pids=() p t0 t1 t2 c0 c1 log="$work/apply-$1-$2.log"
   for i in $(seq 1 "$n"); do names+=("$prefix-$i"); done
   hack/nodes down "${all_nodes[@]}" >/dev/null 2>&1 || true
   hack/nodes up --bare "${names[@]}" >/dev/null 2>"$work/up.log" || { cat "$work/up.log" >&2; return 1; }
@@ -122,22 +125,22 @@ run() {
   hack/nodes known-hosts "${names[@]}" >"$work/known_hosts"
   inventory "$n" "$work/cluster.yaml"
   rm -f "$work/kubeconfig"
-  t0="$(now)"
+  t0="$(now)" c0="$(cpu_busy)"
   if ! HOME="$work/home" timeout "$apply_timeout" bin/kubeadmin fleet apply -f "$work/cluster.yaml" \
     --kubeconfig-out "$work/kubeconfig" >"$log" 2>&1; then
     echo "fleet apply of $n nodes FAILED; last lines of $log:" >&2
     tail -30 "$log" >&2
     return 1
   fi
-  t1="$(now)"
+  t1="$(now)" c1="$(cpu_busy)"
   local deadline=$((SECONDS + ready_timeout))
   until ready "$n"; do
     ((SECONDS < deadline)) || { echo "$n nodes: not all Ready ${ready_timeout}s after apply" >&2; return 1; }
     sleep 0.2
   done
   t2="$(now)"
-  echo "$n $(elapsed "$t0" "$t1") $(elapsed "$t0" "$t2")" >>"$results"
-  printf 'round %d  %d node(s)  apply %ss  all Ready %ss\n' "$r" "$n" "$(elapsed "$t0" "$t1")" "$(elapsed "$t0" "$t2")" >&2
+  echo "$n $(elapsed "$t0" "$t1") $(elapsed "$t0" "$t2") $(elapsed "$c0" "$c1")" >>"$results"
+  printf 'round %d  %d node(s)  apply %ss  all Ready %ss  CPU %ss during apply\n' "$r" "$n" "$(elapsed "$t0" "$t1")" "$(elapsed "$t0" "$t2")" "$(elapsed "$c0" "$c1")" >&2
   [ -n "${KEEP:-}" ] || hack/nodes down "${names[@]}" >/dev/null 2>&1 || true
 }
 
@@ -157,9 +160,9 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 med() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$results" | median; }
 col_min() { awk -v n="$1" '$1==n {print $2}' "$results" | sort -n | head -1; }
 col_max() { awk -v n="$1" '$1==n {print $2}' "$results" | sort -n | tail -1; }
-printf '\n%-6s %12s %10s %10s %14s\n' nodes "apply (s)" min max "all Ready (s)"
+printf '\n%-6s %12s %10s %10s %14s %12s\n' nodes "apply (s)" min max "all Ready (s)" "CPU (s)"
 for n in "${sizes[@]}"; do
-  printf '%-6s %12s %10s %10s %14s\n' "$n" "$(med "$n" 2)" "$(col_min "$n")" "$(col_max "$n")" "$(med "$n" 3)"
+  printf '%-6s %12s %10s %10s %14s %12s\n' "$n" "$(med "$n" 2)" "$(col_min "$n")" "$(col_max "$n")" "$(med "$n" 3)" "$(med "$n" 4)"
 done
 small="$(printf '%s\n' "${sizes[@]}" | sort -n | head -1)"
 large="$(printf '%s\n' "${sizes[@]}" | sort -n | tail -1)"

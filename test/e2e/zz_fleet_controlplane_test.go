@@ -4,13 +4,15 @@ package e2e
 
 // TestFleet drives `kubeadmin fleet` from the host, over real OpenSSH
 // servers in bare test nodes, through the life of one cluster: apply, a
-// no-op apply, an added worker, host-key refusals, a worker removed with
-// reset: true, status, kubeconfig and fleet reset. The steps share the
+// no-op apply, an added worker (its first apply killed half-way, the next
+// one completing it), host-key refusals, a worker removed with reset:
+// true, status, kubeconfig, reset --marked-only and fleet reset. The steps share the
 // cluster; the checks between them that only read run in parallel.
 //
 // The file's name sorts after the other tests', so that it runs last.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -182,6 +184,46 @@ func (e *fleetEnv) fleet(t testing.TB, args ...string) fleetRun {
 		t.Fatalf("timed out after %s: %s", fleetApplyTimeout, r)
 	}
 	t.Logf("kubeadmin fleet %s: %s, err %v", strings.Join(args, " "), r.took.Round(time.Millisecond), err)
+	return r
+}
+
+// fleetKilledAt runs `kubeadmin fleet args...` like fleet, but SIGKILLs it
+// (a dead workstation: no clean-up of its own) as soon as a line of its
+// output contains marker; it fails the test if the run ends first.
+func (e *fleetEnv) fleetKilledAt(t testing.TB, marker string, args ...string) fleetRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), fleetApplyTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, e.bin, append([]string{"fleet"}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+e.home)
+	cmd.Dir = e.dir
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	var out strings.Builder
+	killed := false
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if !killed && strings.Contains(sc.Text(), marker) {
+			_ = cmd.Process.Kill()
+			killed = true
+		}
+	}
+	err = cmd.Wait()
+	pr.Close()
+	r := fleetRun{args: args, out: out.String(), took: time.Since(start), err: err}
+	if !killed {
+		t.Fatalf("no line with %q before the run ended: %s", marker, r)
+	}
+	t.Logf("kubeadmin fleet %s: killed after %s at %q", strings.Join(args, " "), r.took.Round(time.Millisecond), marker)
 	return r
 }
 
@@ -644,16 +686,36 @@ func TestFleet(t *testing.T) {
 			t.Errorf("the refused host key was recorded in %s: %v", kh, keys)
 		}
 	})
-	third := e.fleet(t, "apply", "-f", inv, fleetTrustFlag).mustSucceed(t)
-	t.Logf("apply with %s added took %s:\n%s", fleetW3, third.took.Round(time.Millisecond), third.out)
-	if got := e.joined(third.out, four...); strings.Join(got, " ") != fleetW3 {
-		t.Errorf("hosts with a \"<host>: joined\" line: %v, want only [%s]:\n%s", got, fleetW3, third.out)
+	// The apply that trusts and adds fe-w3 dies as fe-w3's join starts:
+	// sshd hangs up on that join, and the next apply completes the host.
+	killed := e.fleetKilledAt(t, fleetW3+": joining the cluster", "apply", "-f", inv, fleetTrustFlag)
+	t.Logf("the killed apply's output:\n%s", killed.out)
+	t.Run("the killed apply leaves no kubeadmin running on the host", func(t *testing.T) {
+		var left string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			out, _ := exec.Command("pgrep", "-af", nodeBinary+" (join|reset)").Output()
+			if left = strings.TrimSpace(string(out)); left == "" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if left != "" {
+			t.Errorf("10 s after the apply died, still running: %s", left)
+		}
+	})
+	third := e.fleet(t, "apply", "-f", inv).mustSucceed(t)
+	t.Logf("apply after the killed one took %s:\n%s", third.took.Round(time.Millisecond), third.out)
+	// fe-w3's agent may have finished its TLS bootstrap alone before the
+	// second apply looked: then nothing is left to join.
+	if got := e.joined(third.out, four...); len(got) > 1 || (len(got) == 1 && got[0] != fleetW3) {
+		t.Errorf("hosts with a \"<host>: joined\" line: %v, want at most [%s]:\n%s", got, fleetW3, third.out)
 	}
 	t.Run("after adding a worker", func(t *testing.T) {
 		t.Run("its host key is printed and recorded", func(t *testing.T) {
 			t.Parallel()
-			if !containsAny(third.out, w3fps) {
-				t.Errorf("apply %s shows none of %s's fingerprints %v:\n%s", fleetTrustFlag, fleetW3, w3fps, third.out)
+			if !containsAny(killed.out, w3fps) {
+				t.Errorf("apply %s shows none of %s's fingerprints %v:\n%s", fleetTrustFlag, fleetW3, w3fps, killed.out)
 			}
 			keys := recordedKeys(t, kh, e.ip[fleetW3])
 			if len(keys) == 0 {
@@ -743,7 +805,36 @@ func TestFleet(t *testing.T) {
 		e.waitNodes(t, e.kubeconfig, fleetCP, fleetW1, fleetW3)
 	})
 
-	// 5. fleet reset cleans every host.
+	// 5. fleet reset --marked-only, with fe-w3 marked too, resets fe-w3
+	// alone (fe-w2, marked and already reset, needs nothing).
+	hosts[3].reset = true
+	inv = e.inventory(t, "cluster-reset-w3.yaml", kh, hosts)
+	kept := []string{fleetCP, fleetW1}
+	agents := map[string]string{}
+	for _, n := range kept {
+		agents[n] = agentPID(t, n)
+	}
+	fifth := e.fleet(t, "reset", "-f", inv, "--marked-only").mustSucceed(t)
+	t.Logf("reset --marked-only took %s:\n%s", fifth.took.Round(time.Millisecond), fifth.out)
+	t.Run("reset --marked-only removes the marked worker and keeps the rest", func(t *testing.T) {
+		if out, err := e.k(t, "get", "node", fleetW3); err == nil || !strings.Contains(out, "NotFound") {
+			t.Errorf("Node %s after reset --marked-only: %v\n%s", fleetW3, err, out)
+		}
+		if left := filesUnder(t, fleetW3, kubernetesDirs...); len(left) > 0 {
+			t.Errorf("%s's reset left files behind: %v", fleetW3, left)
+		}
+		for _, n := range kept {
+			if now := agentPID(t, n); now != agents[n] || now == "" {
+				t.Errorf("%s's agent changed from pid %q to %q: reset --marked-only touched an unmarked host", n, agents[n], now)
+			}
+			if strings.Contains(fifth.out, "[fleet] "+n+": reset") {
+				t.Errorf("reset --marked-only reset the unmarked %s:\n%s", n, fifth.out)
+			}
+		}
+		e.waitNodes(t, e.kubeconfig, kept...)
+	})
+
+	// 6. fleet reset cleans every host.
 	dump()
 	dumped = true
 	r := e.fleet(t, "reset", "-f", inv).mustSucceed(t)
