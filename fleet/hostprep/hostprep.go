@@ -65,6 +65,8 @@ const (
 	containerdWaitSeconds = 60
 	// ImageImportTimeout bounds the import of one image.
 	ImageImportTimeout = 5 * time.Minute
+	// importParallel is how many images a host imports at once.
+	importParallel = 2
 	// shortTimeout bounds small commands (a file write, an image list).
 	shortTimeout = 30 * time.Second
 )
