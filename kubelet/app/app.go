@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +54,7 @@ var (
 // usable kubeconfig is given, the node registration, status, lease,
 // mirror pods and the kubelet API on port 10250.
 func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
+	leanHeap()
 	cfg, err := options.Load(flags)
 	if err != nil {
 		return err
@@ -112,6 +115,18 @@ func Run(ctx context.Context, flags options.Flags, logger *log.Logger) error {
 		}
 	}
 	return runEngine(ctx, cfg, agent, src, health, logger)
+}
+
+// gcPercent is the agent's GOGC: its live heap is small (about 10 MiB with
+// 30 pods) and its allocation rate low, so collecting at half the heap's
+// growth instead of Go's default 100 % keeps several MiB less resident for
+// little CPU. GOGC in the environment still wins.
+const gcPercent = 50
+
+func leanHeap() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 // nodeAddress is the API server's URL ("" when standalone) and the one
