@@ -13,8 +13,10 @@
 # apply returns with every Node Ready). Sizes alternate order from round to
 # round (1 3 5, then 5 3 1, ...) so that a slow phase of the machine does
 # not favour one size.
-# Prints a table of medians over rounds per size, and the ratio of the
-# largest size to the smallest.
+# Prints a table of medians over rounds per size (with the machine's busy
+# CPU seconds during each apply, from /proc/stat: every test node shares
+# this machine's cores, so a size cannot take less than that divided by the
+# core count), and the ratio of the largest size to the smallest.
 # Goals (issue 11): 5 nodes <= 1.5 x 1 node, and 5 nodes < 60 s.
 #
 # Usage: hack/bench/fleet.sh [rounds]    (root; bin/kubeadmin from make build,

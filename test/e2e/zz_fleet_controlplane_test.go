@@ -171,10 +171,7 @@ func (e *fleetEnv) fleet(t testing.TB, args ...string) fleetRun {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), fleetApplyTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e.bin, append([]string{"fleet"}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+e.home)
-	cmd.Dir = e.dir
-	cmd.WaitDelay = 5 * time.Second
+	cmd := e.fleetCmd(ctx, args)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -187,6 +184,15 @@ func (e *fleetEnv) fleet(t testing.TB, args ...string) fleetRun {
 	return r
 }
 
+// fleetCmd is `kubeadmin fleet args...` with a HOME of its own.
+func (e *fleetEnv) fleetCmd(ctx context.Context, args []string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, e.bin, append([]string{"fleet"}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+e.home)
+	cmd.Dir = e.dir
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
 // fleetKilledAt runs `kubeadmin fleet args...` like fleet, but SIGKILLs it
 // (a dead workstation: no clean-up of its own) as soon as a line of its
 // output contains marker; it fails the test if the run ends first.
@@ -194,9 +200,7 @@ func (e *fleetEnv) fleetKilledAt(t testing.TB, marker string, args ...string) fl
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), fleetApplyTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e.bin, append([]string{"fleet"}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+e.home)
-	cmd.Dir = e.dir
+	cmd := e.fleetCmd(ctx, args)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
