@@ -283,9 +283,8 @@ func (f *fleet) initControlPlane(ctx context.Context, h string) error {
 			return err
 		}
 	}
-	// init creates the workers' token: the controller-manager then signs
-	// cluster-info for it as it starts, and the joins need not wait for
-	// a token made afterwards to be signed.
+	// init creates the workers' token: it exists as soon as the API
+	// server does, and the joins need no extra step on the control plane.
 	token, err := bootstraputil.GenerateBootstrapToken()
 	if err != nil {
 		return fmt.Errorf("failed to generate a bootstrap token: %w", err)

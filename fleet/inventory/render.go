@@ -33,8 +33,7 @@ const (
 // socket, the cluster name, version and endpoint, and the address the
 // fleet reaches the host at added to the API server's certificate SANs.
 // A non-empty joinToken ("<id>.<secret>") is added to bootstrapTokens with
-// FleetTokenTTL, so that init creates the token the workers join with and
-// the controller-manager signs cluster-info for it from its start; the
+// FleetTokenTTL, so that init creates the token the workers join with; the
 // result then holds the token: keep it out of logs.
 // Labels are not in it: the fleet sets them on the Node after the join
 // (a kubelet may not set node-role labels on its own Node).
