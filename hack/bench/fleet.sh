@@ -117,9 +117,6 @@ run() {
   for i in $(seq 1 "$n"); do names+=("$prefix-$i"); done
   hack/nodes down "${all_nodes[@]}" >/dev/null 2>&1 || true
   hack/nodes up --bare "${names[@]}" >/dev/null 2>"$work/up.log" || { cat "$work/up.log" >&2; return 1; }
-  # A node that reuses an address gets a new MAC: the host's ARP entry for
-  # the old one would blackhole the SSH connections for up to a minute.
-  for i in "${names[@]}"; do ip neigh flush to "$(hack/nodes ip "$i")"; done
   for i in "${names[@]}"; do
     hack/nodes sshd "$i" --authorized-key "$work/id_ed25519.pub" >/dev/null 2>>"$work/sshd.log" & pids+=($!)
   done

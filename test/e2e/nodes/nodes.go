@@ -137,21 +137,7 @@ func up(t testing.TB, bare bool, names []string) {
 		if got[n] == "" {
 			t.Fatalf("hack/nodes up printed no address for node %q; output:\n%s", n, stdout.String())
 		}
-		if err := flushNeighbor(got[n]); err != nil {
-			t.Fatal(err)
-		}
 	}
-}
-
-// flushNeighbor drops the host's ARP entry for a node's address. A node
-// that reuses the address of an earlier one has a new MAC address, and an
-// entry still "reachable" at the old one blackholes the host's packets to
-// it for up to a minute (an SSH connection from the host then times out).
-func flushNeighbor(ip string) error {
-	if out, err := exec.Command("ip", "neigh", "flush", "to", ip).CombinedOutput(); err != nil {
-		return fmt.Errorf("failed to flush the host's neighbour entry of %s: %v\n%s", ip, err, out)
-	}
-	return nil
 }
 
 // SkipOrFail reports a missing prerequisite (root, containerd, a built

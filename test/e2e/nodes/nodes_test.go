@@ -146,6 +146,14 @@ func TestUpExecDown(t *testing.T) {
 	if err != nil || !strings.Contains(out, ipA+"/24") {
 		t.Fatalf("eth0 of %s = %q, %v; want %s/24", a, out, err, ipA)
 	}
+	// eth0's MAC follows from the address (the last byte in hex), so that a
+	// node that reuses an address keeps the host's ARP entry right.
+	var last int
+	fmt.Sscanf(ipA[strings.LastIndexByte(ipA, '.')+1:], "%d", &last)
+	wantMAC := fmt.Sprintf("02:6b:6e:00:00:%02x", last)
+	if out, _, err := Exec(t, a, "ip", "-o", "link", "show", "eth0"); err != nil || !strings.Contains(out, "link/ether "+wantMAC+" ") {
+		t.Errorf("eth0 of %s = %q, %v; want MAC %s", a, out, err, wantMAC)
+	}
 	if _, _, err := Exec(t, b, "ping", "-c1", "-W2", ipA); err != nil && !isNotFound(err) {
 		t.Errorf("ping %s from %s: %v", ipA, b, err)
 	}
