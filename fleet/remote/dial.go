@@ -20,7 +20,7 @@ type Host struct {
 	redactor
 	target Target
 	client *ssh.Client
-	hops   []*ssh.Client // bastions, nearest to us first
+	unhop  func() // releases the bastion connection the host is reached through
 	sem    chan struct{}
 
 	closeOnce sync.Once
@@ -40,14 +40,14 @@ var (
 // hop's host key.
 func Dial(ctx context.Context, t Target) (*Host, error) {
 	t = t.withDefaults()
-	client, hops, err := dialHop(ctx, t)
+	client, unhop, err := dialHop(ctx, t)
 	if err != nil {
 		return nil, err
 	}
 	h := &Host{
 		target: t,
 		client: client,
-		hops:   hops,
+		unhop:  unhop,
 		sem:    make(chan struct{}, MaxSessions),
 		done:   make(chan struct{}),
 	}
@@ -55,13 +55,13 @@ func Dial(ctx context.Context, t Target) (*Host, error) {
 	return h, nil
 }
 
-// dialHop connects to t and returns its client and the bastion clients
-// under it.
-func dialHop(ctx context.Context, t Target) (*ssh.Client, []*ssh.Client, error) {
+// dialHop connects to t, through its bastion's shared connection if it
+// has one, and returns its client and the func that releases the bastion.
+func dialHop(ctx context.Context, t Target) (*ssh.Client, func(), error) {
 	if err := t.validate(); err != nil {
 		return nil, nil, err
 	}
-	var hops []*ssh.Client
+	unhop := func() {}
 	var conn net.Conn
 	var err error
 	if t.Bastion != nil {
@@ -70,16 +70,16 @@ func dialHop(ctx context.Context, t Target) (*ssh.Client, []*ssh.Client, error) 
 			b.Log = t.Log
 		}
 		b = b.withDefaults()
-		bc, bhops, err := dialHop(ctx, b)
+		bc, release, err := acquireHop(ctx, b)
 		if err != nil {
 			return nil, nil, fmt.Errorf("host %s: through bastion %s: %w", t.name(), b.name(), err)
 		}
-		hops = append(bhops, bc)
+		unhop = release
 		dctx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
 		conn, err = bc.DialContext(dctx, "tcp", t.addr())
 		cancel()
 		if err != nil {
-			closeClients(hops)
+			unhop()
 			return nil, nil, fmt.Errorf("host %s: bastion %s could not open a connection to %s (is AllowTcpForwarding on in the bastion's sshd, and is the address right?): %w", t.name(), b.name(), t.addr(), err)
 		}
 	} else {
@@ -91,10 +91,92 @@ func dialHop(ctx context.Context, t Target) (*ssh.Client, []*ssh.Client, error) 
 	}
 	client, err := handshake(ctx, conn, t)
 	if err != nil {
-		closeClients(hops)
+		unhop()
 		return nil, nil, err
 	}
-	return client, hops, nil
+	return client, unhop, nil
+}
+
+// A bastion's SSH connection is shared by every host reached through it:
+// one connection per bastion, however many hosts are behind it (dialing
+// it once per host would meet sshd's MaxStartups throttle on a large
+// fleet behind one jump host).
+type sharedHop struct {
+	ready   chan struct{} // closed once dialed (or failed)
+	err     error
+	client  *ssh.Client
+	unhop   func() // releases the bastion's own bastion
+	holders int
+}
+
+var (
+	hopsMu sync.Mutex
+	hops   = map[string]*sharedHop{} // by hopKey
+)
+
+// hopKey identifies a bastion connection: its user, address and the
+// bastions it is reached through.
+func (t Target) hopKey() string {
+	k := t.User + "@" + t.addr()
+	if t.Bastion != nil {
+		k += " via " + t.Bastion.withDefaults().hopKey()
+	}
+	return k
+}
+
+// acquireHop returns the shared connection to bastion b, dialing it if no
+// host holds it (concurrent callers wait for one dial), and the func that
+// releases it: the last release closes it.
+func acquireHop(ctx context.Context, b Target) (*ssh.Client, func(), error) {
+	key := b.hopKey()
+	hopsMu.Lock()
+	s := hops[key]
+	if s == nil {
+		s = &sharedHop{ready: make(chan struct{}), holders: 1}
+		hops[key] = s
+		hopsMu.Unlock()
+		s.client, s.unhop, s.err = dialHop(ctx, b)
+		if s.err != nil {
+			hopsMu.Lock()
+			if hops[key] == s {
+				delete(hops, key)
+			}
+			hopsMu.Unlock()
+		}
+		close(s.ready)
+	} else {
+		s.holders++
+		hopsMu.Unlock()
+		select {
+		case <-s.ready:
+		case <-ctx.Done():
+			// The dialer still holds it: this is never the last holder.
+			hopsMu.Lock()
+			s.holders--
+			hopsMu.Unlock()
+			return nil, nil, ctx.Err()
+		}
+	}
+	if s.err != nil {
+		return nil, nil, s.err
+	}
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			hopsMu.Lock()
+			s.holders--
+			last := s.holders == 0
+			if last && hops[key] == s {
+				delete(hops, key)
+			}
+			hopsMu.Unlock()
+			if last {
+				s.client.Close()
+				s.unhop()
+			}
+		})
+	}
+	return s.client, release, nil
 }
 
 // handshake runs the SSH handshake on conn within t.ConnectTimeout.
@@ -265,21 +347,15 @@ func (h *Host) lostErr() error {
 	return h.lost
 }
 
-// Close closes the connection and its bastion hops.
+// Close closes the connection and releases its bastion.
 func (h *Host) Close() error {
 	var err error
 	h.closeOnce.Do(func() {
 		close(h.done)
 		err = h.client.Close()
-		closeClients(h.hops)
+		h.unhop()
 	})
 	return err
-}
-
-func closeClients(cs []*ssh.Client) {
-	for i := len(cs) - 1; i >= 0; i-- {
-		cs[i].Close()
-	}
 }
 
 // Name is the host's name in messages.

@@ -437,6 +437,63 @@ func TestBastionChain(t *testing.T) {
 	}
 }
 
+// TestHostsBehindOneBastionShareItsConnection: the bastion sees one
+// connection for two hosts, and a dial after both are closed opens a new
+// one (the last host closed it).
+func TestHostsBehindOneBastionShareItsConnection(t *testing.T) {
+	f := newFixture(t)
+	b := newTestServer(t, withForwarding())
+	other := newTestServer(t)
+	pub := mustPub(t, f.key)
+	b.authorize(pub)
+	other.authorize(pub)
+	writeFile(t, f.knownHosts, f.srv.knownHostsLine()+"\n"+b.knownHostsLine()+"\n"+other.knownHostsLine()+"\n")
+	jump := f.target()
+	jump.Name, jump.Port, jump.User = "jump", b.port, "jump"
+	t1 := f.target()
+	t1.Bastion = &jump
+	t2 := f.target()
+	t2.Name, t2.Port, t2.Bastion = "other", other.port, &jump
+	var wg sync.WaitGroup
+	hosts := make([]*Host, 2)
+	for i, tg := range []Target{t1, t2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h, err := Dial(context.Background(), tg)
+			if err != nil {
+				t.Errorf("dial %s: %v", tg.Name, err)
+				return
+			}
+			hosts[i] = h
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for _, h := range hosts {
+		if res, err := h.Run(context.Background(), "echo via", RunOptions{}); err != nil || res.Stdout != "via\n" {
+			t.Fatalf("%s: %q, %v", h.Name(), res.Stdout, err)
+		}
+	}
+	if b.conns.Load() != 1 || b.forwards.Load() != 2 {
+		t.Errorf("bastion: %d connections and %d forwards, want 1 and 2", b.conns.Load(), b.forwards.Load())
+	}
+	hosts[0].Close()
+	if _, err := hosts[1].Run(context.Background(), "true", RunOptions{}); err != nil {
+		t.Fatalf("closing one host broke the other's bastion: %v", err)
+	}
+	hosts[1].Close()
+	h := f.dial(t, t1)
+	if _, err := h.Run(context.Background(), "true", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if b.conns.Load() != 2 {
+		t.Errorf("bastion connections after both hosts closed and one dialed again: %d, want 2", b.conns.Load())
+	}
+}
+
 func TestBastionWithoutForwardingSaysSo(t *testing.T) {
 	f := newFixture(t)
 	b := newTestServer(t)
