@@ -158,13 +158,20 @@ func (r *discoverer) client(kc *clientcmdapi.Config) (kubernetes.Interface, erro
 
 func (r *discoverer) clientFor(rc *rest.Config) (kubernetes.Interface, error) {
 	rc.Timeout = r.requestTimeout
-	rc.QPS, rc.Burst = constants.ClientQPS, constants.ClientBurst
+	// No client-side rate limiter: pollClusterInfo paces its reads, and a
+	// limiter would turn the last read before the deadline into "rate:
+	// Wait would exceed context deadline" in place of the server's answer
+	// that the error must report.
+	rc.QPS, rc.Burst = noRateLimit, 0
 	c, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("failed to build a client for discovery: %w", err)
 	}
 	return c, nil
 }
+
+// noRateLimit as rest.Config.QPS gives a client without a rate limiter.
+const noRateLimit = -1
 
 // step is what a check of one cluster-info read decides.
 type step struct {
@@ -181,7 +188,7 @@ func (r *discoverer) pollClusterInfo(ctx context.Context, c kubernetes.Interface
 	var last error
 	for {
 		cm, err := c.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
-		if err != nil && ctx.Err() != nil && last != nil {
+		if err != nil && last != nil && deadlinePassed(ctx) {
 			// The deadline cut this read short; the previous failure is the one to report.
 			return last
 		}
@@ -208,6 +215,16 @@ func (r *discoverer) pollClusterInfo(ctx context.Context, c kubernetes.Interface
 		case <-t.C:
 		}
 	}
+}
+
+// deadlinePassed reports whether ctx is done or past its deadline (on a
+// busy machine a read can fail on the deadline before ctx is marked done).
+func deadlinePassed(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // unreachable is the error after the deadline with no usable answer. An

@@ -212,3 +212,32 @@ func TestDiscoverNeedsAMethod(t *testing.T) {
 	_, err = Discover(context.Background(), both, time.Second, nil)
 	mustFail(t, err, "not both")
 }
+
+func TestDeadlinePassed(t *testing.T) {
+	if deadlinePassed(context.Background()) {
+		t.Error("a context without deadline: passed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	if deadlinePassed(ctx) {
+		t.Error("a deadline an hour away: passed")
+	}
+	// A deadline in the past on a context not (yet) marked done.
+	past := pastDeadline{Context: context.Background(), d: time.Now().Add(-time.Millisecond)}
+	if !deadlinePassed(past) {
+		t.Error("a deadline in the past: not passed")
+	}
+	cancel()
+	if !deadlinePassed(ctx) {
+		t.Error("a cancelled context: not passed")
+	}
+}
+
+// pastDeadline has a deadline but is never done, as a context whose timer
+// has not fired yet.
+type pastDeadline struct {
+	context.Context
+	d time.Time
+}
+
+func (p pastDeadline) Deadline() (time.Time, bool) { return p.d, true }
