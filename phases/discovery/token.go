@@ -125,6 +125,7 @@ func (r *discoverer) readSigned(ctx context.Context, c kubernetes.Interface, ser
 	key := bootstrapapi.JWSSignatureKeyPrefix + id
 	var got *corev1.ConfigMap
 	var missingSince time.Time
+	var grace time.Duration
 	err := r.pollClusterInfo(ctx, c, func(cm *corev1.ConfigMap, err error) step {
 		if err != nil {
 			return step{onTimeout: r.unreachable(server, explainRead(err))}
@@ -135,13 +136,15 @@ func (r *discoverer) readSigned(ctx context.Context, c kubernetes.Interface, ser
 		}
 		now := time.Now()
 		if missingSince.IsZero() {
+			// Right after init the signer may not have run yet; later, a
+			// cluster-info signed for no token means every token was
+			// deleted. Decided once, at the first read without the
+			// signature: the creation time has whole seconds only.
 			missingSince = now
-		}
-		// Right after init the signer may not have run yet; later, a
-		// cluster-info signed for no token means every token was deleted.
-		grace := r.sigGrace
-		if !hasSignature(cm) && now.Sub(cm.CreationTimestamp.Time) < r.unsignedGrace {
-			grace = r.unsignedGrace
+			grace = r.sigGrace
+			if !hasSignature(cm) && now.Sub(cm.CreationTimestamp.Time) < r.unsignedGrace {
+				grace = r.unsignedGrace
+			}
 		}
 		unknown := fmt.Errorf("token id %q is invalid for this cluster or it has expired: the %s ConfigMap at %s holds no signature for it (a token also needs the \"signing\" usage). Use `kubeadmin token create --print-join-command` on the control-plane node to create a new valid token",
 			id, bootstrapapi.ConfigMapClusterInfo, server)

@@ -97,21 +97,21 @@ func TestTokenBadSignature(t *testing.T) {
 
 func TestTokenUnknown(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		tokens  []string
-		created time.Time
-		grace   func(*discoverer) time.Duration
+		name   string
+		tokens []string
+		age    time.Duration // of cluster-info when the subtest starts
+		grace  func(*discoverer) time.Duration
 	}{
 		// Creation times are a second ahead: the API keeps whole seconds.
-		{"other tokens signed", []string{"zzzzzz.zzzzzzzzzzzzzzzz"}, time.Now().Add(time.Second), func(r *discoverer) time.Duration { return r.sigGrace }},
-		{"nothing signed in a new cluster-info", nil, time.Now().Add(time.Second), func(r *discoverer) time.Duration { return r.unsignedGrace }},
+		{"other tokens signed", []string{"zzzzzz.zzzzzzzzzzzzzzzz"}, -time.Second, func(r *discoverer) time.Duration { return r.sigGrace }},
+		{"nothing signed in a new cluster-info", nil, -time.Second, func(r *discoverer) time.Duration { return r.unsignedGrace }},
 		// Every token deleted: the signer had its time.
-		{"nothing signed in an old cluster-info", nil, time.Now().Add(-time.Hour), func(r *discoverer) time.Duration { return r.sigGrace }},
+		{"nothing signed in an old cluster-info", nil, time.Hour, func(r *discoverer) time.Duration { return r.sigGrace }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newFakeAPI(t)
 			cm := clusterInfo(t, clusterInfoKubeconfig(t, api.srv.URL, api.caPEM()), tc.tokens...)
-			cm.CreationTimestamp = metav1.NewTime(tc.created)
+			cm.CreationTimestamp = metav1.NewTime(time.Now().Add(-tc.age))
 			api.always(cm)
 			r := fast(nil)
 			start := time.Now()
