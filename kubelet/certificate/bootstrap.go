@@ -131,7 +131,7 @@ func bootstrap(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("failed to create a client from the bootstrap kubeconfig %q: %w", o.BootstrapKubeConfig, err)
 	}
-	store, err := certificate.NewFileStore(constants.KubeletClientCertPairName, o.CertDir, o.CertDir, "", "")
+	store, err := openStore(constants.KubeletClientCertPairName, o.CertDir, "", "")
 	if err != nil {
 		return fmt.Errorf("failed to open the client certificate store in %q: %w", o.CertDir, err)
 	}

@@ -85,7 +85,7 @@ func ClientConfig(ctx context.Context, o Options) (*rest.Config, error) {
 // rotatingClient starts the client certificate manager for base and
 // returns a config that follows it.
 func rotatingClient(ctx context.Context, o Options, base *rest.Config) (*rest.Config, error) {
-	store, err := certificate.NewFileStore(constants.KubeletClientCertPairName, o.CertDir, o.CertDir, base.CertFile, base.KeyFile)
+	store, err := openStore(constants.KubeletClientCertPairName, o.CertDir, base.CertFile, base.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open the client certificate store in %q: %w", o.CertDir, err)
 	}

@@ -56,7 +56,7 @@ func StartServing(ctx context.Context, o ServingOptions) (certificate.Manager, e
 	if err != nil {
 		return nil, err
 	}
-	store, err := certificate.NewFileStore(constants.KubeletServerCertPairName, o.CertDir, o.CertDir, o.CertFile, o.KeyFile)
+	store, err := openStore(constants.KubeletServerCertPairName, o.CertDir, o.CertFile, o.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open the serving certificate store in %q: %w", o.CertDir, err)
 	}
