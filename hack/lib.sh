@@ -5,7 +5,7 @@
 #   ${KUBEADMIN_CACHE:-/var/cache/kubeadmin}/<k8s version>/
 #     bin/      static binaries (kube-*, kubectl, kubeadm, kubelet, etcd, coredns, pause)
 #     images/   image tarballs (<name>.tar) for `ctr images import`
-#     tools/    hack/tools commands (mkimage, cristatus, crismoke; hack/tools.sh)
+#     tools/    hack/tools commands (mkimage, cristatus, crismoke, criburst; hack/tools.sh)
 #     gocache/  GOCACHE for every build here
 #   ${KUBEADMIN_CACHE}/testimages/<hash>/  test images (hack/testimage.sh)
 
@@ -31,7 +31,7 @@ tools_key() {
 }
 
 # The hack/tools commands the scripts use (pause is built by images.sh).
-TOOL_CMDS=(mkimage cristatus crismoke)
+TOOL_CMDS=(mkimage cristatus crismoke criburst)
 
 # build_tools: build every hack/tools command into $TOOLS, on the host,
 # unless $TOOLS/.key says they were built from this content. Inside a test

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools.sh builds and tests the hack/tools module's commands (mkimage,
-# cristatus, crismoke). Everything that needs Go runs on the host, before
+# cristatus, crismoke, criburst). Everything that needs Go runs on the host, before
 # any test node starts: a node has no route to the module proxy, so inside
 # one the scripts only use what this built (and `go` itself fails at once).
 #

@@ -2,15 +2,21 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kubeadmin/kubeadmin/internal/testutil"
@@ -197,4 +203,127 @@ func TestEmptyDirOverItsLimitIsEvicted(t *testing.T) {
 		return r.Phase == string(v1.PodFailed) && r.Reason == reasonEvicted && r.Message == `Usage of EmptyDir volume "scratch" exceeds the limit "16Ki". `
 	})
 	testutil.Eventually(t, "its container stopped", func() bool { return !running(rt) })
+}
+
+// The agent's own status write, coming back through the watch, starts no
+// sync; a change of the spec or the metadata does.
+func TestStatusOnlyUpdateStartsNoSync(t *testing.T) {
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "u1", ResourceVersion: "1", Labels: map[string]string{"a": "1"}}}
+	w := (&Agent{}).newWorker(pod)
+	poked := func() bool {
+		select {
+		case <-w.trigger:
+			return true
+		default:
+			return false
+		}
+	}
+	status := pod.DeepCopy()
+	status.ResourceVersion = "2"
+	status.Status.Phase = v1.PodRunning
+	w.update(status)
+	if poked() {
+		t.Error("a status-only update started a sync")
+	}
+	if got, _ := w.state(); got != status {
+		t.Error("the worker did not keep the newer pod")
+	}
+	labels := status.DeepCopy()
+	labels.ResourceVersion = "3"
+	labels.Labels["a"] = "2"
+	w.update(labels)
+	if !poked() {
+		t.Error("a label change started no sync (downwardAPI files follow labels)")
+	}
+	spec := labels.DeepCopy()
+	spec.ResourceVersion = "4"
+	spec.Spec.ActiveDeadlineSeconds = new(int64)
+	w.update(spec)
+	if !poked() {
+		t.Error("a spec change started no sync")
+	}
+}
+
+// testSources serves ConfigMaps from a map; the others are not found.
+type testSources struct {
+	mu  sync.Mutex
+	cms map[string]*v1.ConfigMap
+}
+
+func (s *testSources) ConfigMap(_ context.Context, ns, name string) (*v1.ConfigMap, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cm, ok := s.cms[ns+"/"+name]; ok {
+		return cm, nil
+	}
+	return nil, apierrors.NewNotFound(v1.Resource("configmaps"), name)
+}
+
+func (s *testSources) Secret(_ context.Context, _, name string) (*v1.Secret, error) {
+	return nil, apierrors.NewNotFound(v1.Resource("secrets"), name)
+}
+func (s *testSources) Services(context.Context) ([]*v1.Service, error) { return nil, nil }
+func (s *testSources) ServiceAccountToken(context.Context, *v1.Pod, *v1.ServiceAccountTokenProjection) (string, error) {
+	return "", errors.New("no tokens here")
+}
+func (s *testSources) PersistentVolumeClaim(_ context.Context, _, name string) (*v1.PersistentVolumeClaim, error) {
+	return nil, apierrors.NewNotFound(v1.Resource("persistentvolumeclaims"), name)
+}
+func (s *testSources) PersistentVolume(_ context.Context, name string) (*v1.PersistentVolume, error) {
+	return nil, apierrors.NewNotFound(v1.Resource("persistentvolumes"), name)
+}
+func (s *testSources) Track(*v1.Pod)     {}
+func (s *testSources) Untrack(types.UID) {}
+
+// TestFirstSandboxStartsBesideTheVolumes: a pod's first sandbox is started
+// while its volumes are set up; while a ConfigMap is missing, the pod's
+// status shows no sandbox and no IP (as when the sandbox waits for the
+// volumes) and only FailedMount is recorded; once the ConfigMap exists
+// the containers start in that same sandbox.
+func TestFirstSandboxStartsBesideTheVolumes(t *testing.T) {
+	rt := newTestRuntime()
+	cfg := apiTestConfig(t)
+	src := &testSources{cms: map[string]*v1.ConfigMap{}}
+	rec := record.NewFakeRecorder(100)
+	cfg.Sources, cfg.Recorder = src, rec
+	ta := startAgent(t, rt, cfg)
+	ta.apply(snapshot())
+	p := apiPod("web", "u1")
+	p.Spec.Volumes = []v1.Volume{{Name: "conf", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{
+		LocalObjectReference: v1.LocalObjectReference{Name: "app-config"}}}}}
+	p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "conf", MountPath: "/etc/app"}}
+	ta.SetAPIPods([]*v1.Pod{p})
+	testutil.Eventually(t, "the first sandbox, started beside the volumes", func() bool {
+		_, s := rt.objects()
+		return s == 1
+	})
+	report := func() status.Pod {
+		for _, rp := range ta.Report().Pods {
+			if rp.UID == "u1" {
+				return rp
+			}
+		}
+		return status.Pod{}
+	}
+	testutil.Consistently(t, 300*time.Millisecond, "no container, and a status without the sandbox", func() bool {
+		c, _ := rt.objects()
+		r := report()
+		return c == 0 && r.SandboxID == "" && r.PodIP == ""
+	})
+	var events []string
+	for len(rec.Events) > 0 {
+		events = append(events, <-rec.Events)
+	}
+	if !slices.ContainsFunc(events, func(e string) bool { return strings.Contains(e, "FailedMount") }) ||
+		slices.ContainsFunc(events, func(e string) bool { return strings.Contains(e, "FailedCreatePodSandBox") }) {
+		t.Errorf("events %q: want FailedMount and no sandbox failure", events)
+	}
+	src.mu.Lock()
+	src.cms["default/app-config"] = &v1.ConfigMap{Data: map[string]string{"k": "v"}}
+	src.mu.Unlock()
+	testutil.Eventually(t, "the container running once the ConfigMap exists", func() bool { return running(rt) })
+	if n := rt.count("RunPodSandbox"); n != 1 {
+		t.Errorf("RunPodSandbox called %d times, want 1 (the sandbox started beside the volumes)", n)
+	}
+	testutil.Eventually(t, "the status showing the sandbox", func() bool { return report().SandboxID != "" })
 }

@@ -19,6 +19,12 @@ func (w *podWorker) publish(pod *v1.Pod, rp *runtimePod, _ bool) {
 	s.File = w.a.files[string(pod.UID)]
 	w.a.mu.Unlock()
 	sb := rp.readySandbox()
+	if sb != nil && w.volumes == nil && len(rp.containers) == 0 {
+		// Started beside volumes that are not set up yet: until they are,
+		// the pod is not ready to start containers and has no IP, as
+		// when its sandbox waits for them.
+		sb = nil
+	}
 	if sb != nil {
 		s.SandboxID = sb.GetId()
 		if pod.Spec.HostNetwork {

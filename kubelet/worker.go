@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -119,17 +120,33 @@ func (w *podWorker) poke() {
 	}
 }
 
-// update gives the worker a newer spec of the same UID.
+// update gives the worker a newer spec of the same UID. A change of the
+// status alone (most often the agent's own write coming back through the
+// watch) is kept but starts no sync: nothing a sync does depends on it at
+// once, and the next sync sees it.
 func (w *podWorker) update(p *v1.Pod) {
 	w.mu.Lock()
 	changed := !w.stopping && w.pod != p
+	old := w.pod
 	if changed {
 		w.pod = p
 	}
 	w.mu.Unlock()
-	if changed {
+	if changed && !statusOnly(old, p) {
 		w.poke()
 	}
+}
+
+// statusOnly reports whether b differs from a in its status (and the
+// bookkeeping that comes with every write) only.
+func statusOnly(a, b *v1.Pod) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	am, bm := a.ObjectMeta, b.ObjectMeta
+	am.ResourceVersion, bm.ResourceVersion = "", ""
+	am.ManagedFields, bm.ManagedFields = nil, nil
+	return apiequality.Semantic.DeepEqual(am, bm) && apiequality.Semantic.DeepEqual(a.Spec, b.Spec)
 }
 
 // stop tells the worker to stop and remove the pod.
@@ -239,7 +256,35 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 		w.a.probes.removePod(pod.UID)
 		return next, nil
 	}
-	if !w.setUpVolumes(ctx, pod) {
+	// A pod's first sandbox is started beside the volume set-up: neither
+	// needs the other, and both take round trips. Its status waits for
+	// the volumes (see publish).
+	var first chan sandboxResult
+	if rp.empty() {
+		first = make(chan sandboxResult, 1)
+		go func() {
+			sb, err := w.runSandbox(ctx, pod, 0)
+			first <- sandboxResult{sb, err}
+		}()
+	}
+	mounted := w.setUpVolumes(ctx, pod)
+	var sb *runtimeapi.PodSandbox
+	if first != nil {
+		r := <-first
+		if r.err != nil && mounted {
+			// Reported as it would be after the volumes; while they fail,
+			// the mount error is the pod's story.
+			w.podEvent(pod, v1.EventTypeWarning, eventFailedSandbox, "Failed to create pod sandbox: %v", r.err)
+		}
+		sb = r.sb
+		if rp, err = w.a.listPod(ctx, string(pod.UID)); err != nil {
+			return next, err
+		}
+		if mounted && r.err != nil {
+			return next, r.err
+		}
+	}
+	if !mounted {
 		// Soon at first: a pod just bound to the node may be refused its
 		// token until the API server's node authorizer has seen the
 		// binding (a fraction of a second).
@@ -247,7 +292,9 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 		return w.mountRetry, nil
 	}
 	w.mountRetry = 0
-	sb := rp.readySandbox()
+	if sb == nil {
+		sb = rp.readySandbox()
+	}
 	if sb == nil {
 		if sb, err = w.newSandbox(ctx, pod, rp); err != nil {
 			return next, err
@@ -374,6 +421,21 @@ func (w *podWorker) newSandbox(ctx context.Context, pod *v1.Pod, rp *runtimePod)
 		w.a.logf("pod %q: sandbox %s is not ready; creating a new one", pod.Name, short(rp.sandboxes[0].GetId()))
 		w.podEvent(pod, v1.EventTypeNormal, eventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 	}
+	sb, err := w.runSandbox(ctx, pod, attempt)
+	if err != nil {
+		w.podEvent(pod, v1.EventTypeWarning, eventFailedSandbox, "Failed to create pod sandbox: %v", err)
+	}
+	return sb, err
+}
+
+// sandboxResult is the outcome of a sandbox started in the background.
+type sandboxResult struct {
+	sb  *runtimeapi.PodSandbox
+	err error
+}
+
+// runSandbox creates and starts the pod's sandbox number attempt.
+func (w *podWorker) runSandbox(ctx context.Context, pod *v1.Pod, attempt uint32) (*runtimeapi.PodSandbox, error) {
 	rc := w.a.renderContext("")
 	cfg := kuberuntime.SandboxConfig(pod, attempt, rc)
 	if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
@@ -383,7 +445,6 @@ func (w *podWorker) newSandbox(ctx context.Context, pod *v1.Pod, rp *runtimePod)
 	id, err := w.a.rt.RunPodSandbox(ctx, cfg, "")
 	metrics.IncStartedPods(err != nil)
 	if err != nil {
-		w.podEvent(pod, v1.EventTypeWarning, eventFailedSandbox, "Failed to create pod sandbox: %v", err)
 		return nil, fmt.Errorf("failed to run the pod sandbox: %w", err)
 	}
 	w.a.logf("pod %q: sandbox %s ready in %.1fs", pod.Name, short(id), w.a.now().Sub(start).Seconds())

@@ -25,6 +25,11 @@
 #   4. a three-replica Deployment of the same image: from just before
 #      `kubectl create` until `kubectl rollout status` returns (all three
 #      updated and available).
+#   5. the runtime alone: PODS, then 3, pods of the same image started at
+#      once straight through the CRI by hack/tools criburst (pod-network
+#      sandboxes, one container each, readiness URL polled every 10 ms),
+#      with no node agent or API server taking part: each is a floor
+#      under steps 1 and 4 on this machine (criburst removes its pods).
 # Upstream has no pod network of its own, so the script installs the same
 # one by hand: kubeadm gets --pod-network-cidr (so the controller-manager
 # gives the Node a podCIDR), and once the Node has one the script writes the
@@ -84,6 +89,7 @@ trap cleanup EXIT
 
 # render: the agent's own conflist and masquerade rules, from its Go code.
 build_render "$work/render" || die "cannot build the conflist renderer"
+criburst="$(hack/tools.sh path criburst)" || die "cannot build criburst (hack/tools.sh path criburst)"
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
@@ -310,17 +316,25 @@ one() { # tool
   t1="$(now)"
   local deploy; deploy="$(elapsed "$t0" "$t1")"
 
+  # 5. the runtime alone.
+  local burst alone_pods alone3
+  burst="$(nexec "$criburst" --pods "$PODS" --image "$image")" || { echo "$tool: criburst --pods $PODS failed" >&2; return 1; }
+  alone_pods="$(awk '$1 == "criburst:" {print $18}' <<<"$burst")" # ready p99
+  burst="$(nexec "$criburst" --pods 3 --image "$image")" || { echo "$tool: criburst --pods 3 failed" >&2; return 1; }
+  alone3="$(awk '$1 == "criburst:" {print $20}' <<<"$burst")" # all ready
+
   local errs=""
   if [ "$tool" = kubeadmin ]; then
     errs="$(nexec sh -c "grep -ciE 'error|fail|panic' $log_file 2>/dev/null || true")"
     [ "$errs" = 0 ] || nexec sh -c "grep -iE 'error|fail|panic' $log_file | tail -5" >"$work/agent-errors.$tool"
   fi
-  # results columns: tool, then scheduled, Running, Ready p50 and p99, RSS, Deployment.
+  # results columns: tool, then scheduled, Running, Ready p50 and p99, RSS,
+  # Deployment, the runtime alone (PODS pods Ready p99, 3 pods all Ready).
   local row
-  row="$(pct 50 <<<"$scheduled") $(pct 99 <<<"$scheduled") $(pct 50 <<<"$running") $(pct 99 <<<"$running") $(pct 50 <<<"$ready") $(pct 99 <<<"$ready") $rss $deploy"
+  row="$(pct 50 <<<"$scheduled") $(pct 99 <<<"$scheduled") $(pct 50 <<<"$running") $(pct 99 <<<"$running") $(pct 50 <<<"$ready") $(pct 99 <<<"$ready") $rss $deploy $alone_pods $alone3"
   echo "$tool $row" >>"$results"
   # shellcheck disable=SC2086 # row is words
-  printf '%-9s scheduled p50 %ss p99 %ss, Running p50 %ss p99 %ss, Ready p50 %ss p99 %ss, RSS %s MiB, deployment %ss\n' "$tool" $row
+  printf '%-9s scheduled p50 %ss p99 %ss, Running p50 %ss p99 %ss, Ready p50 %ss p99 %ss, RSS %s MiB, deployment %ss; runtime alone: Ready p99 %ss, 3 pods %ss\n' "$tool" $row
   printf '          all %s created within %ss of the create call; cleanup: %s%s\n' "$PODS" "$(tail -1 <<<"$created")" "$left" "$([ "${errs:-0}" = 0 ] || echo "; agent log lines matching error/fail/panic: $errs (last 5 below)")"
   if [ -s "$work/agent-errors.$tool" ]; then sed 's/^/    /' "$work/agent-errors.$tool"; rm -f "$work/agent-errors.$tool"; fi
 }
@@ -353,4 +367,6 @@ row "pods created->Ready p50 (s)" 6 ""
 row "pods created->Ready p99 (s)" 7 "kubeadmin < 2 s"
 row "agent RSS with $PODS pods (MiB)" 8 "ratio <= 0.33"
 row "Deployment x3 Available (s)" 9 "ratio <= 0.50"
+row "runtime alone: $PODS pods Ready p99 (s)" 10 "floor under the Ready p99"
+row "runtime alone: 3 pods Ready (s)" 11 "floor under the Deployment's pods"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -24,7 +25,8 @@ func (s *syncer) syncAPIPods(ctx context.Context, rep *status.Report, existing m
 	byUID := reportByUID(rep)
 	runtimeName := s.node.RuntimeName()
 	var errs []error
-	for key, p := range existing {
+	var writes []*v1.Pod
+	for _, p := range existing {
 		if IsMirrorPod(p) {
 			continue
 		}
@@ -44,14 +46,35 @@ func (s *syncer) syncAPIPods(ctx context.Context, rep *status.Report, existing m
 		}
 		upd := p.DeepCopy()
 		upd.Status = st
-		if _, err := s.opts.Client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
-			if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-				continue // the store catches up; the next round writes again
-			}
-			errs = append(errs, fmt.Errorf("failed to update the status of pod %q: %w", key, err))
-		}
+		writes = append(writes, upd)
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, s.writeStatuses(ctx, writes)...)...)
+}
+
+// statusWriters is how many pod status writes are in flight at once: a
+// burst of pods starting is not written one round trip after another.
+const statusWriters = 4
+
+// writeStatuses writes the pods' statuses through the status subresource,
+// statusWriters at a time.
+func (s *syncer) writeStatuses(ctx context.Context, pods []*v1.Pod) []error {
+	errs := make([]error, len(pods))
+	sem := make(chan struct{}, statusWriters)
+	var wg sync.WaitGroup
+	for i, upd := range pods {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			_, err := s.opts.Client.CoreV1().Pods(upd.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				// Not found or conflict: the store catches up; the next
+				// round writes again.
+				errs[i] = fmt.Errorf("failed to update the status of pod %q: %w", podKey(upd), err)
+			}
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // reportByUID indexes the report's pods by UID.

@@ -11,14 +11,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
-	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kubeadmin/kubeadmin/hack/tools/crirun"
 )
 
 // options are crismoke's flags.
@@ -36,9 +34,6 @@ func main() {
 	flag.StringVar(&o.cgroupParent, "cgroup-parent", "/kubeadmin-crismoke", "cgroup parent of the sandbox (cgroupfs)")
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "overall deadline")
 	flag.Parse()
-	if !strings.Contains(o.address, "://") {
-		o.address = "unix://" + o.address
-	}
 	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "crismoke: %v\n", err)
 		os.Exit(1)
@@ -47,12 +42,11 @@ func main() {
 }
 
 func run(o *options) error {
-	conn, err := grpc.NewClient(o.address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	rt, closeConn, err := crirun.Dial(o.address)
 	if err != nil {
-		return fmt.Errorf("failed to create CRI client for %q: %w", o.address, err)
+		return err
 	}
-	defer conn.Close()
-	rt := runtimeapi.NewRuntimeServiceClient(conn)
+	defer closeConn()
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
@@ -64,7 +58,7 @@ func run(o *options) error {
 	if err != nil {
 		return fmt.Errorf("failed to run pod sandbox: %w", err)
 	}
-	fmt.Printf("sandbox %s running after %s\n", short(sb.PodSandboxId), time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("sandbox %s running after %s\n", crirun.Short(sb.PodSandboxId), time.Since(t0).Round(time.Millisecond))
 	defer cleanup(rt, sb.PodSandboxId)
 	return runContainer(ctx, rt, o, sb.PodSandboxId, sbCfg)
 }
@@ -97,60 +91,29 @@ func runContainer(ctx context.Context, rt runtimeapi.RuntimeServiceClient, o *op
 		return fmt.Errorf("failed to create container from %q: %w", o.image, err)
 	}
 	if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.ContainerId}); err != nil {
-		return fmt.Errorf("failed to start container %s: %w", short(c.ContainerId), err)
+		return fmt.Errorf("failed to start container %s: %w", crirun.Short(c.ContainerId), err)
 	}
-	if err := waitHealthy(ctx, "http://127.0.0.1:"+o.port+"/healthz"); err != nil {
+	if err := crirun.WaitHTTP(ctx, "http://127.0.0.1:"+o.port+"/healthz", 100*time.Millisecond); err != nil {
 		return err
 	}
-	fmt.Printf("container %s serves /healthz\n", short(c.ContainerId))
+	fmt.Printf("container %s serves /healthz\n", crirun.Short(c.ContainerId))
 	if _, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: c.ContainerId, Timeout: 10}); err != nil {
-		return fmt.Errorf("failed to stop container %s: %w", short(c.ContainerId), err)
+		return fmt.Errorf("failed to stop container %s: %w", crirun.Short(c.ContainerId), err)
 	}
 	st, err := rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.ContainerId})
 	if err != nil {
-		return fmt.Errorf("failed to get status of container %s: %w", short(c.ContainerId), err)
+		return fmt.Errorf("failed to get status of container %s: %w", crirun.Short(c.ContainerId), err)
 	}
 	if code := st.GetStatus().GetExitCode(); code != 0 {
-		return fmt.Errorf("container %s exited %d after SIGTERM, want 0 (log %s/app.log)", short(c.ContainerId), code, o.logDir)
+		return fmt.Errorf("container %s exited %d after SIGTERM, want 0 (log %s/app.log)", crirun.Short(c.ContainerId), code, o.logDir)
 	}
-	fmt.Printf("container %s stopped, exit code 0\n", short(c.ContainerId))
+	fmt.Printf("container %s stopped, exit code 0\n", crirun.Short(c.ContainerId))
 	return nil
 }
 
-// waitHealthy polls url until it answers 200 or ctx ends.
-func waitHealthy(ctx context.Context, url string) error {
-	client := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("failed to reach %s before the deadline: last error %v", url, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// cleanup stops and removes the sandbox (and so its containers).
+// cleanup removes the sandbox, reporting a failure.
 func cleanup(rt runtimeapi.RuntimeServiceClient, id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
-		fmt.Fprintf(os.Stderr, "crismoke: failed to stop sandbox %s: %v\n", short(id), err)
+	if err := crirun.RemoveSandbox(rt, id); err != nil {
+		fmt.Fprintf(os.Stderr, "crismoke: %v\n", err)
 	}
-	if _, err := rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
-		fmt.Fprintf(os.Stderr, "crismoke: failed to remove sandbox %s: %v\n", short(id), err)
-	}
-}
-
-func short(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
