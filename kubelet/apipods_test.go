@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,6 +249,8 @@ func TestStatusOnlyUpdateStartsNoSync(t *testing.T) {
 type testSources struct {
 	mu  sync.Mutex
 	cms map[string]*v1.ConfigMap
+	// token, if set, answers ServiceAccountToken.
+	token func() (string, error)
 }
 
 func (s *testSources) ConfigMap(_ context.Context, ns, name string) (*v1.ConfigMap, error) {
@@ -264,6 +267,9 @@ func (s *testSources) Secret(_ context.Context, _, name string) (*v1.Secret, err
 }
 func (s *testSources) Services(context.Context) ([]*v1.Service, error) { return nil, nil }
 func (s *testSources) ServiceAccountToken(context.Context, *v1.Pod, *v1.ServiceAccountTokenProjection) (string, error) {
+	if s.token != nil {
+		return s.token()
+	}
 	return "", errors.New("no tokens here")
 }
 func (s *testSources) PersistentVolumeClaim(_ context.Context, _, name string) (*v1.PersistentVolumeClaim, error) {
@@ -326,4 +332,40 @@ func TestFirstSandboxStartsBesideTheVolumes(t *testing.T) {
 		t.Errorf("RunPodSandbox called %d times, want 1 (the sandbox started beside the volumes)", n)
 	}
 	testutil.Eventually(t, "the status showing the sandbox", func() bool { return report().SandboxID != "" })
+}
+
+// TestTokenRefusedJustAfterBindingIsRetriedQuietly: the API server refuses
+// a just-bound pod's token until its node authorizer has seen the binding;
+// the agent tries again at once and records no FailedMount.
+func TestTokenRefusedJustAfterBindingIsRetriedQuietly(t *testing.T) {
+	rt := newTestRuntime()
+	cfg := apiTestConfig(t)
+	var calls atomic.Int32
+	src := &testSources{cms: map[string]*v1.ConfigMap{}, token: func() (string, error) {
+		if calls.Add(1) <= 2 {
+			return "", apierrors.NewForbidden(v1.Resource("serviceaccounts"), "default",
+				errors.New("node requested token bound to a pod scheduled on a different node"))
+		}
+		return "token", nil
+	}}
+	rec := record.NewFakeRecorder(100)
+	cfg.Sources, cfg.Recorder = src, rec
+	ta := startAgent(t, rt, cfg)
+	ta.apply(snapshot())
+	p := apiPod("web", "u1")
+	p.Spec.Volumes = []v1.Volume{{Name: "token", VolumeSource: v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{
+		Sources: []v1.VolumeProjection{{ServiceAccountToken: &v1.ServiceAccountTokenProjection{Path: "token"}}}}}}}
+	ta.SetAPIPods([]*v1.Pod{p})
+	testutil.Eventually(t, "the pod running once the token is given", func() bool { return running(rt) })
+	if n := calls.Load(); n < 3 {
+		t.Errorf("%d token requests, want the two refusals and the grant", n)
+	}
+	for len(rec.Events) > 0 {
+		if e := <-rec.Events; strings.Contains(e, "FailedMount") {
+			t.Errorf("event %q for a refusal within the binding lag", e)
+		}
+	}
+	// Removed, so that its token's tmpfs is unmounted.
+	ta.SetAPIPods(nil)
+	testutil.Eventually(t, "the pod removed", func() bool { return ta.PodGone("u1") })
 }

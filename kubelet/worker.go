@@ -15,6 +15,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -28,6 +29,13 @@ import (
 // mountRetryFirst is the first wait after a failed volume set-up; it
 // doubles up to errorRetry.
 const mountRetryFirst = 100 * time.Millisecond
+
+// bindingLag is how long after the agent first sees a pod the API server
+// may still refuse the pod's objects (its service account token, its
+// ConfigMaps and Secrets) to the node: the node authorizer learns of the
+// binding from its own watch, a moment after the agent's watch sees it.
+// Within it a refusal is retried without an event.
+const bindingLag = 2 * time.Second
 
 // minGracePeriod is the least time a container gets to stop, as upstream.
 const minGracePeriod = 2
@@ -334,6 +342,11 @@ func (w *podWorker) setUpVolumes(ctx context.Context, pod *v1.Pod) bool {
 	}
 	vols, err := volume.Prepare(ctx, pod, w.a.opts.RootDir, env)
 	if err != nil {
+		if w.volumes == nil && apierrors.IsForbidden(err) && time.Since(w.seen) < bindingLag {
+			// The node authorizer has not seen the binding yet: tried again
+			// soon, without a FailedMount for a pod that is fine.
+			return false
+		}
 		if msg := err.Error(); msg != w.mountErr {
 			w.mountErr = msg
 			w.a.logf("pod %q: %s", pod.Name, msg)

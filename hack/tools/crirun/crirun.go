@@ -67,3 +67,27 @@ func Short(id string) string {
 	}
 	return id
 }
+
+// StartApp creates and starts the container "app" of image (with args) in
+// the sandbox sbID, logging to app.log in the sandbox's log directory; it
+// returns the container's ID, also when only the start failed.
+func StartApp(ctx context.Context, rt runtimeapi.RuntimeServiceClient, sbID string, sbCfg *runtimeapi.PodSandboxConfig, image string, args ...string) (string, error) {
+	c, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
+		PodSandboxId:  sbID,
+		SandboxConfig: sbCfg,
+		Config: &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+			Image:    &runtimeapi.ImageSpec{Image: image},
+			Args:     args,
+			LogPath:  "app.log",
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("failed to create the container from %q: %w", image, err)
+	}
+	id := c.GetContainerId()
+	if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
+		return id, fmt.Errorf("failed to start container %s: %w", Short(id), err)
+	}
+	return id, nil
+}

@@ -134,20 +134,8 @@ func startPod(ctx context.Context, rt runtimeapi.RuntimeServiceClient, o *option
 	if ip == "" {
 		return id, fmt.Errorf("pod %s: sandbox %s has no pod IP (is a CNI network configured?)", name, crirun.Short(id))
 	}
-	c, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
-		PodSandboxId:  id,
-		SandboxConfig: cfg,
-		Config: &runtimeapi.ContainerConfig{
-			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
-			Image:    &runtimeapi.ImageSpec{Image: o.image},
-			LogPath:  "app.log",
-		},
-	})
-	if err != nil {
-		return id, fmt.Errorf("pod %s: failed to create the container from %q: %w", name, o.image, err)
-	}
-	if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.GetContainerId()}); err != nil {
-		return id, fmt.Errorf("pod %s: failed to start container %s: %w", name, crirun.Short(c.GetContainerId()), err)
+	if _, err := crirun.StartApp(ctx, rt, id, cfg, o.image); err != nil {
+		return id, fmt.Errorf("pod %s: %w", name, err)
 	}
 	t.started = time.Since(begin)
 	if err := crirun.WaitHTTP(ctx, "http://"+ip+":"+o.port+o.path, o.interval); err != nil {

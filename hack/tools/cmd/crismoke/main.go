@@ -77,37 +77,25 @@ func sandboxConfig(o *options) *runtimeapi.PodSandboxConfig {
 }
 
 func runContainer(ctx context.Context, rt runtimeapi.RuntimeServiceClient, o *options, sbID string, sbCfg *runtimeapi.PodSandboxConfig) error {
-	c, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
-		PodSandboxId:  sbID,
-		SandboxConfig: sbCfg,
-		Config: &runtimeapi.ContainerConfig{
-			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
-			Image:    &runtimeapi.ImageSpec{Image: o.image},
-			Args:     []string{"--port=" + o.port},
-			LogPath:  "app.log",
-		},
-	})
+	id, err := crirun.StartApp(ctx, rt, sbID, sbCfg, o.image, "--port="+o.port)
 	if err != nil {
-		return fmt.Errorf("failed to create container from %q: %w", o.image, err)
-	}
-	if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.ContainerId}); err != nil {
-		return fmt.Errorf("failed to start container %s: %w", crirun.Short(c.ContainerId), err)
+		return err
 	}
 	if err := crirun.WaitHTTP(ctx, "http://127.0.0.1:"+o.port+"/healthz", 100*time.Millisecond); err != nil {
 		return err
 	}
-	fmt.Printf("container %s serves /healthz\n", crirun.Short(c.ContainerId))
-	if _, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: c.ContainerId, Timeout: 10}); err != nil {
-		return fmt.Errorf("failed to stop container %s: %w", crirun.Short(c.ContainerId), err)
+	fmt.Printf("container %s serves /healthz\n", crirun.Short(id))
+	if _, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id, Timeout: 10}); err != nil {
+		return fmt.Errorf("failed to stop container %s: %w", crirun.Short(id), err)
 	}
-	st, err := rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.ContainerId})
+	st, err := rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id})
 	if err != nil {
-		return fmt.Errorf("failed to get status of container %s: %w", crirun.Short(c.ContainerId), err)
+		return fmt.Errorf("failed to get status of container %s: %w", crirun.Short(id), err)
 	}
 	if code := st.GetStatus().GetExitCode(); code != 0 {
-		return fmt.Errorf("container %s exited %d after SIGTERM, want 0 (log %s/app.log)", crirun.Short(c.ContainerId), code, o.logDir)
+		return fmt.Errorf("container %s exited %d after SIGTERM, want 0 (log %s/app.log)", crirun.Short(id), code, o.logDir)
 	}
-	fmt.Printf("container %s stopped, exit code 0\n", crirun.Short(c.ContainerId))
+	fmt.Printf("container %s stopped, exit code 0\n", crirun.Short(id))
 	return nil
 }
 
