@@ -32,6 +32,8 @@ type testRuntime struct {
 	onRun      func(cfg *runtimeapi.PodSandboxConfig)
 	onCreate   func(cfg *runtimeapi.ContainerConfig)
 	onExec     func(id string)
+	// onList, if set, runs before each ListContainers (it may block).
+	onList func()
 	// sandboxIP, if set, is the IP of new sandboxes.
 	sandboxIP string
 	// stopTimeouts are the timeouts of the StopContainer calls.
@@ -56,6 +58,16 @@ func (r *testRuntime) CreateContainer(ctx context.Context, sb string, cfg *runti
 		hook(cfg)
 	}
 	return r.FakeRuntimeService.CreateContainer(ctx, sb, cfg, sbCfg)
+}
+
+func (r *testRuntime) ListContainers(ctx context.Context, f *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
+	r.mu.Lock()
+	hook := r.onList
+	r.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return r.FakeRuntimeService.ListContainers(ctx, f)
 }
 
 func (r *testRuntime) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, h string) (string, error) {

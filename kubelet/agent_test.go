@@ -1110,3 +1110,38 @@ spec:
 	hits := srv.hits.Load()
 	testutil.Consistently(t, 300*time.Millisecond, "no quick retries once Ready", func() bool { return srv.hits.Load() == hits })
 }
+
+// TestReadinessProbedRightAfterStart: a started container's readiness
+// probe runs at once, not after the runtime is next listed (here every
+// listing after the start is held back).
+func TestReadinessProbedRightAfterStart(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	srv := newToggleServer(t, true)
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+	rt.mu.Lock()
+	rt.onList = func() {
+		if _, st := rt.find("c"); st == runtimeapi.ContainerState_CONTAINER_RUNNING {
+			<-release
+		}
+	}
+	rt.mu.Unlock()
+	y := `apiVersion: v1
+kind: Pod
+metadata: {name: quick}
+spec:
+  hostNetwork: true
+  containers:
+  - name: c
+    image: img:1
+    readinessProbe:
+      httpGet: {host: 127.0.0.1, path: /, port: ` + srv.port() + `}
+      periodSeconds: 300
+`
+	ta.apply(snapshot(decodePod(t, y, "/m/quick.yaml")))
+	testutil.Eventually(t, "the readiness probe while the runtime listing is held", func() bool { return srv.hits.Load() > 0 })
+	releaseOnce.Do(func() { close(release) })
+	testutil.Eventually(t, "ready", func() bool { return containerStatus(ta, "c").Ready })
+}

@@ -104,6 +104,8 @@ type podWorker struct {
 	usageChecked time.Time
 	// mountRetry is the wait before the next volume set-up attempt.
 	mountRetry time.Duration
+	// started are the regular containers the current sync started.
+	started []runningContainer
 	lastErr    string
 }
 
@@ -325,6 +327,11 @@ func (w *podWorker) sync(ctx context.Context, pod *v1.Pod) (time.Duration, error
 			running = append(running, *rc2)
 		}
 	}
+	// Containers started by this sync are probed from now, not from the
+	// next sync's listing: a readiness probe that passes at once is in
+	// the first status that shows the container running.
+	running = append(running, w.started...)
+	w.started = nil
 	w.a.probes.sync(w, pod, running, w.probeHost(pod, rc))
 	w.observeStart(pod, len(running))
 	return next, nil
@@ -805,6 +812,8 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, ini
 	kind := "container"
 	if init {
 		kind = "init container"
+	} else {
+		w.started = append(w.started, runningContainer{id: id, c: c, startedAt: time.Now()})
 	}
 	w.a.logf("pod %q started %s %q (restart %d) in %.1fs", pod.Name, kind, c.Name, restartCount, w.a.now().Sub(begin).Seconds())
 	// Sync again at once: the status shows the container running and its

@@ -24,7 +24,7 @@
 #      containers until its garbage collection; that is only reported).
 #   4. a three-replica Deployment of the same image: from just before
 #      `kubectl create` until `kubectl rollout status` returns (all three
-#      updated and available).
+#      updated and available); DEPLOYS times, the median.
 #   5. the runtime alone: PODS, then 3, pods of the same image started at
 #      once straight through the CRI by hack/tools criburst (pod-network
 #      sandboxes, one container each, readiness URL polled every 10 ms),
@@ -43,7 +43,8 @@
 # RSS <= 1/3 of upstream.
 #
 # Usage: hack/bench/pods.sh [rounds]    (root; bin/kubeadmin from make build)
-# Environment: ROUNDS [3] (or $1), PODS [30], PROBE_PERIOD [1] readiness probe
+# Environment: ROUNDS [3] (or $1), PODS [30], DEPLOYS [3] Deployments per
+#   round, PROBE_PERIOD [1] readiness probe
 #   periodSeconds, SETTLE [5] seconds before reading RSS, TOOLS ["kubeadmin
 #   kubeadm"], KEEP=1 leaves the last node up, KEEP_WORK=1 keeps the work
 #   dir (the pod watch's events, logs).
@@ -54,6 +55,7 @@ source hack/bench/lib.sh
 
 rounds="${1:-${ROUNDS:-3}}"
 PODS="${PODS:-30}"
+DEPLOYS="${DEPLOYS:-3}"
 PROBE_PERIOD="${PROBE_PERIOD:-1}"
 SETTLE="${SETTLE:-5}"
 node=bench-pods
@@ -76,6 +78,7 @@ die() { echo "pods bench: $*" >&2; exit 1; }
 [ -x "$cache/kubeadm" ] && [ -x "$cache/kubelet" ] && [ -x "$kubectl_bin" ] ||
   die "no upstream binaries in $cache: run hack/images.sh bins"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "rounds '$rounds': want a positive number"
+[[ "$DEPLOYS" =~ ^[1-9][0-9]*$ ]] || die "DEPLOYS '$DEPLOYS': want a positive number"
 
 work="$(mktemp -d /tmp/pods-bench.XXXXXX)"
 results="$work/results"
@@ -177,6 +180,9 @@ pod_manifests() {
 EOF
   done
 }
+
+# no_web_pods: true once the Deployment's pods are gone from the API.
+no_web_pods() { [ -z "$(k -n "$ns" get pods -l app=web -o name 2>/dev/null)" ]; }
 
 deployment_manifest() {
   cat <<EOF
@@ -306,17 +312,24 @@ one() { # tool
   [ "$(k -n "$ns" get pods -o name | wc -l)" = 0 ] || left="LEFT: pods in the API: $(k -n "$ns" get pods -o name | tr '\n' ' ')"
   [ "$after" = "$before" ] || [ "$left" != ok ] || left="ok ($after; before: $before)"
 
-  # 4. a Deployment until rolled out.
+  # 4. a Deployment until rolled out, DEPLOYS times (each removed, with
+  # its pods, before the next); the round's value is the median.
   deployment_manifest >"$work/deploy.yaml"
-  t0="$(now)"
-  k create -f "$work/deploy.yaml" >/dev/null || return 1
-  if ! k -n "$ns" rollout status deployment/web --timeout="${ready_timeout}s" >/dev/null; then
-    echo "$tool: the Deployment did not become available" >&2
-    k -n "$ns" get pods -o wide >&2; k -n "$ns" describe deployment web >&2
-    return 1
-  fi
-  t1="$(now)"
-  local deploy; deploy="$(elapsed "$t0" "$t1")"
+  local deploys="" d
+  for ((d = 1; d <= DEPLOYS; d++)); do
+    t0="$(now)"
+    k create -f "$work/deploy.yaml" >/dev/null || return 1
+    if ! k -n "$ns" rollout status deployment/web --timeout="${ready_timeout}s" >/dev/null; then
+      echo "$tool: the Deployment did not become available" >&2
+      k -n "$ns" get pods -o wide >&2; k -n "$ns" describe deployment web >&2
+      return 1
+    fi
+    t1="$(now)"
+    deploys+="$(elapsed "$t0" "$t1")"$'\n'
+    k -n "$ns" delete deployment web --wait=true >/dev/null || return 1
+    until_ok 120 "the Deployment's pods gone" no_web_pods || return 1
+  done
+  local deploy; deploy="$(median <<<"${deploys%$'\n'}")"
 
   # 5. the runtime alone, in kubeadmin's node only: the upstream kubelet
   # stops sandboxes it did not create (kubeadmin's agent leaves what has
