@@ -106,7 +106,7 @@ type podWorker struct {
 	mountRetry time.Duration
 	// started are the regular containers the current sync started.
 	started []runningContainer
-	lastErr    string
+	lastErr string
 }
 
 func (a *Agent) newWorker(pod *v1.Pod) *podWorker {
