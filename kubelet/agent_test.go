@@ -1082,13 +1082,12 @@ spec:
 // after the container starts (its server is not listening yet) is tried
 // again within the first period, so the container is Ready long before
 // one period has passed; after it was once Ready, the period applies.
-func TestReadinessRetriedSoonAfterStart(t *testing.T) {
-	rt := newTestRuntime()
-	ta := startAgent(t, rt, testConfig(t))
-	srv := newToggleServer(t, false)
-	y := `apiVersion: v1
+// readinessPod is a host-network pod named name whose container c has a
+// readiness probe of srv with a period of 300 s (3 s in the tests).
+func readinessPod(name string, srv *toggleServer) string {
+	return `apiVersion: v1
 kind: Pod
-metadata: {name: slow}
+metadata: {name: ` + name + `}
 spec:
   hostNetwork: true
   containers:
@@ -1098,7 +1097,13 @@ spec:
       httpGet: {host: 127.0.0.1, path: /, port: ` + srv.port() + `}
       periodSeconds: 300
 `
-	ta.apply(snapshot(decodePod(t, y, "/m/slow.yaml")))
+}
+
+func TestReadinessRetriedSoonAfterStart(t *testing.T) {
+	rt := newTestRuntime()
+	ta := startAgent(t, rt, testConfig(t))
+	srv := newToggleServer(t, false)
+	ta.apply(snapshot(decodePod(t, readinessPod("slow", srv), "/m/slow.yaml")))
 	testutil.Eventually(t, "the first probe", func() bool { return srv.hits.Load() > 0 })
 	srv.healthy.Store(true)
 	// The period is 3 s here (300 × 10 ms); Ready comes within a second.
@@ -1128,19 +1133,7 @@ func TestReadinessProbedRightAfterStart(t *testing.T) {
 		}
 	}
 	rt.mu.Unlock()
-	y := `apiVersion: v1
-kind: Pod
-metadata: {name: quick}
-spec:
-  hostNetwork: true
-  containers:
-  - name: c
-    image: img:1
-    readinessProbe:
-      httpGet: {host: 127.0.0.1, path: /, port: ` + srv.port() + `}
-      periodSeconds: 300
-`
-	ta.apply(snapshot(decodePod(t, y, "/m/quick.yaml")))
+	ta.apply(snapshot(decodePod(t, readinessPod("quick", srv), "/m/quick.yaml")))
 	testutil.Eventually(t, "the readiness probe while the runtime listing is held", func() bool { return srv.hits.Load() > 0 })
 	releaseOnce.Do(func() { close(release) })
 	testutil.Eventually(t, "ready", func() bool { return containerStatus(ta, "c").Ready })

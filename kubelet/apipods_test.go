@@ -281,19 +281,26 @@ func (s *testSources) PersistentVolume(_ context.Context, name string) (*v1.Pers
 func (s *testSources) Track(*v1.Pod)     {}
 func (s *testSources) Untrack(types.UID) {}
 
+// startWithSources starts an agent for API pods whose objects come from
+// src and whose events go to the returned recorder.
+func startWithSources(t *testing.T, src *testSources) (*testRuntime, *testAgent, *record.FakeRecorder) {
+	rt := newTestRuntime()
+	cfg := apiTestConfig(t)
+	rec := record.NewFakeRecorder(100)
+	cfg.Sources, cfg.Recorder = src, rec
+	ta := startAgent(t, rt, cfg)
+	ta.apply(snapshot())
+	return rt, ta, rec
+}
+
 // TestFirstSandboxStartsBesideTheVolumes: a pod's first sandbox is started
 // while its volumes are set up; while a ConfigMap is missing, the pod's
 // status shows no sandbox and no IP (as when the sandbox waits for the
 // volumes) and only FailedMount is recorded; once the ConfigMap exists
 // the containers start in that same sandbox.
 func TestFirstSandboxStartsBesideTheVolumes(t *testing.T) {
-	rt := newTestRuntime()
-	cfg := apiTestConfig(t)
 	src := &testSources{cms: map[string]*v1.ConfigMap{}}
-	rec := record.NewFakeRecorder(100)
-	cfg.Sources, cfg.Recorder = src, rec
-	ta := startAgent(t, rt, cfg)
-	ta.apply(snapshot())
+	rt, ta, rec := startWithSources(t, src)
 	p := apiPod("web", "u1")
 	p.Spec.Volumes = []v1.Volume{{Name: "conf", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{
 		LocalObjectReference: v1.LocalObjectReference{Name: "app-config"}}}}}
@@ -338,8 +345,6 @@ func TestFirstSandboxStartsBesideTheVolumes(t *testing.T) {
 // a just-bound pod's token until its node authorizer has seen the binding;
 // the agent tries again at once and records no FailedMount.
 func TestTokenRefusedJustAfterBindingIsRetriedQuietly(t *testing.T) {
-	rt := newTestRuntime()
-	cfg := apiTestConfig(t)
 	var calls atomic.Int32
 	src := &testSources{cms: map[string]*v1.ConfigMap{}, token: func() (string, error) {
 		if calls.Add(1) <= 2 {
@@ -348,10 +353,7 @@ func TestTokenRefusedJustAfterBindingIsRetriedQuietly(t *testing.T) {
 		}
 		return "token", nil
 	}}
-	rec := record.NewFakeRecorder(100)
-	cfg.Sources, cfg.Recorder = src, rec
-	ta := startAgent(t, rt, cfg)
-	ta.apply(snapshot())
+	rt, ta, rec := startWithSources(t, src)
 	p := apiPod("web", "u1")
 	p.Spec.Volumes = []v1.Volume{{Name: "token", VolumeSource: v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{
 		Sources: []v1.VolumeProjection{{ServiceAccountToken: &v1.ServiceAccountTokenProjection{Path: "token"}}}}}}}
